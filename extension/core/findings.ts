@@ -1,0 +1,63 @@
+// What the analysis reports: one shape shared by the CLI formats, the editor and review replies.
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export type RuleId =
+  | 'vmsa-write-after-encryption'
+  | 'vmsa-read-after-encryption'
+  | 'debug-after-encryption'
+  | 'debug-armed-at-encryption'
+  | 'protection-flag-not-set'
+  | 'init-refused-before-encryption'
+  | 'sev-init-after-vcpu-create'
+  | 'analysis-incomplete';
+
+/** A place in a file the user can open: a patch file, a C file, or the built-in model. */
+export interface SourceLocation {
+  file: string;
+  line: number;        // 1-based
+  column: number;      // 1-based
+  endLine?: number;
+  endColumn?: number;
+  function?: string;
+  /** Subject (or file) of the patch this location lies in, when it lies in a patch. */
+  patch?: string;
+}
+
+export interface TraceStep {
+  operation: string;   // "KVM_SET_GUEST_DEBUG"
+  vcpu: number | null; // null for VM-level operations
+  location: { file: string; line: number };
+  note: string;        // what this step did, in kernel terms
+}
+
+export interface Finding {
+  rule: RuleId;
+  severity: Severity;
+  message: string;
+  location: SourceLocation;
+  /** Patch file that introduced the finding (series timeline), or null. */
+  introducedBy: string | null;
+  /** For fixed findings: the patch file after which the finding no longer appears. */
+  fixedBy?: string | null;
+  trace: TraceStep[];
+  /** Stable identity across patches and line moves: rule, function, state, operation. */
+  key: string;
+}
+
+export interface AnalysisStats {
+  patches: number;
+  functions: number;
+  statesExplored: number;
+  /** True when an exploration stopped at its depth or state bound before exhausting states. */
+  boundReached: boolean;
+  ms: { read: number; parse: number; summarize: number; simulate: number };
+}
+
+export interface AnalysisReport {
+  findings: Finding[];
+  fixed: Finding[];
+  stats: AnalysisStats;
+  /** Where each summarized function came from, for "which came from where". */
+  origins: { function: string; origin: 'series' | 'model' | 'series+model' | 'tree'; file: string }[];
+}

@@ -1,0 +1,80 @@
+// The shape of a patch series once read from disk: what the reader produces and the
+// analysis consumes. Every line keeps its position in the file the user has open.
+
+/** A problem with the input: names the file and, where it applies, the 1-based line. */
+export interface InputProblem {
+  file: string;
+  line?: number;
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+export interface SubjectTags {
+  /** e.g. 2 for "[PATCH v2 3/5]"; 1 when absent. */
+  version: number;
+  /** 1-based index within the series; 0 for a cover letter; undefined when the subject has no n/m. */
+  index?: number;
+  total?: number;
+  rfc: boolean;
+  /** Everything inside the leading brackets, e.g. "RFC PATCH v2 08/35". */
+  raw: string;
+}
+
+export interface Trailer {
+  key: string;   // "Signed-off-by"
+  value: string; // "A U Thor <a@example.org>"
+}
+
+/** One line of a hunk, with where it sits in the patch file and in the pre/post images. */
+export interface HunkLine {
+  kind: 'context' | 'added' | 'removed';
+  text: string;           // without the leading ' ', '+' or '-' and without line terminator
+  patchLine: number;      // 1-based line in the patch file (the file the user has open)
+  oldLine?: number;       // 1-based line in the pre-image (context and removed)
+  newLine?: number;       // 1-based line in the post-image (context and added)
+}
+
+export interface Hunk {
+  oldStart: number;
+  oldCount: number;
+  newStart: number;
+  newCount: number;
+  /** Text after the second "@@", usually the enclosing function's first line. */
+  section: string;
+  headerPatchLine: number;
+  lines: HunkLine[];
+}
+
+export interface FileDiff {
+  oldPath: string | null;   // null for a new file
+  newPath: string | null;   // null for a deleted file
+  status: 'modified' | 'added' | 'deleted' | 'renamed' | 'copied';
+  binary: boolean;
+  hunks: Hunk[];
+  headerPatchLine: number;
+}
+
+export interface Patch {
+  /** Path of the file this patch came from (the mbox path for mail in an mbox). */
+  file: string;
+  /** 1-based line in `file` where this message starts (mbox: the "From " line, else 1). */
+  startLine: number;
+  from?: string;
+  date?: string;
+  subject: string;          // decoded, tags kept, e.g. "[RFC PATCH 08/35] KVM: SVM: ..."
+  title: string;            // decoded subject without the bracketed tags
+  tags: SubjectTags;
+  messageId?: string;       // without angle brackets
+  inReplyTo?: string;
+  references: string[];
+  isCoverLetter: boolean;
+  commitMessage: string;    // body before the "---" separator, trailers included
+  trailers: Trailer[];
+  diffs: FileDiff[];
+}
+
+export interface Series {
+  patches: Patch[];        // ordered by tags.index (then file order); cover letter excluded
+  coverLetter?: Patch;
+  problems: InputProblem[];
+}

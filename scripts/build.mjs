@@ -1,0 +1,27 @@
+// Bundles the CLI (and later the extension) into dist/ and copies the grammar .wasm files
+// into grammars/ from the pinned packages, so nothing is looked up in node_modules at run time.
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+mkdirSync(join(root, 'grammars'), { recursive: true });
+copyFileSync(require.resolve('tree-sitter-c/tree-sitter-c.wasm'), join(root, 'grammars/tree-sitter-c.wasm'));
+copyFileSync(require.resolve('web-tree-sitter/web-tree-sitter.wasm'), join(root, 'grammars/web-tree-sitter.wasm'));
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: true,
+  logLevel: 'warning',
+  loader: { '.c': 'text' },
+  // esbuild would pick web-tree-sitter's ESM build (import.meta.url); the CJS build is what we run.
+  alias: { 'web-tree-sitter': require.resolve('web-tree-sitter') },
+};
+await build({ ...common, entryPoints: [join(root, 'extension/cli/main.ts')], outfile: join(root, 'dist/cli.js') });
