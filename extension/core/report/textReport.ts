@@ -1,0 +1,67 @@
+// The human-readable report: compiler-style lines so terminals and editors can jump to
+// file:line:col, with each finding's ioctl trace underneath.
+
+import type { AnalysisReport, Finding, Severity, TraceStep } from '../findings';
+
+export interface TextOptions {
+  /** ANSI colours; off unless asked for, since the output often goes to files and CI logs. */
+  color?: boolean;
+}
+
+// "note" rather than "info": it is the word compilers use, and the summary counts "notes".
+const SEVERITY_WORD: Record<Severity, string> = { error: 'error', warning: 'warning', info: 'note' };
+
+const ANSI = { bold: '\x1b[1m', dim: '\x1b[2m', red: '\x1b[31m', yellow: '\x1b[33m', cyan: '\x1b[36m', reset: '\x1b[0m' };
+const SEVERITY_COLOR: Record<Severity, string> = { error: ANSI.red, warning: ANSI.yellow, info: ANSI.cyan };
+
+export function formatText(report: AnalysisReport, opts: TextOptions = {}): string {
+  const paint = (code: string, text: string): string => (opts.color ? code + text + ANSI.reset : text);
+  const lines: string[] = [];
+
+  for (const finding of report.findings) lines.push(...findingLines(finding, false, paint));
+
+  if (report.fixed.length > 0) {
+    if (lines.length > 0) lines.push('');
+    lines.push(paint(ANSI.bold, 'fixed later in the series:'));
+    for (const finding of report.fixed) lines.push(...findingLines(finding, true, paint));
+  }
+
+  if (lines.length > 0) lines.push('');
+  lines.push(summaryLine(report));
+  return lines.join('\n') + '\n';
+}
+
+type Paint = (code: string, text: string) => string;
+
+function findingLines(finding: Finding, fixed: boolean, paint: Paint): string[] {
+  const { file, line, column } = finding.location;
+  const severity = paint(ANSI.bold + SEVERITY_COLOR[finding.severity], SEVERITY_WORD[finding.severity]);
+  let head = `${paint(ANSI.bold, `${file}:${line}:${column}:`)} ${severity}: ${finding.message} ${paint(ANSI.dim, `[${finding.rule}]`)}`;
+
+  const provenance: string[] = [];
+  if (finding.introducedBy) provenance.push(`introduced by ${finding.introducedBy}`);
+  if (fixed) provenance.push(`fixed by ${finding.fixedBy ?? 'an unknown patch'}`);
+  if (provenance.length > 0) head += ` (${provenance.join(', ')})`;
+
+  return [head, ...finding.trace.map((step, i) => traceLine(step, i + 1))];
+}
+
+function traceLine(step: TraceStep, n: number): string {
+  const vcpu = step.vcpu === null ? '' : ` (vcpu ${step.vcpu})`;
+  const note = step.note ? `: ${step.note}` : '';
+  return `    ${n}. ${step.operation}${vcpu} at ${step.location.file}:${step.location.line}${note}`;
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function summaryLine(report: AnalysisReport): string {
+  const count = (severity: Severity): number => report.findings.filter((f) => f.severity === severity).length;
+  const { stats } = report;
+  const ms = stats.ms.read + stats.ms.parse + stats.ms.summarize + stats.ms.simulate;
+  const findings = [plural(count('error'), 'error'), plural(count('warning'), 'warning'), plural(count('info'), 'note')];
+  const work = [plural(stats.patches, 'patch', 'patches'), plural(stats.functions, 'function'), plural(stats.statesExplored, 'state')];
+  const bound = stats.boundReached ? ' (exploration bound reached)' : '';
+  return `${findings.join(', ')}; ${work.join(', ')} explored in ${ms.toFixed(1)} ms${bound}`;
+}
