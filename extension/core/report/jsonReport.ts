@@ -1,0 +1,105 @@
+// The machine-readable report. Objects are built key by key (not spread from the findings)
+// so the key order and the set of keys stay fixed whatever the analysis adds to its types;
+// absent values are null rather than missing so consumers see one shape.
+
+import type { AnalysisReport, Finding, TraceStep } from '../findings';
+
+export const JSON_TOOL_NAME = 'kvm-patch-lens';
+
+export interface JsonTraceStep {
+  operation: string;
+  vcpu: number | null;
+  location: { file: string; line: number };
+  note: string;
+}
+
+export interface JsonFinding {
+  rule: string;
+  severity: string;
+  message: string;
+  location: { file: string; line: number; column: number; function: string | null; patch: string | null };
+  introducedBy: string | null;
+  trace: JsonTraceStep[];
+}
+
+export interface JsonFixedFinding extends JsonFinding {
+  fixedBy: string | null;
+}
+
+export interface JsonReport {
+  tool: string;
+  version: string;
+  findings: JsonFinding[];
+  fixed: JsonFixedFinding[];
+  stats: {
+    patches: number;
+    functions: number;
+    statesExplored: number;
+    boundReached: boolean;
+    ms: { read: number; parse: number; summarize: number; simulate: number };
+  };
+}
+
+/** Pretty-printed (2 spaces), newline-terminated. */
+export function formatJson(report: AnalysisReport, toolVersion: string): string {
+  return JSON.stringify(toJsonReport(report, toolVersion), null, 2) + '\n';
+}
+
+export function toJsonReport(report: AnalysisReport, toolVersion: string): JsonReport {
+  const { stats } = report;
+  return {
+    tool: JSON_TOOL_NAME,
+    version: toolVersion,
+    findings: report.findings.map(jsonFinding),
+    fixed: report.fixed.map(jsonFixedFinding),
+    stats: {
+      patches: stats.patches,
+      functions: stats.functions,
+      statesExplored: stats.statesExplored,
+      boundReached: stats.boundReached,
+      ms: {
+        read: round1(stats.ms.read),
+        parse: round1(stats.ms.parse),
+        summarize: round1(stats.ms.summarize),
+        simulate: round1(stats.ms.simulate),
+      },
+    },
+  };
+}
+
+function jsonFinding(finding: Finding): JsonFinding {
+  const loc = finding.location;
+  return {
+    rule: finding.rule,
+    severity: finding.severity,
+    message: finding.message,
+    location: {
+      file: loc.file,
+      line: loc.line,
+      column: loc.column,
+      function: loc.function ?? null,
+      patch: loc.patch ?? null,
+    },
+    introducedBy: finding.introducedBy ?? null,
+    trace: finding.trace.map(jsonStep),
+  };
+}
+
+// fixedBy goes right after introducedBy so the two provenance fields read together.
+function jsonFixedFinding(finding: Finding): JsonFixedFinding {
+  const { trace, ...head } = jsonFinding(finding);
+  return { ...head, fixedBy: finding.fixedBy ?? null, trace };
+}
+
+function jsonStep(step: TraceStep): JsonTraceStep {
+  return {
+    operation: step.operation,
+    vcpu: step.vcpu,
+    location: { file: step.location.file, line: step.location.line },
+    note: step.note,
+  };
+}
+
+function round1(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
