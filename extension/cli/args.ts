@@ -1,0 +1,199 @@
+// Command-line parsing for `kvm-lens check`. Returns a result rather than throwing or exiting
+// so the CLI decides how to print and which exit status to use, and tests can call it directly.
+
+export type OutputFormat = 'text' | 'json' | 'sarif';
+
+export interface Assumption {
+  key: string;
+  value: string;
+}
+
+export interface CheckOptions {
+  inputs: string[];
+  format: OutputFormat;
+  /** In command-line order; which keys exist and what values they take is checked elsewhere. */
+  assumptions: Assumption[];
+  depth?: number;
+  vcpus?: number;
+  tree?: string;
+  /** False only with --no-color; the CLI still turns colour off when output is not a terminal. */
+  color: boolean;
+  output?: string;
+  help: boolean;
+  version: boolean;
+}
+
+export type ParseResult = { ok: true; options: CheckOptions } | { ok: false; message: string };
+
+const PROGRAM = 'kvm-lens';
+const SEE_HELP = `(see ${PROGRAM} --help)`;
+const FORMATS: readonly OutputFormat[] = ['text', 'json', 'sarif'];
+
+/** Options that take a value, by every spelling, mapped to their long name. */
+const VALUE_OPTIONS: Record<string, string> = {
+  '--format': '--format',
+  '--assume': '--assume',
+  '--depth': '--depth',
+  '--vcpus': '--vcpus',
+  '--tree': '--tree',
+  '--output': '--output',
+  '-o': '--output',
+};
+
+const FLAG_OPTIONS: Record<string, string> = {
+  '--no-color': '--no-color',
+  '--help': '--help',
+  '-h': '--help',
+  '--version': '--version',
+};
+
+class UsageError extends Error {}
+
+function fail(message: string): never {
+  throw new UsageError(`${PROGRAM}: ${message}`);
+}
+
+/** argv is the arguments after the program name, e.g. ["check", "series/", "--format", "json"]. */
+export function parseCheckArgs(argv: string[]): ParseResult {
+  try {
+    return { ok: true, options: parse(argv) };
+  } catch (err) {
+    if (err instanceof UsageError) return { ok: false, message: err.message };
+    throw err;
+  }
+}
+
+function parse(argv: string[]): CheckOptions {
+  const options: CheckOptions = { inputs: [], format: 'text', assumptions: [], color: true, help: false, version: false };
+  const positionals: string[] = [];
+  let optionsEnded = false;
+
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    // A lone "-" is an operand (conventionally standard input), not an option.
+    if (optionsEnded || !arg.startsWith('-') || arg === '-') {
+      positionals.push(arg);
+      continue;
+    }
+    if (arg === '--') {
+      optionsEnded = true;
+      continue;
+    }
+
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const spelling = eq >= 0 ? arg.slice(0, eq) : arg;
+    const inlineValue = eq >= 0 ? arg.slice(eq + 1) : undefined;
+
+    const flag = FLAG_OPTIONS[spelling];
+    if (flag) {
+      if (inlineValue !== undefined) fail(`${flag} takes no value`);
+      if (flag === '--no-color') options.color = false;
+      else if (flag === '--help') options.help = true;
+      else options.version = true;
+      continue;
+    }
+
+    const name = VALUE_OPTIONS[spelling];
+    if (!name) fail(`unknown option ${spelling} ${SEE_HELP}`);
+
+    let value = inlineValue;
+    if (value === undefined) {
+      const next = argv[i + 1];
+      // "--format --depth 3" is a forgotten value, not a format named "--depth".
+      if (next === undefined || next.startsWith('--')) fail(`${name} needs a value`);
+      value = next;
+      i++;
+    }
+    applyValue(options, name, value);
+  }
+
+  // --help and --version answer without a complete command line, as most tools do.
+  if (options.help || options.version) {
+    if (positionals[0] === 'check') options.inputs = positionals.slice(1);
+    return options;
+  }
+
+  if (positionals.length === 0) fail(`missing command; expected "check" ${SEE_HELP}`);
+  if (positionals[0] !== 'check') fail(`unknown command "${positionals[0]}" ${SEE_HELP}`);
+  options.inputs = positionals.slice(1);
+  if (options.inputs.length === 0) fail(`check needs at least one patch, mbox or directory ${SEE_HELP}`);
+  return options;
+}
+
+function applyValue(options: CheckOptions, name: string, value: string): void {
+  switch (name) {
+    case '--format':
+      if (!(FORMATS as readonly string[]).includes(value)) fail(`--format must be text, json or sarif, got "${value}"`);
+      options.format = value as OutputFormat;
+      return;
+    case '--assume': {
+      const eq = value.indexOf('=');
+      if (eq < 0) fail(`--assume needs KEY=VALUE, got "${value}"`);
+      if (eq === 0) fail(`--assume needs a key before "=", got "${value}"`);
+      options.assumptions.push({ key: value.slice(0, eq), value: value.slice(eq + 1) });
+      return;
+    }
+    case '--depth':
+      options.depth = positiveInteger(name, value);
+      return;
+    case '--vcpus':
+      options.vcpus = positiveInteger(name, value);
+      return;
+    case '--tree':
+      if (value === '') fail('--tree needs a directory');
+      options.tree = value;
+      return;
+    case '--output':
+      if (value === '') fail('--output needs a file name');
+      options.output = value;
+      return;
+  }
+}
+
+function positiveInteger(name: string, value: string): number {
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    fail(`${name} needs a positive integer, got "${value}"`);
+  }
+  return n;
+}
+
+export function usageText(): string {
+  return `Usage: ${PROGRAM} check <inputs...> [options]
+       ${PROGRAM} --help | --version
+
+Simulates the AMD SEV-ES vCPU lifecycle over a KVM patch series and reports code paths
+that touch encrypted VMSA state or allow debugging of an SEV-ES guest.
+
+Inputs are patch files (git format-patch output), mbox files or directories of patches,
+applied in the order given.
+
+Options:
+  --format text|json|sarif  report format (default: text); also --format=json
+  --assume KEY=VALUE        add an assumption (see below); may be repeated
+  --depth N                 bound on the length of explored ioctl sequences
+  --vcpus N                 number of vCPUs to simulate
+  --tree DIR                kernel source tree for functions the series does not touch
+  --no-color                no ANSI colour in the text report
+  -o, --output FILE         write the report to FILE instead of standard output
+  -h, --help                show this help and exit
+  --version                 show the version and exit
+
+Assumptions (--assume KEY=VALUE):
+  protected-at-create=true|false
+      set vcpu->arch.guest_state_protected when the vCPU is created
+  vm-type=legacy|protected
+      legacy: KVM_SEV_ES_INIT; protected: KVM_X86_SEV_ES_VM + KVM_SEV_INIT2
+  vcpus=1|2
+      number of vCPUs in the simulated VM
+  guard-absent=<function>:<condition text or flag>
+      treat that guard in that function as absent
+  launch-refuses-debug=true|false
+      what-if: KVM_SEV_LAUNCH_UPDATE_VMSA refuses while guest debugging is armed
+
+Exit status:
+  0  no error finding
+  1  at least one error finding
+  2  bad usage or unreadable input
+`;
+}
