@@ -1,0 +1,39 @@
+// Conditional-compilation lines inside braces or parentheses (#ifdef in an initializer or an
+// expression) break tree-sitter's C grammar. Blank them with spaces of the same length so
+// every offset, line and column stays where it was; both branches are then parsed as code.
+const CONDITIONAL = /^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b/;
+
+export function blankNestedConditionals(text: string): string {
+  const lines = text.split('\n');
+  let depth = 0;
+  let changed = false;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (depth > 0 && CONDITIONAL.test(line)) {
+      lines[i] = line.replace(/[^\r]/g, ' ');
+      changed = true;
+      continue;
+    }
+    depth = Math.max(0, depth + nestingChange(line));
+  }
+  return changed ? lines.join('\n') : text;
+}
+
+/** Net change of ({ nesting on one line, ignoring strings, chars and comments roughly. */
+export function nestingChange(line: string): number {
+  let delta = 0;
+  let quote = '';
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quote) {
+      if (ch === '\\') i++;
+      else if (ch === quote) quote = '';
+      continue;
+    }
+    if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === '/' && line[i + 1] === '/') break;
+    else if (ch === '{' || ch === '(') delta++;
+    else if (ch === '}' || ch === ')') delta--;
+  }
+  return delta;
+}

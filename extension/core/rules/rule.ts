@@ -1,0 +1,44 @@
+// What every rule sees after one operation: the state before and after, how the operation
+// ended, and the events its code produced on the path taken. A rule turns that into hazards.
+import type { RuleId } from '../findings';
+import type { Loc } from '../summary/ir';
+import type { SimEvent, Val } from '../simulate/interpreter';
+import type { Operation } from '../simulate/operations';
+import type { SimState } from '../simulate/state';
+
+export interface StepResult {
+  op: Operation;
+  vcpu: number | null;
+  before: SimState;
+  after: SimState;
+  status: 'success' | 'error' | 'unknown';
+  ret: Val;
+  events: SimEvent[];
+  /** The last series line this step ran, if any. */
+  seriesLoc?: { loc: Loc; fn: string };
+  handlerLoc: Loc;
+}
+
+export interface Hazard {
+  rule: RuleId;
+  /** Identity across patches and line moves: rule, function, state, operation. */
+  key: string;
+  message: string;
+  loc: Loc;
+  fn: string;
+  /** What the last trace step did, in kernel terms. */
+  note: string;
+}
+
+export interface Rule {
+  id: RuleId;
+  check(step: StepResult): Hazard[];
+}
+
+export function vcpuName(v: number | null): string {
+  return v === null ? 'the vCPU' : `vcpu ${v}`;
+}
+
+export function succeeded(step: StepResult): boolean {
+  return step.status !== 'error';
+}

@@ -1,0 +1,188 @@
+// Breadth-first exploration of operation sequences from a fresh VM: every reachable state up to
+// a depth bound, visited states deduplicated, so each hazard is found first by the shortest
+// sequence that reaches it. Same input, same order, same findings, same traces.
+import type { TraceStep } from '../findings';
+import type { Loc } from '../summary/ir';
+import { FLAGS } from '../summary/idioms';
+import { SIMULATION_RULES } from '../rules/allRules';
+import type { Hazard, StepResult } from '../rules/rule';
+import { Interpreter, type PathCtx, type SimEvent } from './interpreter';
+import type { Operation } from './operations';
+import type { Program } from './program';
+import { type SimState, cloneState, stateKey, writeFlag } from './state';
+
+export interface Assumptions {
+  vmType: 'legacy' | 'protected';
+  vcpus: number;
+  /** What-if: guest_state_protected is set when a vCPU is created. */
+  protectedAtCreate: boolean;
+  /** What-if: LAUNCH_UPDATE_VMSA refuses while any vCPU has guest_debug set. */
+  launchRefusesDebug: boolean;
+}
+
+export const DEFAULT_ASSUMPTIONS: Assumptions = { vmType: 'protected', vcpus: 2, protectedAtCreate: false, launchRefusesDebug: false };
+
+export interface ExploreOptions {
+  depth: number;
+  maxStates: number;
+  assumptions: Assumptions;
+}
+
+export interface FoundHazard extends Hazard {
+  trace: TraceStep[];
+}
+
+export interface ExploreResult {
+  hazards: FoundHazard[];
+  statesExplored: number;
+  boundReached: boolean;
+  /** Ops-table calls no table resolved, and other things the run could not follow. */
+  unresolved: { what: string; loc: Loc; fn: string }[];
+  truncated: boolean;
+}
+
+interface Node { state: SimState; depth: number; parent: Node | null; step: TraceStep | null }
+
+export function initialState(a: Assumptions): SimState {
+  return {
+    vmType: a.vmType, sevInit: false, firmware: 'NONE', vcpus: [],
+    flags: { [FLAGS.hasProtectedState.slice(3)]: a.vmType === 'protected' ? 1 : 0 },
+  };
+}
+
+export class Simulator {
+  private readonly interp: Interpreter;
+
+  constructor(private readonly program: Program, private readonly operations: readonly Operation[], private readonly assumptions: Assumptions) {
+    this.interp = new Interpreter(program);
+  }
+
+  get truncated(): boolean {
+    return this.interp.truncated;
+  }
+
+  /** All outcomes of one operation (on one vCPU, for vCPU operations) from `state`. */
+  step(state: SimState, op: Operation, vcpu: number | null): StepResult[] {
+    const handler = this.program.functions.get(op.handler);
+    if (!handler) return [];
+    const a = this.assumptions;
+    let st = state;
+    switch (op.kind) {
+      case 'sev-init':
+        if (op.vmType && op.vmType !== st.vmType) return [];
+        break;
+      case 'create-vcpu': {
+        if (st.vcpus.length >= a.vcpus) return [];
+        st = cloneState(st);
+        st.vcpus.push({ encrypted: false, debugArmed: false, flags: {} });
+        vcpu = st.vcpus.length - 1;
+        writeFlag(st, FLAGS.createdVcpus, null, 1, this.program.trackedFlags);
+        if (a.protectedAtCreate) writeFlag(st, FLAGS.protectedState, vcpu, 1, this.program.trackedFlags);
+        break;
+      }
+      case 'sev-command':
+        // sev_mem_enc_ioctl answers -ENOTTY before any handler when SEV is not active.
+        if (st.flags[FLAGS.sevActive.slice(3)] === 0 || !st.sevInit) return [];
+        if (a.launchRefusesDebug && op.name === 'KVM_SEV_LAUNCH_UPDATE_VMSA'
+          && st.vcpus.some((v) => v.flags[FLAGS.guestDebug.slice(5)] !== 0 && v.flags[FLAGS.guestDebug.slice(5)] !== undefined)) return [];
+        break;
+      case 'vcpu-ioctl':
+        if (vcpu === null || !st.vcpus[vcpu]) return [];
+        break;
+    }
+    const ctx: PathCtx = { st, vcpu: op.kind === 'sev-command' || op.kind === 'sev-init' ? null : vcpu, locals: {}, events: [], guards: [], fn: op.handler };
+    const results: StepResult[] = [];
+    for (const o of this.interp.runFunction(handler, ctx)) {
+      const status = o.val.n === null ? 'unknown' : o.val.n < 0 ? 'error' : 'success';
+      let after = o.ctx.st;
+      if (status !== 'error' && op.kind === 'sev-init') {
+        after = cloneState(after);
+        after.sevInit = true;
+        after.firmware = 'UNINIT';
+      }
+      if (status === 'error' && op.kind === 'create-vcpu') {
+        after = cloneState(after);
+        after.vcpus.pop();
+      }
+      results.push({
+        op, vcpu: ctx.vcpu, before: state, after, status, ret: o.val, events: o.ctx.events,
+        ...(o.ctx.seriesLoc ? { seriesLoc: o.ctx.seriesLoc } : {}), handlerLoc: handler.loc,
+      });
+    }
+    return results;
+  }
+
+  /** The operation instances available in a state: vCPU operations once per existing vCPU. */
+  private instances(state: SimState): { op: Operation; vcpu: number | null }[] {
+    const out: { op: Operation; vcpu: number | null }[] = [];
+    for (const op of this.operations) {
+      if (op.kind === 'vcpu-ioctl') state.vcpus.forEach((_, i) => out.push({ op, vcpu: i }));
+      else out.push({ op, vcpu: null });
+    }
+    return out;
+  }
+
+  explore(opts: ExploreOptions): ExploreResult {
+    const start: Node = { state: initialState(this.assumptions), depth: 0, parent: null, step: null };
+    const visited = new Set<string>([stateKey(start.state)]);
+    const found = new Map<string, FoundHazard>();
+    const unresolved = new Map<string, { what: string; loc: Loc; fn: string }>();
+    let queue: Node[] = [start];
+    let explored = 0;
+    let boundReached = false;
+    while (queue.length) {
+      const next: Node[] = [];
+      for (const node of queue) {
+        explored++;
+        for (const { op, vcpu } of this.instances(node.state)) {
+          for (const r of this.step(node.state, op, vcpu)) {
+            for (const ev of r.events) if (ev.k === 'unresolved') unresolved.set(`${ev.what}@${ev.fn}`, ev);
+            const hazards = SIMULATION_RULES.flatMap((rule) => rule.check(r));
+            for (const h of hazards) {
+              if (found.has(h.key)) continue;
+              const trace = [...traceOf(node), stepOf(r, h)];
+              found.set(h.key, { ...h, trace });
+            }
+            const key = stateKey(r.after);
+            if (visited.has(key)) continue;
+            if (node.depth + 1 >= opts.depth || visited.size >= opts.maxStates) { boundReached = true; continue; }
+            visited.add(key);
+            next.push({ state: r.after, depth: node.depth + 1, parent: node, step: stepOf(r) });
+          }
+        }
+      }
+      queue = next;
+    }
+    return { hazards: [...found.values()], statesExplored: explored, boundReached, unresolved: [...unresolved.values()], truncated: this.interp.truncated };
+  }
+}
+
+function traceOf(node: Node): TraceStep[] {
+  const steps: TraceStep[] = [];
+  for (let n: Node | null = node; n && n.step; n = n.parent) steps.unshift(n.step);
+  return steps;
+}
+
+function stepOf(r: StepResult, h?: Hazard): TraceStep {
+  const loc = h?.loc ?? r.seriesLoc?.loc ?? r.handlerLoc;
+  return { operation: r.op.name, vcpu: r.vcpu, location: { file: loc.file, line: loc.line }, note: h?.note ?? noteOf(r) };
+}
+
+/** What one step did, in a few words: the ground-truth changes first, then the flags. */
+export function noteOf(r: StepResult): string {
+  const parts: string[] = [];
+  const ev = (k: SimEvent['k']) => r.events.filter((e) => e.k === k);
+  for (const e of ev('encrypt')) if (e.k === 'encrypt') parts.push(`encrypts vcpu ${e.vcpu}'s VMSA`);
+  for (const e of ev('debugArm')) if (e.k === 'debugArm') parts.push(`arms debugging (${e.how})`);
+  for (const e of ev('flagSet')) {
+    if (e.k === 'flagSet' && (e.flag === FLAGS.protectedState || e.flag === FLAGS.guestDebug || e.flag === FLAGS.esActive || !e.flag.startsWith('vm.created')))
+      parts.push(`sets ${e.flag.replace(/^(vcpu|vm)\./, '')} = ${e.value ?? '?'}`);
+  }
+  for (const e of ev('firmware')) if (e.k === 'firmware' && e.ok) parts.push(`firmware ${e.command}`);
+  const ret = r.status === 'error' ? `fails (${r.ret.errno ? '-' + r.ret.errno : 'error'})` : r.status === 'success' ? 'succeeds' : 'returns';
+  return parts.length ? `${ret}; ${dedupe(parts).join('; ')}` : ret;
+}
+
+function dedupe(xs: string[]): string[] {
+  return [...new Set(xs)];
+}

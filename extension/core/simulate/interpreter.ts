@@ -1,0 +1,449 @@
+// Runs a function's IR on an abstract state. Conditions the state decides are decided; the
+// rest are both true and false, so one call yields every outcome the code allows. Effects that
+// matter to the rules are recorded as events, each with the ground truth of the moment.
+import type { Callee, Expr, FunctionIr, Loc, StateRef, Stmt } from '../summary/ir';
+import { FLAGS, debugArmingCall, firmwareCommand, flagKey, flagSetter, FIRMWARE_CALLS, MEMORY_WRITERS, isWarnMacro } from '../summary/idioms';
+import { type FlagValue, type SimState, cloneState, readFlag, stateKey, writeFlag } from './state';
+import type { Program } from './program';
+
+/** A guard decided by kernel state, remembered so a refusal can say what refused it. */
+export interface Cause {
+  loc: Loc;
+  fn: string;
+  text: string;
+}
+
+/** A value: a known number (errno as negative), or unknown; with where a state decision came from. */
+export interface Val {
+  n: number | null;
+  errno?: string;
+  cause?: Cause;
+  /** The VMSA-backed field this value was read from. */
+  taint?: string;
+}
+
+export type SimEvent =
+  | { k: 'vmsaWrite'; field: string; vcpu: number | null; encrypted: boolean; loc: Loc; fn: string }
+  | { k: 'vmsaRead'; field: string; vcpu: number | null; encrypted: boolean; decided: boolean; loc: Loc; fn: string }
+  | { k: 'debugArm'; vcpu: number | null; encrypted: boolean; how: string; loc: Loc; fn: string }
+  | { k: 'encrypt'; vcpu: number; debugArmed: boolean; loc: Loc; fn: string }
+  | { k: 'flagSet'; flag: string; vcpu: number | null; value: FlagValue; loc: Loc; fn: string }
+  | { k: 'firmware'; command: string; ok: boolean; loc: Loc; fn: string }
+  | { k: 'unresolved'; what: string; loc: Loc; fn: string };
+
+type Flow =
+  | { k: 'normal' }
+  | { k: 'return'; val: Val }
+  | { k: 'break' }
+  | { k: 'continue' }
+  | { k: 'goto'; label: string };
+
+/** Everything one path has seen so far; copied when the path forks. */
+export interface PathCtx {
+  st: SimState;
+  vcpu: number | null;
+  locals: Record<string, Val>;
+  events: SimEvent[];
+  /** Causes of the state-decided branches we are inside, innermost last. */
+  guards: (Cause | null)[];
+  /** The last line of series code this path ran, for locating findings in the patch. */
+  seriesLoc?: { loc: Loc; fn: string };
+  fn: string;
+}
+
+interface Outcome { ctx: PathCtx; flow: Flow }
+
+const UNKNOWN: Val = { n: null };
+const MAX_OUTCOMES = 96;
+const MAX_CALL_DEPTH = 14;
+
+export class Interpreter {
+  private stack: string[] = [];
+  /** Set when some path was cut by a bound; the caller reports it as analysis-incomplete. */
+  truncated = false;
+
+  constructor(private readonly program: Program) {}
+
+  /** Runs `fn` from `ctx`; returns each distinct outcome with its return value. */
+  runFunction(fn: FunctionIr, ctx: PathCtx, args: Val[] = []): { ctx: PathCtx; val: Val }[] {
+    if (this.stack.includes(fn.name) || this.stack.length >= MAX_CALL_DEPTH) {
+      this.truncated = true;
+      return [{ ctx, val: UNKNOWN }];
+    }
+    this.stack.push(fn.name);
+    try {
+      const locals: Record<string, Val> = {};
+      fn.params.forEach((p, i) => { if (args[i] && args[i].n !== null) locals[p] = args[i]; });
+      const inner: PathCtx = { ...ctx, locals, guards: [], fn: fn.name };
+      const outs = this.execFunctionBody(fn, inner);
+      return outs.map((o) => ({
+        ctx: { ...o.ctx, locals: ctx.locals, guards: ctx.guards, fn: ctx.fn },
+        val: o.flow.k === 'return' ? o.flow.val : fn.returnsVoid ? { n: 0 } : UNKNOWN,
+      }));
+    } finally {
+      this.stack.pop();
+    }
+  }
+
+  private execFunctionBody(fn: FunctionIr, ctx: PathCtx): Outcome[] {
+    const done: Outcome[] = [];
+    let pending = this.exec(fn.body, ctx);
+    for (let jumps = 0; pending.length && jumps < 8; jumps++) {
+      const next: Outcome[] = [];
+      for (const o of pending) {
+        if (o.flow.k !== 'goto') { done.push(o); continue; }
+        const tail = labelTail(fn.body, o.flow.label);
+        if (!tail) { done.push({ ctx: o.ctx, flow: { k: 'return', val: UNKNOWN } }); continue; }
+        next.push(...this.execSeq(tail, o.ctx));
+      }
+      pending = next;
+    }
+    if (pending.length) this.truncated = true;
+    return done;
+  }
+
+  // ---- statements ----
+
+  private exec(s: Stmt, ctx: PathCtx): Outcome[] {
+    switch (s.k) {
+      case 'block': return this.execSeq(s.body, ctx);
+      case 'label': return [{ ctx, flow: { k: 'normal' } }];
+      case 'break': return [{ ctx, flow: { k: 'break' } }];
+      case 'continue': return [{ ctx, flow: { k: 'continue' } }];
+      case 'goto': return [{ ctx: this.refusalMark(ctx), flow: { k: 'goto', label: s.label } }];
+      case 'expr': return this.evalExpr(s.expr, this.visit(ctx, s.loc)).map(([c]) => ({ ctx: c, flow: { k: 'normal' } }));
+      case 'return': {
+        const c0 = this.visit(ctx, s.loc);
+        if (!s.value) return [{ ctx: c0, flow: { k: 'return', val: { n: 0 } } }];
+        return this.evalExpr(s.value, c0).map(([c, v]) => ({ ctx: c, flow: { k: 'return', val: this.withGuardCause(c, v) } }));
+      }
+      case 'if': {
+        const out: Outcome[] = [];
+        for (const [c, v] of this.evalCond(s.cond, this.visit(ctx, s.loc))) {
+          const cause = v.cause ?? null;
+          if (v.n === null) {
+            out.push(...this.branch(s.then, c, null));
+            out.push(...(s.else ? this.branch(s.else, c, null) : [{ ctx: c, flow: { k: 'normal' } as Flow }]));
+          } else if (v.n !== 0) {
+            out.push(...this.branch(s.then, c, cause));
+          } else {
+            out.push(...(s.else ? this.branch(s.else, c, cause) : [{ ctx: c, flow: { k: 'normal' } as Flow }]));
+          }
+        }
+        return this.cap(out);
+      }
+      case 'loop': {
+        if (s.each === 'vcpu') return this.execVcpuLoop(s.body, ctx);
+        // Other loops: skipped, or run once; the body's effects are what matter.
+        const once = this.exec(s.body, ctx).map((o) => o.flow.k === 'break' || o.flow.k === 'continue' ? { ctx: o.ctx, flow: { k: 'normal' } as Flow } : o);
+        return this.cap([{ ctx, flow: { k: 'normal' } }, ...once]);
+      }
+      case 'switch': {
+        const out: Outcome[] = [];
+        for (const [c] of this.evalExpr(s.subject, ctx)) {
+          let anyDefault = false;
+          for (let i = 0; i < s.cases.length; i++) {
+            if (s.cases[i].labels.includes('default')) anyDefault = true;
+            const fallthrough = s.cases.slice(i).flatMap((x) => x.body);
+            for (const o of this.execSeq(fallthrough, c)) out.push(o.flow.k === 'break' ? { ctx: o.ctx, flow: { k: 'normal' } } : o);
+          }
+          if (!anyDefault) out.push({ ctx: c, flow: { k: 'normal' } });
+        }
+        return this.cap(out);
+      }
+    }
+  }
+
+  private branch(s: Stmt, ctx: PathCtx, cause: Cause | null): Outcome[] {
+    const inside = { ...ctx, guards: [...ctx.guards, cause] };
+    return this.exec(s, inside).map((o) => ({ ctx: { ...o.ctx, guards: ctx.guards }, flow: o.flow }));
+  }
+
+  private execSeq(body: Stmt[], ctx: PathCtx): Outcome[] {
+    let live: PathCtx[] = [ctx];
+    const finished: Outcome[] = [];
+    for (const s of body) {
+      const next: PathCtx[] = [];
+      for (const c of live) {
+        for (const o of this.exec(s, c)) {
+          if (o.flow.k === 'normal') next.push(o.ctx);
+          else finished.push(o);
+        }
+      }
+      live = this.dedupe(next);
+      if (live.length === 0) break;
+    }
+    return this.cap([...finished, ...live.map((c) => ({ ctx: c, flow: { k: 'normal' } as Flow }))]);
+  }
+
+  private execVcpuLoop(body: Stmt, ctx: PathCtx): Outcome[] {
+    let live: PathCtx[] = [ctx];
+    const finished: Outcome[] = [];
+    for (let i = 0; i < ctx.st.vcpus.length; i++) {
+      const next: PathCtx[] = [];
+      for (const c of live) {
+        for (const o of this.exec(body, { ...c, vcpu: i })) {
+          const back = { ...o.ctx, vcpu: ctx.vcpu };
+          if (o.flow.k === 'normal' || o.flow.k === 'continue') next.push(back);
+          else if (o.flow.k === 'break') finished.push({ ctx: back, flow: { k: 'normal' } });
+          else finished.push({ ctx: back, flow: o.flow });
+        }
+      }
+      live = this.dedupe(next);
+    }
+    return this.cap([...finished, ...live.map((c) => ({ ctx: c, flow: { k: 'normal' } as Flow }))]);
+  }
+
+  /** Paths that reached the same state with the same locals and events are one path. */
+  private dedupe(ctxs: PathCtx[]): PathCtx[] {
+    if (ctxs.length < 2) return ctxs;
+    const seen = new Map<string, PathCtx>();
+    for (const c of ctxs) {
+      const key = stateKey(c.st) + '#' + JSON.stringify(c.locals) + '#' + c.events.map(eventKey).join('|');
+      if (!seen.has(key)) seen.set(key, c);
+    }
+    return [...seen.values()];
+  }
+
+  private cap<T>(xs: T[]): T[] {
+    if (xs.length <= MAX_OUTCOMES) return xs;
+    this.truncated = true;
+    return xs.slice(0, MAX_OUTCOMES);
+  }
+
+  private visit(ctx: PathCtx, loc: Loc): PathCtx {
+    if (loc.change === undefined && !this.program.isSeriesFile(loc.file)) return ctx;
+    return { ...ctx, seriesLoc: { loc, fn: ctx.fn } };
+  }
+
+  /** A refusal inside a state-decided branch carries that branch's cause. */
+  private withGuardCause(ctx: PathCtx, v: Val): Val {
+    if (v.cause || v.n === null || v.n >= 0) return v;
+    const g = ctx.guards[ctx.guards.length - 1];
+    return g ? { ...v, cause: g } : v;
+  }
+
+  /** `r = -EINVAL; goto out;` : the goto refuses for the reason of its branch. */
+  private refusalMark(ctx: PathCtx): PathCtx {
+    const g = ctx.guards[ctx.guards.length - 1];
+    if (!g) return ctx;
+    const locals: Record<string, Val> = {};
+    for (const [k, v] of Object.entries(ctx.locals)) locals[k] = v.n !== null && v.n < 0 && !v.cause ? { ...v, cause: g } : v;
+    return { ...ctx, locals };
+  }
+
+  // ---- expressions ----
+
+  /** A condition: like an expression, but a VMSA-backed value in it is "decided on". */
+  private evalCond(e: Expr, ctx: PathCtx): [PathCtx, Val][] {
+    return this.evalExpr(e, ctx).map(([c, v]) => {
+      if (!v.taint || c.vcpu === null) return [c, v];
+      const enc = c.st.vcpus[c.vcpu]?.encrypted ?? false;
+      return [{ ...c, events: [...c.events, { k: 'vmsaRead', field: v.taint, vcpu: c.vcpu, encrypted: enc, decided: true, loc: e.loc, fn: c.fn }] }, v];
+    });
+  }
+
+  evalExpr(e: Expr, ctx: PathCtx): [PathCtx, Val][] {
+    switch (e.k) {
+      case 'const': return [[ctx, { n: e.value }]];
+      case 'errno': return [[ctx, { n: -1, errno: e.name }]];
+      case 'read': return [this.read(e.ref, e.text, e.loc, ctx)];
+      case 'not': return this.evalExpr(e.arg, ctx).map(([c, v]) => [c, { ...v, n: v.n === null ? null : v.n === 0 ? 1 : 0, errno: undefined }]);
+      case 'logic': {
+        const out: [PathCtx, Val][] = [];
+        for (const [c, l] of this.evalExpr(e.left, ctx)) {
+          const short = e.op === '&&' ? l.n === 0 : l.n !== null && l.n !== 0;
+          if (short) { out.push([c, { n: e.op === '&&' ? 0 : 1, cause: l.cause, taint: l.taint }]); continue; }
+          for (const [c2, r] of this.evalExpr(e.right, c)) {
+            const rDecides = e.op === '&&' ? r.n === 0 : r.n !== null && r.n !== 0;
+            if (rDecides) out.push([c2, { n: e.op === '&&' ? 0 : 1, cause: r.cause, taint: r.taint ?? l.taint }]);
+            else if (l.n === null || r.n === null) out.push([c2, { n: null, taint: l.taint ?? r.taint }]);
+            else out.push([c2, { n: e.op === '&&' ? 1 : 0, cause: l.cause ?? r.cause, taint: l.taint ?? r.taint }]);
+          }
+        }
+        return this.cap(out);
+      }
+      case 'binary': {
+        const out: [PathCtx, Val][] = [];
+        for (const [c, l] of this.evalExpr(e.left, ctx)) {
+          for (const [c2, r] of this.evalExpr(e.right, c)) out.push([c2, binary(e.op, l, r)]);
+        }
+        return this.cap(out);
+      }
+      case 'ternary': {
+        const out: [PathCtx, Val][] = [];
+        for (const [c, v] of this.evalCond(e.cond, ctx)) {
+          const pick = (x: Expr) => this.evalExpr(x, c).map(([c2, r]): [PathCtx, Val] => [c2, v.cause && !r.cause ? { ...r, cause: v.cause } : r]);
+          if (v.n === null) out.push(...pick(e.then), ...pick(e.else));
+          else out.push(...pick(v.n !== 0 ? e.then : e.else));
+        }
+        return this.cap(out);
+      }
+      case 'assign': return this.cap(this.evalExpr(e.value, ctx).flatMap(([c, v]) => this.assign(e.target, e.op, v, e, c)));
+      case 'call': return this.call(e, ctx);
+      case 'opaque': {
+        let live: [PathCtx, Val][] = [[ctx, UNKNOWN]];
+        for (const p of e.parts) live = this.cap(live.flatMap(([c]) => this.evalExpr(p, c)));
+        return live.map(([c]) => [c, UNKNOWN]);
+      }
+    }
+  }
+
+  private read(ref: StateRef, _text: string, loc: Loc, ctx: PathCtx): [PathCtx, Val] {
+    if (ref.k === 'local') return [ctx, ctx.locals[ref.name] ?? UNKNOWN];
+    if (ref.k === 'vmsa') {
+      const enc = ctx.vcpu !== null && (ctx.st.vcpus[ctx.vcpu]?.encrypted ?? false);
+      const ev: SimEvent = { k: 'vmsaRead', field: ref.field, vcpu: ctx.vcpu, encrypted: enc, decided: false, loc, fn: ctx.fn };
+      return [{ ...ctx, events: [...ctx.events, ev] }, { n: null, taint: ref.field }];
+    }
+    const key = flagKey(ref);
+    const n = readFlag(ctx.st, key, ctx.vcpu, this.program.trackedFlags);
+    return [ctx, n === null ? UNKNOWN : { n, cause: { loc, fn: ctx.fn, text: key } }];
+  }
+
+  private assign(target: StateRef | null, op: string, v: Val, e: Expr & { k: 'assign' }, ctx: PathCtx): [PathCtx, Val][] {
+    if (!target) return [[ctx, v]];
+    if (target.k === 'local') {
+      const next = op === '=' ? v : UNKNOWN;
+      return [[{ ...ctx, locals: { ...ctx.locals, [target.name]: next } }, next]];
+    }
+    if (target.k === 'vmsa') {
+      const enc = ctx.vcpu !== null && (ctx.st.vcpus[ctx.vcpu]?.encrypted ?? false);
+      return [[{ ...ctx, events: [...ctx.events, { k: 'vmsaWrite', field: target.field, vcpu: ctx.vcpu, encrypted: enc, loc: e.loc, fn: ctx.fn }] }, v]];
+    }
+    const key = flagKey(target);
+    if (!this.program.trackedFlags.has(key)) return [[ctx, v]];
+    let value: number | null = v.n;
+    if (op === '+=' || op === '|=') value = v.n === 0 ? readFlag(ctx.st, key, ctx.vcpu, this.program.trackedFlags) : 1;
+    else if (op !== '=') value = null;
+    // An unknown value is zero on some paths and nonzero on others.
+    const choices: FlagValue[] = value === null ? [0, 1] : [value === 0 ? 0 : 1];
+    return choices.map((fv) => [this.setFlag(ctx, key, fv, e.loc), { n: fv }]);
+  }
+
+  private setFlag(ctx: PathCtx, key: string, value: FlagValue, loc: Loc): PathCtx {
+    const st = cloneState(ctx.st);
+    if (!writeFlag(st, key, ctx.vcpu, value, this.program.trackedFlags)) return ctx;
+    const events: SimEvent[] = [...ctx.events, { k: 'flagSet', flag: key, vcpu: key.startsWith('vcpu.') ? ctx.vcpu : null, value, loc, fn: ctx.fn }];
+    // Committing debug flags arms debugging: the ioctl goes on to load DR7 and the intercepts.
+    if (key === FLAGS.guestDebug && ctx.vcpu !== null && st.vcpus[ctx.vcpu]) {
+      const v = st.vcpus[ctx.vcpu];
+      v.debugArmed = value !== 0;
+      if (value !== 0) events.push({ k: 'debugArm', vcpu: ctx.vcpu, encrypted: v.encrypted, how: 'vcpu->guest_debug committed', loc, fn: ctx.fn });
+    }
+    return { ...ctx, st, events };
+  }
+
+  private call(e: Expr & { k: 'call' }, ctx: PathCtx): [PathCtx, Val][] {
+    let live: [PathCtx, Val[]][] = [[ctx, []]];
+    for (const a of e.args) {
+      live = this.cap(live.flatMap(([c, vals]) => this.evalExpr(a, c).map(([c2, v]): [PathCtx, Val[]] => [c2, [...vals, v]])));
+    }
+    const out: [PathCtx, Val][] = [];
+    for (const [c, vals] of live) out.push(...this.callResolved(e, e.callee, vals, c));
+    return this.cap(out);
+  }
+
+  private callResolved(e: Expr & { k: 'call' }, callee: Callee, args: Val[], ctx: PathCtx): [PathCtx, Val][] {
+    if (callee.k === 'opPresent') return [[ctx, { n: this.program.resolveOp(callee.op) ? 1 : 0 }]];
+    if (callee.k === 'unknown') return [[ctx, UNKNOWN]];
+    const name = callee.k === 'op' ? this.program.resolveOp(callee.op) : callee.name;
+    if (!name) {
+      const ev: SimEvent = { k: 'unresolved', what: `kvm_x86_ops.${callee.k === 'op' ? callee.op : ''}`, loc: e.loc, fn: ctx.fn };
+      return [[{ ...ctx, events: [...ctx.events, ev] }, UNKNOWN]];
+    }
+    const fn = this.program.functions.get(name);
+    if (fn) return this.runFunction(fn, ctx, args).map((o) => [o.ctx, o.val]);
+    return [this.intrinsic(name, e, args, ctx)];
+  }
+
+  /** Calls with no summary whose meaning we know: firmware commands, flag setters, memcpy, WARN_ON. */
+  private intrinsic(name: string, e: Expr & { k: 'call' }, args: Val[], ctx: PathCtx): [PathCtx, Val] {
+    if (isWarnMacro(name)) return [ctx, args[0] ?? UNKNOWN];
+    const setter = flagSetter(name);
+    if (setter) return [this.setFlag(ctx, flagKey(setter.ref), setter.value as FlagValue, e.loc), { n: 0 }];
+    if (FIRMWARE_CALLS.has(name)) return this.firmware(e, ctx);
+    const argTexts = e.args.map(exprText);
+    if (debugArmingCall(name, argTexts) && ctx.vcpu !== null && ctx.st.vcpus[ctx.vcpu]) {
+      const st = cloneState(ctx.st);
+      st.vcpus[ctx.vcpu].debugArmed = true;
+      const ev: SimEvent = { k: 'debugArm', vcpu: ctx.vcpu, encrypted: st.vcpus[ctx.vcpu].encrypted, how: `${name}(${argTexts.slice(1).join(', ')})`, loc: e.loc, fn: ctx.fn };
+      return [{ ...ctx, st, events: [...ctx.events, ev] }, UNKNOWN];
+    }
+    if (MEMORY_WRITERS.has(name) && e.args[0]?.k === 'read' && e.args[0].ref.k === 'vmsa') {
+      const enc = ctx.vcpu !== null && (ctx.st.vcpus[ctx.vcpu]?.encrypted ?? false);
+      const ev: SimEvent = { k: 'vmsaWrite', field: e.args[0].ref.field, vcpu: ctx.vcpu, encrypted: enc, loc: e.loc, fn: ctx.fn };
+      // the read event the argument produced is the destination, not a read
+      const events = ctx.events.filter((x, i) => !(i === ctx.events.length - 1 && x.k === 'vmsaRead' && x.loc === e.args[0].loc));
+      return [{ ...ctx, events: [...events, ev] }, UNKNOWN];
+    }
+    return [ctx, UNKNOWN];
+  }
+
+  /** sev_issue_cmd(kvm, SEV_CMD_..., ...): the firmware's launch state machine, ground truth. */
+  private firmware(e: Expr & { k: 'call' }, ctx: PathCtx): [PathCtx, Val] {
+    const cmdText = e.args.map(exprText).find((t) => t.startsWith('SEV_CMD_'));
+    const cmd = cmdText ? firmwareCommand(cmdText) : undefined;
+    if (!cmd || cmd === 'OTHER') return [ctx, UNKNOWN];
+    const st = cloneState(ctx.st);
+    let ok = false;
+    const events = [...ctx.events];
+    switch (cmd) {
+      case 'LAUNCH_START': ok = st.sevInit && st.firmware === 'UNINIT'; if (ok) st.firmware = 'LUPDATE'; break;
+      case 'LAUNCH_UPDATE_DATA': ok = st.firmware === 'LUPDATE'; break;
+      case 'LAUNCH_UPDATE_VMSA': case 'SNP_LAUNCH_UPDATE': {
+        const v = ctx.vcpu !== null ? st.vcpus[ctx.vcpu] : undefined;
+        ok = st.firmware === 'LUPDATE' && !!v && !v.encrypted;
+        if (ok && v && ctx.vcpu !== null) {
+          v.encrypted = true;
+          events.push({ k: 'encrypt', vcpu: ctx.vcpu, debugArmed: v.debugArmed, loc: e.loc, fn: ctx.fn });
+        }
+        break;
+      }
+      case 'LAUNCH_MEASURE': ok = st.firmware === 'LUPDATE' || st.firmware === 'LSECRET'; if (ok) st.firmware = 'LSECRET'; break;
+      case 'LAUNCH_SECRET': ok = st.firmware === 'LSECRET'; break;
+      case 'LAUNCH_FINISH': ok = st.firmware === 'LSECRET'; if (ok) st.firmware = 'RUNNING'; break;
+    }
+    events.push({ k: 'firmware', command: cmd, ok, loc: e.loc, fn: ctx.fn });
+    return [{ ...ctx, st, events }, ok ? { n: 0 } : { n: -1, errno: 'EIO' }];
+  }
+}
+
+function binary(op: string, l: Val, r: Val): Val {
+  const taint = l.taint ?? r.taint;
+  const cause = l.cause ?? r.cause;
+  if (op === '&' && (l.n === 0 || r.n === 0)) return { n: 0, cause, taint };
+  if (l.n === null || r.n === null) return { n: null, taint };
+  const a = l.n, b = r.n;
+  const res: Record<string, number> = {
+    '==': +(a === b), '!=': +(a !== b), '<': +(a < b), '>': +(a > b), '<=': +(a <= b), '>=': +(a >= b),
+    '+': a + b, '-': a - b, '*': a * b, '|': a | b, '&': a & b, '^': a ^ b,
+  };
+  return op in res ? { n: res[op], cause, taint } : { n: null, taint };
+}
+
+export function exprText(e: Expr): string {
+  switch (e.k) {
+    case 'const': case 'read': case 'call': case 'assign': case 'opaque': return e.text;
+    case 'errno': return `-${e.name}`;
+    default: return '';
+  }
+}
+
+function eventKey(ev: SimEvent): string {
+  return `${ev.k}@${ev.loc.file}:${ev.loc.line}`;
+}
+
+/** The statements after `label:` to the end of the function body (labels live at top level). */
+function labelTail(body: Stmt, label: string): Stmt[] | undefined {
+  if (body.k !== 'block') return undefined;
+  for (let i = 0; i < body.body.length; i++) {
+    const s = body.body[i];
+    if (s.k === 'label' && s.name === label) return body.body.slice(i + 1);
+    if (s.k === 'block') {
+      const inner = labelTail(s, label);
+      if (inner) return [...inner, ...body.body.slice(i + 1)];
+    }
+  }
+  return undefined;
+}

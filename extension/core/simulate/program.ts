@@ -1,0 +1,74 @@
+// The code the simulation runs: every function summary by name (series over model), the ops
+// tables that resolve indirect calls, and which kernel flags are state worth tracking.
+import type { Expr, FunctionIr, Stmt } from '../summary/ir';
+import { FLAGS, FPU_CONFIDENTIAL, flagKey, flagSetter } from '../summary/idioms';
+
+export class Program {
+  readonly trackedFlags: ReadonlySet<string>;
+
+  constructor(
+    readonly functions: ReadonlyMap<string, FunctionIr>,
+    /** op name → implementing function, merged from every kvm_x86_ops initializer seen. */
+    readonly ops: ReadonlyMap<string, string>,
+    private readonly seriesFiles: ReadonlySet<string> = new Set(),
+  ) {
+    this.trackedFlags = computeTrackedFlags(functions.values());
+  }
+
+  /** kvm_x86_ops.<op> → the SVM function; by table first, then by the svm_<op> convention. */
+  resolveOp(op: string): string | undefined {
+    const fromTable = this.ops.get(op);
+    if (fromTable) return fromTable;
+    return this.functions.has(`svm_${op}`) ? `svm_${op}` : undefined;
+  }
+
+  isSeriesFile(file: string): boolean {
+    return this.seriesFiles.has(file);
+  }
+}
+
+/**
+ * A flag that some code assigns and some code reads is state (zero at allocation); a flag
+ * nobody assigns stays unknown, and one nobody reads cannot steer anything.
+ */
+function computeTrackedFlags(fns: Iterable<FunctionIr>): Set<string> {
+  const assigned = new Set<string>();
+  const read = new Set<string>();
+  const tracked = new Set<string>([
+    FLAGS.protectedState, FLAGS.guestDebug, FLAGS.hasProtectedState, FLAGS.esActive, FLAGS.sevActive,
+    FLAGS.createdVcpus, `vcpu.${FPU_CONFIDENTIAL}`,
+  ]);
+  const visitExpr = (e: Expr): void => {
+    switch (e.k) {
+      case 'assign':
+        if (e.target && e.target.k === 'flag') assigned.add(flagKey(e.target));
+        visitExpr(e.value);
+        break;
+      case 'call': {
+        if (e.callee.k === 'direct') { const s = flagSetter(e.callee.name); if (s) tracked.add(flagKey(s.ref)); }
+        e.args.forEach(visitExpr);
+        break;
+      }
+      case 'read': if (e.ref.k === 'flag') read.add(flagKey(e.ref)); break;
+      case 'not': visitExpr(e.arg); break;
+      case 'logic': case 'binary': visitExpr(e.left); visitExpr(e.right); break;
+      case 'ternary': visitExpr(e.cond); visitExpr(e.then); visitExpr(e.else); break;
+      case 'opaque': e.parts.forEach(visitExpr); break;
+      default: break;
+    }
+  };
+  const visit = (s: Stmt): void => {
+    switch (s.k) {
+      case 'block': s.body.forEach(visit); break;
+      case 'if': visitExpr(s.cond); visit(s.then); if (s.else) visit(s.else); break;
+      case 'return': if (s.value) visitExpr(s.value); break;
+      case 'expr': visitExpr(s.expr); break;
+      case 'loop': visit(s.body); break;
+      case 'switch': visitExpr(s.subject); s.cases.forEach((c) => c.body.forEach(visit)); break;
+      default: break;
+    }
+  };
+  for (const fn of fns) visit(fn.body);
+  for (const key of assigned) if (read.has(key)) tracked.add(key);
+  return tracked;
+}

@@ -1,0 +1,67 @@
+// A small statement/expression tree distilled from tree-sitter's C tree: only what the lifecycle
+// simulation needs, with every node keeping the place it came from. Summaries (paths) and the
+// simulation are both computed from this, so a function reads the same wherever it came from.
+
+/** Where a node came from; `line` is the line the user has open (patch file or C file). */
+export interface Loc {
+  file: string;
+  line: number;
+  column: number;
+  /** For hunk code: whether the source line is added, removed or context; absent for whole files. */
+  change?: 'added' | 'removed' | 'context';
+}
+
+/** A piece of kernel state the code reads or writes, already canonicalised by the idioms. */
+export type StateRef =
+  | { k: 'flag'; scope: 'vcpu' | 'vm'; name: string }        // vcpu.guest_state_protected, vm.has_protected_state
+  | { k: 'vmsa'; field: string }                              // VMSA-backed field (DR7, RIP, CS, ...) or 'VMSA' page
+  | { k: 'local'; name: string };
+
+export type Expr =
+  | { k: 'const'; value: number; text: string; loc: Loc }     // 0, 1, true, false, NULL
+  | { k: 'errno'; name: string; loc: Loc }                    // -EINVAL
+  | { k: 'read'; ref: StateRef; text: string; loc: Loc }
+  | { k: 'call'; callee: Callee; args: Expr[]; text: string; loc: Loc }
+  | { k: 'assign'; target: StateRef | null; op: string; value: Expr; text: string; loc: Loc }
+  | { k: 'not'; arg: Expr; loc: Loc }
+  | { k: 'logic'; op: '&&' | '||'; left: Expr; right: Expr; loc: Loc }
+  | { k: 'binary'; op: string; left: Expr; right: Expr; loc: Loc }
+  | { k: 'ternary'; cond: Expr; then: Expr; else: Expr; loc: Loc }
+  /** Something we do not model; its sub-expressions still run (calls inside it happen). */
+  | { k: 'opaque'; text: string; parts: Expr[]; loc: Loc };
+
+export type Callee =
+  | { k: 'direct'; name: string }
+  | { k: 'op'; op: string }                                  // kvm_x86_ops.<op>, static_call(kvm_x86_<op>), kvm_x86_call(<op>)
+  | { k: 'opPresent'; op: string }                            // kvm_x86_ops.<op> tested, not called
+  | { k: 'unknown'; text: string };
+
+export type Stmt =
+  | { k: 'block'; body: Stmt[]; loc: Loc }
+  | { k: 'if'; cond: Expr; then: Stmt; else?: Stmt; text: string; loc: Loc }
+  | { k: 'return'; value?: Expr; loc: Loc }
+  | { k: 'expr'; expr: Expr; loc: Loc }
+  | { k: 'goto'; label: string; loc: Loc }
+  | { k: 'label'; name: string; loc: Loc }
+  | { k: 'loop'; each: 'vcpu' | 'other'; body: Stmt; loc: Loc }
+  | { k: 'switch'; subject: Expr; cases: { labels: string[]; body: Stmt[]; loc: Loc }[]; loc: Loc }
+  | { k: 'break'; loc: Loc }
+  | { k: 'continue'; loc: Loc };
+
+export interface FunctionIr {
+  name: string;
+  params: string[];
+  returnsVoid: boolean;
+  body: Stmt;
+  loc: Loc;
+  /** Last line of the definition (the closing brace), in the same file as loc. */
+  endLine: number;
+  origin: 'model' | 'series' | 'tree';
+  /** Patch subject or file name the function came from, for series code. */
+  patch?: string;
+  /** Parse problems inside this function (ERROR nodes), as lines. */
+  errorLines: number[];
+}
+
+/** Ops table initializers: svm_x86_ops.<op> = <function>. */
+export type OpsTable = Map<string, string>;

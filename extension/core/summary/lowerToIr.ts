@@ -1,0 +1,488 @@
+// Turns tree-sitter's C tree into our IR (ir.ts): statements that steer control flow, and
+// expressions where kernel state is read, written or decided on. Everything else becomes
+// `opaque` while keeping the calls inside it, so nothing that runs is lost.
+import type { Node } from 'web-tree-sitter';
+import type { Callee, Expr, FunctionIr, Loc, OpsTable, StateRef, Stmt } from './ir';
+import {
+  type BaseKind, OPS_TABLE_NAMES, STATIC_CALL_PREFIX, isLoopMacro, isTransparentWrapper, isVcpuLoop,
+  kindOfAccessor, kindOfName, kindOfType, predicateRef, resolveFields,
+} from './idioms';
+
+/** Maps a 0-based row of the parsed text to the line the user has open. */
+export type RowMapper = (row: number) => { line: number; change?: Loc['change'] } | undefined;
+
+export interface LowerOptions {
+  file: string;
+  mapRow: RowMapper;
+  origin: FunctionIr['origin'];
+  patch?: string;
+}
+
+export interface LoweredUnit {
+  functions: FunctionIr[];
+  opsTables: { name: string; entries: OpsTable; loc: Loc }[];
+  /** Lines of ERROR or MISSING nodes outside any function we kept. */
+  errorLines: number[];
+}
+
+export function lowerTranslationUnit(root: Node, opts: LowerOptions): LoweredUnit {
+  const unit: LoweredUnit = { functions: [], opsTables: [], errorLines: [] };
+  const visit = (n: Node): void => {
+    for (const child of n.namedChildren) {
+      if (child.type === 'function_definition') {
+        const fn = lowerFunction(child, opts);
+        if (fn) unit.functions.push(fn);
+        else unit.errorLines.push(...errorLinesOf(child, opts));
+      } else if (child.type === 'declaration') {
+        const table = opsTableOf(child, opts);
+        if (table) unit.opsTables.push(table);
+      } else if (child.type === 'preproc_ifdef' || child.type === 'preproc_if' || child.type === 'preproc_else'
+        || child.type === 'preproc_elif' || child.type === 'linkage_specification' || child.type === 'declaration_list') {
+        visit(child);
+      } else if (child.type === 'ERROR') {
+        unit.errorLines.push(...errorLinesOf(child, opts));
+        visit(child); // a function can still be recovered inside an ERROR node
+      }
+    }
+  };
+  visit(root);
+  return unit;
+}
+
+function errorLinesOf(n: Node, opts: LowerOptions): number[] {
+  const lines = new Set<number>();
+  const add = (x: Node) => { const m = opts.mapRow(x.startPosition.row); if (m) lines.add(m.line); };
+  if (n.type === 'ERROR' || n.isMissing) add(n);
+  if (n.hasError) for (const e of n.descendantsOfType('ERROR')) add(e);
+  return [...lines].sort((a, b) => a - b);
+}
+
+/** The declared name of a function_definition's declarator (through pointer declarators). */
+export function declaratorName(decl: Node | null): string | undefined {
+  let d = decl;
+  while (d) {
+    if (d.type === 'identifier' || d.type === 'field_identifier') return d.text;
+    if (d.type === 'function_declarator' || d.type === 'pointer_declarator' || d.type === 'parenthesized_declarator'
+      || d.type === 'attributed_declarator') {
+      d = d.childForFieldName('declarator') ?? d.namedChildren[0] ?? null;
+      continue;
+    }
+    return undefined;
+  }
+  return undefined;
+}
+
+function functionDeclarator(decl: Node | null): Node | null {
+  let d = decl;
+  while (d && d.type !== 'function_declarator') d = d.childForFieldName('declarator');
+  return d;
+}
+
+class FunctionLowering {
+  readonly aliases = new Map<string, BaseKind>();
+
+  constructor(private readonly opts: LowerOptions) {}
+
+  loc(n: Node): Loc {
+    const row = n.startPosition.row;
+    const m = this.opts.mapRow(row);
+    const loc: Loc = { file: this.opts.file, line: m?.line ?? row + 1, column: n.startPosition.column + 1 };
+    if (m?.change) loc.change = m.change;
+    return loc;
+  }
+
+  declareParam(p: Node): void {
+    const type = p.childForFieldName('type');
+    const name = declaratorName(p.childForFieldName('declarator'));
+    if (!name) return;
+    const kind = type?.type === 'struct_specifier' ? kindOfType(type.childForFieldName('name')?.text ?? '') : undefined;
+    if (kind) this.aliases.set(name, kind);
+  }
+
+  baseKind(name: string): BaseKind | undefined {
+    return this.aliases.get(name) ?? kindOfName(name);
+  }
+
+  // ---- statements ----
+
+  stmt(n: Node): Stmt | null {
+    switch (n.type) {
+      case 'compound_statement': return { k: 'block', body: this.stmts(n.namedChildren), loc: this.loc(n) };
+      case 'if_statement': {
+        const cond = n.childForFieldName('condition');
+        const cons = n.childForFieldName('consequence');
+        const alt = n.childForFieldName('alternative');
+        const elseStmt = alt ? this.stmt(alt.type === 'else_clause' ? alt.namedChildren[0] : alt) : null;
+        return {
+          k: 'if', cond: cond ? this.expr(cond) : this.opaque(n, []), text: cond?.text ?? '',
+          then: (cons && this.stmt(cons)) ?? this.empty(n), ...(elseStmt ? { else: elseStmt } : {}), loc: this.loc(n),
+        };
+      }
+      case 'return_statement': {
+        const v = n.namedChildren.find((c) => c.type !== 'comment');
+        return v ? { k: 'return', value: this.expr(v), loc: this.loc(n) } : { k: 'return', loc: this.loc(n) };
+      }
+      case 'expression_statement': {
+        const e = n.namedChildren.find((c) => c.type !== 'comment');
+        return e ? { k: 'expr', expr: this.expr(e), loc: this.loc(n) } : null;
+      }
+      case 'declaration': return this.declaration(n);
+      case 'goto_statement': return { k: 'goto', label: n.childForFieldName('label')?.text ?? '', loc: this.loc(n) };
+      case 'labeled_statement': {
+        const label: Stmt = { k: 'label', name: n.childForFieldName('label')?.text ?? '', loc: this.loc(n) };
+        const inner = n.namedChildren.slice(1).map((c) => this.stmt(c)).filter((s): s is Stmt => !!s);
+        return inner.length ? { k: 'block', body: [label, ...inner], loc: this.loc(n) } : label;
+      }
+      case 'for_statement': case 'while_statement': case 'do_statement': {
+        const body = n.childForFieldName('body');
+        const parts: Expr[] = [];
+        for (const f of ['initializer', 'condition', 'update']) {
+          const c = n.childForFieldName(f);
+          if (c) parts.push(this.expr(c));
+        }
+        const loop: Stmt = { k: 'loop', each: 'other', body: (body && this.stmt(body)) ?? this.empty(n), loc: this.loc(n) };
+        return parts.length ? { k: 'block', body: [{ k: 'expr', expr: this.opaque(n, parts), loc: this.loc(n) }, loop], loc: this.loc(n) } : loop;
+      }
+      case 'switch_statement': return this.switchStmt(n);
+      case 'break_statement': return { k: 'break', loc: this.loc(n) };
+      case 'continue_statement': return { k: 'continue', loc: this.loc(n) };
+      case 'preproc_ifdef': case 'preproc_if': case 'preproc_else': case 'preproc_elif':
+        return { k: 'block', body: this.stmts(n.namedChildren), loc: this.loc(n) };
+      default: return null; // comments, empty statements, attributes, ERROR
+    }
+  }
+
+  empty(n: Node): Stmt {
+    return { k: 'block', body: [], loc: this.loc(n) };
+  }
+
+  /** A statement list; recognises `for_each_x(...) { ... }` macro loops the grammar splits in two. */
+  stmts(nodes: Node[]): Stmt[] {
+    const out: Stmt[] = [];
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i];
+      const macro = loopMacroCall(n);
+      const next = nodes[i + 1];
+      if (macro && next && (next.type === 'compound_statement' || next.type === 'expression_statement' || next.type === 'if_statement')) {
+        const body = this.stmt(next) ?? this.empty(next);
+        out.push({ k: 'loop', each: isVcpuLoop(macro) ? 'vcpu' : 'other', body, loc: this.loc(n) });
+        i++;
+        continue;
+      }
+      const s = this.stmt(n);
+      if (s) out.push(s);
+    }
+    return out;
+  }
+
+  switchStmt(n: Node): Stmt {
+    const subject = n.childForFieldName('condition');
+    const body = n.childForFieldName('body');
+    const cases: { labels: string[]; body: Stmt[]; loc: Loc }[] = [];
+    for (const c of body?.namedChildren ?? []) {
+      if (c.type !== 'case_statement') continue;
+      const value = c.childForFieldName('value');
+      const label = value ? value.text : 'default';
+      const stmts = this.stmts(c.namedChildren.filter((x) => x !== value && x.type !== 'ERROR'));
+      const prev = cases[cases.length - 1];
+      // consecutive labels with no statements between them share the next body
+      if (prev && prev.body.length === 0) prev.labels.push(label), prev.body.push(...stmts);
+      else cases.push({ labels: [label], body: stmts, loc: this.loc(c) });
+    }
+    return { k: 'switch', subject: subject ? this.expr(subject) : this.opaque(n, []), cases, loc: this.loc(n) };
+  }
+
+  declaration(n: Node): Stmt | null {
+    const type = n.childForFieldName('type');
+    const structKind = type?.type === 'struct_specifier' ? kindOfType(type.childForFieldName('name')?.text ?? '') : undefined;
+    const out: Stmt[] = [];
+    for (const d of n.childrenForFieldName('declarator')) {
+      const isInit = d.type === 'init_declarator';
+      const name = declaratorName(isInit ? d.childForFieldName('declarator') : d);
+      if (!name) continue;
+      const valueNode = isInit ? d.childForFieldName('value') : null;
+      const kind = structKind ?? (valueNode ? this.kindOfExpr(valueNode) : undefined);
+      if (kind) this.aliases.set(name, kind);
+      else this.aliases.delete(name);
+      if (valueNode && !kind) {
+        out.push({
+          k: 'expr', loc: this.loc(d),
+          expr: { k: 'assign', target: { k: 'local', name }, op: '=', value: this.expr(valueNode), text: d.text, loc: this.loc(d) },
+        });
+      }
+    }
+    if (out.length === 0) return null;
+    return out.length === 1 ? out[0] : { k: 'block', body: out, loc: this.loc(n) };
+  }
+
+  /** The base kind an initializer expression denotes: to_svm(vcpu), &svm->vmcb->save, svm->sev_es.vmsa. */
+  kindOfExpr(n: Node): BaseKind | undefined {
+    const inner = unwrap(n);
+    if (inner.type === 'call_expression') {
+      const fn = inner.childForFieldName('function');
+      return fn?.type === 'identifier' ? kindOfAccessor(fn.text) : undefined;
+    }
+    if (inner.type === 'identifier') return this.baseKind(inner.text);
+    if (inner.type === 'field_expression') {
+      const chain = this.fieldChain(inner);
+      if (!chain) return undefined;
+      const ref = resolveFields(chain.kind, chain.fields);
+      if (ref?.k === 'vmsa' && ref.field === 'VMSA') return 'vmsa';
+      return endKind(chain.kind, chain.fields);
+    }
+    return undefined;
+  }
+
+  // ---- expressions ----
+
+  expr(n: Node): Expr {
+    const loc = this.loc(n);
+    switch (n.type) {
+      case 'parenthesized_expression': case 'comma_expression':
+        return n.namedChildren.length === 1 ? this.expr(n.namedChildren[0]) : this.opaque(n, n.namedChildren.map((c) => this.expr(c)));
+      case 'cast_expression': {
+        const v = n.childForFieldName('value');
+        return v ? this.expr(v) : this.opaque(n, []);
+      }
+      case 'number_literal': {
+        const v = Number.parseInt(n.text.replace(/[uUlL]+$/, ''));
+        return Number.isNaN(v) ? this.opaque(n, []) : { k: 'const', value: v, text: n.text, loc };
+      }
+      case 'true': return { k: 'const', value: 1, text: 'true', loc };
+      case 'false': case 'null': return { k: 'const', value: 0, text: n.text, loc };
+      case 'identifier': {
+        if (n.text === 'NULL' || n.text === 'false') return { k: 'const', value: 0, text: n.text, loc };
+        if (n.text === 'true') return { k: 'const', value: 1, text: n.text, loc };
+        if (this.baseKind(n.text)) return this.opaque(n, []);
+        return { k: 'read', ref: { k: 'local', name: n.text }, text: n.text, loc };
+      }
+      case 'unary_expression': {
+        const op = n.childForFieldName('operator')?.text ?? n.children[0]?.text;
+        const arg = n.childForFieldName('argument');
+        if (!arg) return this.opaque(n, []);
+        if (op === '-' && arg.type === 'identifier' && /^E[A-Z0-9]+$/.test(arg.text)) return { k: 'errno', name: arg.text, loc };
+        if (op === '-' && arg.type === 'number_literal') return { k: 'const', value: -Number.parseInt(arg.text), text: n.text, loc };
+        if (op === '!') return { k: 'not', arg: this.expr(arg), loc };
+        return this.opaque(n, [this.expr(arg)]);
+      }
+      case 'binary_expression': {
+        const op = n.childForFieldName('operator')?.text ?? '';
+        const l = n.childForFieldName('left');
+        const r = n.childForFieldName('right');
+        if (!l || !r) return this.opaque(n, []);
+        if (op === '&&' || op === '||') return { k: 'logic', op, left: this.expr(l), right: this.expr(r), loc };
+        return { k: 'binary', op, left: this.expr(l), right: this.expr(r), loc };
+      }
+      case 'conditional_expression': {
+        const c = n.childForFieldName('condition');
+        const t = n.childForFieldName('consequence');
+        const e = n.childForFieldName('alternative');
+        if (!c || !e) return this.opaque(n, []);
+        return { k: 'ternary', cond: this.expr(c), then: t ? this.expr(t) : this.expr(c), else: this.expr(e), loc };
+      }
+      case 'assignment_expression': {
+        const left = n.childForFieldName('left');
+        const right = n.childForFieldName('right');
+        const op = n.childForFieldName('operator')?.text ?? '=';
+        if (!left || !right) return this.opaque(n, []);
+        if (left.type === 'identifier' && op === '=') {
+          const kind = this.kindOfExpr(right);
+          if (kind) { this.aliases.set(left.text, kind); return this.opaque(n, []); }
+        }
+        return { k: 'assign', target: this.lvalue(left), op, value: this.expr(right), text: n.text, loc };
+      }
+      case 'update_expression': {
+        const arg = n.childForFieldName('argument');
+        return { k: 'assign', target: arg ? this.lvalue(arg) : null, op: '+=', value: { k: 'opaque', text: '1', parts: [], loc }, text: n.text, loc };
+      }
+      case 'field_expression': {
+        const ops = opsMember(n);
+        if (ops) return { k: 'call', callee: { k: 'opPresent', op: ops }, args: [], text: n.text, loc };
+        const ref = this.stateOf(n);
+        return ref ? { k: 'read', ref, text: n.text, loc } : this.opaque(n, this.partsOf(n));
+      }
+      case 'pointer_expression': {
+        const arg = n.childForFieldName('argument');
+        return arg ? this.expr(arg) : this.opaque(n, []);
+      }
+      case 'call_expression': return this.call(n);
+      default:
+        return this.opaque(n, this.partsOf(n));
+    }
+  }
+
+  call(n: Node): Expr {
+    const loc = this.loc(n);
+    const fn = n.childForFieldName('function');
+    const argNodes = n.childForFieldName('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+    if (!fn) return this.opaque(n, []);
+    if (fn.type === 'identifier' && isTransparentWrapper(fn.text) && argNodes.length === 1) return this.expr(argNodes[0]);
+    const callee = this.callee(fn);
+    const args = argNodes.map((a) => this.expr(a));
+    if (callee.k === 'direct') {
+      const pred = predicateRef(callee.name);
+      if (pred) return { k: 'read', ref: pred, text: n.text, loc };
+    }
+    return { k: 'call', callee, args, text: n.text, loc };
+  }
+
+  callee(fn: Node): Callee {
+    if (fn.type === 'identifier') return { k: 'direct', name: fn.text };
+    const member = opsMember(fn);
+    if (member) return { k: 'op', op: member };
+    // static_call(kvm_x86_op)(...) and kvm_x86_call(op)(...)
+    if (fn.type === 'call_expression') {
+      const inner = fn.childForFieldName('function')?.text;
+      const arg = fn.childForFieldName('arguments')?.namedChildren[0]?.text ?? '';
+      if (inner === 'static_call' && arg.startsWith(STATIC_CALL_PREFIX)) return { k: 'op', op: arg.slice(STATIC_CALL_PREFIX.length) };
+      if (inner === 'kvm_x86_call' || inner === 'kvm_pmu_call') return { k: 'op', op: arg };
+    }
+    if (fn.type === 'parenthesized_expression' && fn.namedChildren.length === 1) return this.callee(fn.namedChildren[0]);
+    return { k: 'unknown', text: fn.text };
+  }
+
+  lvalue(n: Node): StateRef | null {
+    const inner = unwrap(n);
+    if (inner.type === 'identifier') return this.baseKind(inner.text) ? null : { k: 'local', name: inner.text };
+    if (inner.type === 'subscript_expression') {
+      const arg = inner.childForFieldName('argument');
+      return arg ? this.lvalue(arg) : null;
+    }
+    if (inner.type === 'field_expression') return this.stateOf(inner);
+    return null;
+  }
+
+  /** The state a field expression names, or null for state we do not model. */
+  stateOf(n: Node): StateRef | null {
+    const chain = this.fieldChain(n);
+    return chain ? resolveFields(chain.kind, chain.fields) : null;
+  }
+
+  fieldChain(n: Node): { kind: BaseKind; fields: string[] } | null {
+    const fields: string[] = [];
+    let cur: Node | null = n;
+    while (cur) {
+      cur = unwrap(cur);
+      if (cur.type === 'field_expression') {
+        fields.unshift(cur.childForFieldName('field')?.text ?? '');
+        cur = cur.childForFieldName('argument');
+        continue;
+      }
+      if (cur.type === 'subscript_expression') { cur = cur.childForFieldName('argument'); continue; }
+      if (cur.type === 'identifier') {
+        const kind = this.baseKind(cur.text);
+        return kind ? { kind, fields } : null;
+      }
+      if (cur.type === 'call_expression') {
+        const fn = cur.childForFieldName('function');
+        const kind = fn?.type === 'identifier' ? kindOfAccessor(fn.text) : undefined;
+        return kind ? { kind, fields } : null;
+      }
+      return null;
+    }
+    return null;
+  }
+
+  partsOf(n: Node): Expr[] {
+    const parts: Expr[] = [];
+    for (const c of n.namedChildren) {
+      if (c.type === 'call_expression' || c.type === 'assignment_expression' || c.type === 'field_expression'
+        || c.type === 'update_expression') parts.push(this.expr(c));
+      else if (c.namedChildCount > 0) parts.push(...this.partsOf(c));
+    }
+    return parts;
+  }
+
+  opaque(n: Node, parts: Expr[]): Expr {
+    return { k: 'opaque', text: n.text.length > 80 ? n.text.slice(0, 77) + '...' : n.text, parts, loc: this.loc(n) };
+  }
+}
+
+function unwrap(n: Node): Node {
+  let cur = n;
+  for (;;) {
+    if ((cur.type === 'parenthesized_expression' && cur.namedChildCount === 1)) { cur = cur.namedChildren[0]; continue; }
+    if (cur.type === 'pointer_expression') { const a = cur.childForFieldName('argument'); if (a) { cur = a; continue; } }
+    if (cur.type === 'cast_expression') { const v = cur.childForFieldName('value'); if (v) { cur = v; continue; } }
+    return cur;
+  }
+}
+
+/** Which kind a field chain ends on, when it ends on a base rather than a field of state. */
+function endKind(kind: BaseKind, fields: string[]): BaseKind | undefined {
+  let k: BaseKind = kind;
+  for (const f of fields) {
+    if (k === 'svm' && f === 'vcpu') k = 'vcpu';
+    else if (k === 'vcpu' && f === 'kvm') k = 'vm';
+    else if (k === 'svm' && (f === 'vmcb' || f === 'vmcb01' || f === 'current_vmcb')) k = 'vmcb';
+    else if (k === 'vmcb' && f === 'ptr') k = 'vmcb';
+    else if (k === 'vmcb' && f === 'save') k = 'vmsa';
+    else if (k === 'svm' && f === 'sev_es') k = 'svm';
+    else if (k === 'svm' && f === 'vmsa') k = 'vmsa';
+    else if (k === 'vm' && (f === 'arch' || f === 'sev_info')) k = f === 'sev_info' ? 'sev' : 'vm';
+    else if (k === 'vcpu' && f === 'arch') k = 'vcpu';
+    else return undefined;
+  }
+  return k;
+}
+
+/** kvm_x86_ops.set_dr7 / kvm_x86_ops->set_dr7 → "set_dr7". */
+function opsMember(n: Node): string | undefined {
+  if (n.type !== 'field_expression') return undefined;
+  const arg = n.childForFieldName('argument');
+  if (arg?.type === 'identifier' && OPS_TABLE_NAMES.has(arg.text)) return n.childForFieldName('field')?.text;
+  return undefined;
+}
+
+function loopMacroCall(n: Node): string | undefined {
+  if (n.type !== 'expression_statement') return undefined;
+  const call = n.namedChildren[0];
+  if (call?.type !== 'call_expression') return undefined;
+  const fn = call.childForFieldName('function');
+  if (fn?.type !== 'identifier' || !isLoopMacro(fn.text)) return undefined;
+  // The grammar reads `macro(...) {` as a statement missing its ';'.
+  return n.text.trimEnd().endsWith(';') && !n.hasError ? undefined : fn.text;
+}
+
+export function lowerFunction(n: Node, opts: LowerOptions): FunctionIr | undefined {
+  const declarator = n.childForFieldName('declarator');
+  const name = declaratorName(declarator);
+  const body = n.childForFieldName('body');
+  if (!name || !body) return undefined;
+  const lowering = new FunctionLowering(opts);
+  const params: string[] = [];
+  for (const p of functionDeclarator(declarator)?.childForFieldName('parameters')?.namedChildren ?? []) {
+    if (p.type !== 'parameter_declaration') continue;
+    lowering.declareParam(p);
+    const pn = declaratorName(p.childForFieldName('declarator'));
+    if (pn) params.push(pn);
+  }
+  const typeText = n.childForFieldName('type')?.text ?? '';
+  const returnsVoid = typeText === 'void' && declarator?.type === 'function_declarator';
+  const loweredBody = lowering.stmt(body) ?? lowering.empty(body);
+  const endRow = n.endPosition.row;
+  return {
+    name, params, returnsVoid, body: loweredBody, loc: lowering.loc(n),
+    endLine: opts.mapRow(endRow)?.line ?? endRow + 1,
+    origin: opts.origin, ...(opts.patch ? { patch: opts.patch } : {}),
+    errorLines: errorLinesOf(body, opts),
+  };
+}
+
+/** `static struct kvm_x86_ops svm_x86_ops = { .op = fn, ... };` → op → fn. */
+function opsTableOf(n: Node, opts: LowerOptions): LoweredUnit['opsTables'][number] | undefined {
+  const type = n.childForFieldName('type');
+  if (type?.type !== 'struct_specifier' || type.childForFieldName('name')?.text !== 'kvm_x86_ops') return undefined;
+  const init = n.descendantsOfType('initializer_list')[0];
+  if (!init) return undefined;
+  const entries: OpsTable = new Map();
+  for (const pair of init.namedChildren) {
+    if (pair.type !== 'initializer_pair') continue;
+    const field = pair.namedChildren[0]?.type === 'field_designator' ? pair.namedChildren[0].text.replace(/^\./, '') : undefined;
+    const value = pair.childForFieldName('value');
+    if (field && value?.type === 'identifier') entries.set(field, value.text);
+  }
+  const declName = declaratorName(n.childForFieldName('declarator')?.childForFieldName('declarator') ?? null) ?? 'kvm_x86_ops';
+  const row = n.startPosition.row;
+  return { name: declName, entries, loc: { file: opts.file, line: opts.mapRow(row)?.line ?? row + 1, column: 1 } };
+}
