@@ -71,6 +71,11 @@ export interface Patch {
   commitMessage: string;    // body before the "---" separator, trailers included
   trailers: Trailer[];
   diffs: FileDiff[];
+  /**
+   * True when some patchLine values are only approximate: a base64 body cannot be mapped
+   * line by line, so its lines all point at the first line of the encoded block.
+   */
+  linesApproximate?: boolean;
 }
 
 export interface Series {
