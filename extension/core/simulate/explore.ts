@@ -9,7 +9,7 @@ import type { Hazard, StepResult } from '../rules/rule';
 import { Interpreter, type PathCtx, type SimEvent } from './interpreter';
 import type { Operation } from './operations';
 import type { Program } from './program';
-import { type SimState, cloneState, stateKey, writeFlag } from './state';
+import { type SimState, cloneState, stateKey, symmetricStateKey, writeFlag } from './state';
 
 export interface Assumptions {
   vmType: 'legacy' | 'protected';
@@ -25,7 +25,6 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = { vmType: 'protected', vcpus: 2,
 export interface ExploreOptions {
   depth: number;
   maxStates: number;
-  assumptions: Assumptions;
 }
 
 export interface FoundHazard extends Hazard {
@@ -92,7 +91,12 @@ export class Simulator {
     }
     const ctx: PathCtx = { st, vcpu: op.kind === 'sev-command' || op.kind === 'sev-init' ? null : vcpu, locals: {}, events: [], guards: [], fn: op.handler };
     const results: StepResult[] = [];
+    const distinct = new Set<string>();
     for (const o of this.interp.runFunction(handler, ctx)) {
+      // outcomes that end alike (state, return, what happened where) are one outcome
+      const sig = `${stateKey(o.ctx.st)}#${o.val.n}#${o.val.cause?.loc.line ?? ''}#${o.ctx.events.map((e) => `${e.k}@${e.loc.file}:${e.loc.line}`).join(',')}`;
+      if (distinct.has(sig)) continue;
+      distinct.add(sig);
       const status = o.val.n === null ? 'unknown' : o.val.n < 0 ? 'error' : 'success';
       let after = o.ctx.st;
       if (status !== 'error' && op.kind === 'sev-init') {
@@ -124,7 +128,7 @@ export class Simulator {
 
   explore(opts: ExploreOptions): ExploreResult {
     const start: Node = { state: initialState(this.assumptions), depth: 0, parent: null, step: null };
-    const visited = new Set<string>([stateKey(start.state)]);
+    const visited = new Set<string>([symmetricStateKey(start.state)]);
     const found = new Map<string, FoundHazard>();
     const unresolved = new Map<string, { what: string; loc: Loc; fn: string }>();
     let queue: Node[] = [start];
@@ -143,7 +147,7 @@ export class Simulator {
               const trace = [...traceOf(node), stepOf(r, h)];
               found.set(h.key, { ...h, trace });
             }
-            const key = stateKey(r.after);
+            const key = symmetricStateKey(r.after);
             if (visited.has(key)) continue;
             if (node.depth + 1 >= opts.depth || visited.size >= opts.maxStates) { boundReached = true; continue; }
             visited.add(key);

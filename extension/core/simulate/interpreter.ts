@@ -74,7 +74,7 @@ export class Interpreter {
     try {
       const locals: Record<string, Val> = {};
       fn.params.forEach((p, i) => { if (args[i] && args[i].n !== null) locals[p] = args[i]; });
-      const inner: PathCtx = { ...ctx, locals, guards: [], fn: fn.name };
+      const inner: PathCtx = { ...ctx, locals, guards: [], fn: fn.name, ...(fn.touched ? { seriesLoc: { loc: fn.touched, fn: fn.name } } : {}) };
       const outs = this.execFunctionBody(fn, inner);
       return outs.map((o) => ({
         ctx: { ...o.ctx, locals: ctx.locals, guards: ctx.guards, fn: ctx.fn },

@@ -49,18 +49,27 @@ function computeTrackedFlags(fns: Iterable<FunctionIr>): Set<string> {
         e.args.forEach(visitExpr);
         break;
       }
-      case 'read': if (e.ref.k === 'flag') read.add(flagKey(e.ref)); break;
       case 'not': visitExpr(e.arg); break;
       case 'logic': case 'binary': visitExpr(e.left); visitExpr(e.right); break;
-      case 'ternary': visitExpr(e.cond); visitExpr(e.then); visitExpr(e.else); break;
+      case 'ternary': visitCond(e.cond); visitExpr(e.cond); visitExpr(e.then); visitExpr(e.else); break;
       case 'opaque': e.parts.forEach(visitExpr); break;
+      default: break;
+    }
+  };
+  // flags that decide something: read in an if, a ternary's condition, or a && / || / ! chain
+  const visitCond = (e: Expr): void => {
+    switch (e.k) {
+      case 'read': if (e.ref.k === 'flag') read.add(flagKey(e.ref)); break;
+      case 'not': visitCond(e.arg); break;
+      case 'logic': case 'binary': visitCond(e.left); visitCond(e.right); break;
+      case 'call': if (e.callee.k === 'direct' && /^(WARN_ON|WARN_ON_ONCE|likely|unlikely)$/.test(e.callee.name)) e.args.forEach(visitCond); break;
       default: break;
     }
   };
   const visit = (s: Stmt): void => {
     switch (s.k) {
       case 'block': s.body.forEach(visit); break;
-      case 'if': visitExpr(s.cond); visit(s.then); if (s.else) visit(s.else); break;
+      case 'if': visitCond(s.cond); visitExpr(s.cond); visit(s.then); if (s.else) visit(s.else); break;
       case 'return': if (s.value) visitExpr(s.value); break;
       case 'expr': visitExpr(s.expr); break;
       case 'loop': visit(s.body); break;

@@ -27,10 +27,23 @@ export interface SimState {
   flags: Record<string, FlagValue>;
 }
 
+/** Zero is every flag's value at allocation, so a zero flag and an absent one are the same state. */
+function flagsKey(f: Record<string, FlagValue>): string {
+  return Object.keys(f).filter((k) => f[k] !== 0).sort().map((k) => `${k}=${f[k] ?? '?'}`).join(',');
+}
+
 export function stateKey(s: SimState): string {
-  const flags = (f: Record<string, FlagValue>) => Object.keys(f).sort().map((k) => `${k}=${f[k] ?? '?'}`).join(',');
-  return `${s.vmType}|${s.sevInit ? 1 : 0}|${s.firmware}|${flags(s.flags)}|` +
-    s.vcpus.map((v) => `${v.encrypted ? 'E' : 'p'}${v.debugArmed ? 'D' : '-'}{${flags(v.flags)}}`).join(';');
+  return `${s.vmType}|${s.sevInit ? 1 : 0}|${s.firmware}|${flagsKey(s.flags)}|` +
+    s.vcpus.map((v) => `${v.encrypted ? 'E' : 'p'}${v.debugArmed ? 'D' : '-'}{${flagsKey(v.flags)}}`).join(';');
+}
+
+/**
+ * vCPUs are interchangeable: two states that differ only in which vCPU is in which state are
+ * the same for exploration, which halves the states with two vCPUs.
+ */
+export function symmetricStateKey(s: SimState): string {
+  const vcpus = s.vcpus.map((v) => `${v.encrypted ? 'E' : 'p'}${v.debugArmed ? 'D' : '-'}{${flagsKey(v.flags)}}`).sort();
+  return `${s.vmType}|${s.sevInit ? 1 : 0}|${s.firmware}|${flagsKey(s.flags)}|${vcpus.join(';')}`;
 }
 
 export function cloneState(s: SimState): SimState {

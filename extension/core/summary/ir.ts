@@ -61,6 +61,10 @@ export interface FunctionIr {
   patch?: string;
   /** Parse problems inside this function (ERROR nodes), as lines. */
   errorLines: number[];
+  /** The definition runs past the text we parsed (a hunk that ends inside it). */
+  truncated?: boolean;
+  /** First line a patch changed in this function: where a finding through it points. */
+  touched?: Loc;
 }
 
 /** Ops table initializers: svm_x86_ops.<op> = <function>. */

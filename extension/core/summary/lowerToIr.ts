@@ -253,7 +253,9 @@ class FunctionLowering {
       case 'identifier': {
         if (n.text === 'NULL' || n.text === 'false') return { k: 'const', value: 0, text: n.text, loc };
         if (n.text === 'true') return { k: 'const', value: 1, text: n.text, loc };
-        if (this.baseKind(n.text)) return this.opaque(n, []);
+        const kind = this.baseKind(n.text);
+        if (kind === 'vmsa') return { k: 'read', ref: { k: 'vmsa', field: 'VMSA' }, text: n.text, loc };
+        if (kind) return this.opaque(n, []);
         return { k: 'read', ref: { k: 'local', name: n.text }, text: n.text, loc };
       }
       case 'unary_expression': {
@@ -348,7 +350,11 @@ class FunctionLowering {
       const arg = inner.childForFieldName('argument');
       return arg ? this.lvalue(arg) : null;
     }
-    if (inner.type === 'field_expression') return this.stateOf(inner);
+    if (inner.type === 'field_expression') {
+      const ref = this.stateOf(inner);
+      // svm->sev_es.vmsa = page: setting the pointer, not writing the save area
+      return ref?.k === 'vmsa' && ref.field === 'VMSA' ? null : ref;
+    }
     return null;
   }
 
@@ -461,9 +467,12 @@ export function lowerFunction(n: Node, opts: LowerOptions): FunctionIr | undefin
   const returnsVoid = typeText === 'void' && declarator?.type === 'function_declarator';
   const loweredBody = lowering.stmt(body) ?? lowering.empty(body);
   const endRow = n.endPosition.row;
+  const end = opts.mapRow(endRow);
+  const start = opts.mapRow(n.startPosition.row);
   return {
     name, params, returnsVoid, body: loweredBody, loc: lowering.loc(n),
-    endLine: opts.mapRow(endRow)?.line ?? endRow + 1,
+    endLine: end?.line ?? endRow + 1,
+    ...(end && start ? {} : { truncated: true }),
     origin: opts.origin, ...(opts.patch ? { patch: opts.patch } : {}),
     errorLines: errorLinesOf(body, opts),
   };

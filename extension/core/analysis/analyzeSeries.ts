@@ -1,0 +1,169 @@
+// The whole pipeline for a series: apply each patch in order to the built-in model, simulate
+// after each one, and compare: a finding is introduced by the patch after which it appears
+// (and stays), and fixed by the patch after which it is gone.
+import type { AnalysisReport, Finding, SourceLocation, TraceStep } from '../findings';
+import type { Patch, Series } from '../series/types';
+import { loadBuiltinModel, isModelFile } from '../model/builtinModel';
+import { ruleMeta } from '../rules/ruleCatalog';
+import { DEFAULT_ASSUMPTIONS, Simulator, type Assumptions, type ExploreResult, type FoundHazard } from '../simulate/explore';
+import { Program } from '../simulate/program';
+import { removeGuards } from './absentGuards';
+import { applyPatch, CodeBase, type IncompleteNote } from './codeBase';
+
+export interface AnalysisOptions {
+  depth: number;
+  maxStates: number;
+  assumptions: Assumptions;
+  /** Guards to treat as absent: "function:condition text or flag". */
+  absentGuards: string[];
+}
+
+export const DEFAULT_OPTIONS: AnalysisOptions = { depth: 8, maxStates: 20000, assumptions: DEFAULT_ASSUMPTIONS, absentGuards: [] };
+
+interface Snapshot {
+  /** Patch after which this snapshot was taken; null for the model alone. */
+  patch: Patch | null;
+  result: ExploreResult;
+  ops: Map<string, string>;
+}
+
+export async function analyzeSeries(series: Series, options: AnalysisOptions = DEFAULT_OPTIONS, readMs = 0): Promise<AnalysisReport> {
+  const model = await loadBuiltinModel();
+  let code = CodeBase.fromModel(model);
+  const seriesFiles = new Set(series.patches.map((p) => p.file));
+  const ms = { read: readMs, parse: 0, summarize: 0, simulate: 0 };
+  const notes: IncompleteNote[] = [];
+
+  const simulate = (cb: CodeBase): ExploreResult => {
+    const t = performance.now();
+    const functions = options.absentGuards.length ? removeGuards(cb.functions, options.absentGuards, notes) : cb.functions;
+    const program = new Program(functions, cb.ops, seriesFiles);
+    const result = new Simulator(program, cb.operations, options.assumptions).explore({ depth: options.depth, maxStates: options.maxStates });
+    ms.simulate += performance.now() - t;
+    return result;
+  };
+
+  const snapshots: Snapshot[] = [{ patch: null, result: simulate(code), ops: new Map(code.ops) }];
+  for (const patch of series.patches) {
+    const applied = await applyPatch(code, patch);
+    ms.parse += applied.parseMs;
+    ms.summarize += applied.summarizeMs;
+    notes.push(...applied.notes);
+    code = applied.next;
+    // a patch that changed no C we simulate cannot change the verdict
+    const prev = snapshots[snapshots.length - 1];
+    const unchanged = applied.functions.length === 0 && mapsEqual(prev.ops, code.ops);
+    snapshots.push({ patch, result: unchanged ? prev.result : simulate(code), ops: new Map(code.ops) });
+  }
+
+  const final = snapshots[snapshots.length - 1].result;
+  const findings: Finding[] = final.hazards.map((h) => toFinding(h, introducedBy(h.key, snapshots), seriesFiles));
+  const fixed: Finding[] = [];
+  const finalKeys = new Set(final.hazards.map((h) => h.key));
+  const seen = new Set<string>();
+  for (let i = 0; i < snapshots.length - 1; i++) {
+    for (const h of snapshots[i].result.hazards) {
+      if (finalKeys.has(h.key) || seen.has(h.key)) continue;
+      seen.add(h.key);
+      const gone = lastDisappearance(h.key, snapshots);
+      fixed.push({ ...toFinding(h, introducedBy(h.key, snapshots.slice(0, gone)), seriesFiles), fixedBy: snapshots[gone].patch?.file ?? null });
+    }
+  }
+
+  findings.push(...incompleteFindings(notes, final, seriesFiles));
+  findings.sort(byLocation);
+  return {
+    findings,
+    fixed,
+    stats: {
+      patches: series.patches.length,
+      functions: code.functions.size,
+      statesExplored: snapshots.reduce((n, s, i) => n + (i > 0 && s.result === snapshots[i - 1].result ? 0 : s.result.statesExplored), 0),
+      boundReached: final.boundReached,
+      ms,
+    },
+    origins: [...code.functions.values()].map((fn) => ({
+      function: fn.name,
+      origin: fn.origin === 'model' ? 'model' : code.changed.has(fn.name) && !isModelFile(fn.loc.file) ? 'series' : 'series+model',
+      file: fn.loc.file,
+    })),
+  };
+}
+
+function mapsEqual(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
+
+/** The patch after which the finding appeared for the last time without vanishing again. */
+function introducedBy(key: string, snapshots: Snapshot[]): string | null {
+  let intro: string | null = null;
+  let present = false;
+  for (const s of snapshots) {
+    const has = s.result.hazards.some((h) => h.key === key);
+    if (has && !present) intro = s.patch?.file ?? null;
+    present = has;
+  }
+  return intro;
+}
+
+/** Index of the snapshot after which the finding last disappeared. */
+function lastDisappearance(key: string, snapshots: Snapshot[]): number {
+  let gone = snapshots.length - 1;
+  for (let i = 1; i < snapshots.length; i++) {
+    const before = snapshots[i - 1].result.hazards.some((h) => h.key === key);
+    const now = snapshots[i].result.hazards.some((h) => h.key === key);
+    if (before && !now) gone = i;
+  }
+  return gone;
+}
+
+function toFinding(h: FoundHazard, intro: string | null, seriesFiles: Set<string>): Finding {
+  const loc = preferSeries(h, seriesFiles);
+  return {
+    rule: h.rule,
+    severity: ruleMeta(h.rule).defaultSeverity,
+    message: h.message,
+    location: loc,
+    introducedBy: intro,
+    trace: h.trace,
+    key: h.key,
+  };
+}
+
+/** A finding is shown where the user can act: the hazard line if a patch holds it, else the last patch line on its trace. */
+function preferSeries(h: FoundHazard, seriesFiles: Set<string>): SourceLocation {
+  const at = (file: string, line: number, column: number, fn?: string): SourceLocation => ({ file, line, column, ...(fn ? { function: fn } : {}) });
+  if (seriesFiles.has(h.loc.file)) return at(h.loc.file, h.loc.line, h.loc.column, h.fn);
+  const steps: TraceStep[] = [...h.trace].reverse();
+  const s = steps.find((x) => seriesFiles.has(x.location.file));
+  if (s) return at(s.location.file, s.location.line, 1, h.fn);
+  return at(h.loc.file, h.loc.line, h.loc.column, h.fn);
+}
+
+function incompleteFindings(notes: IncompleteNote[], final: ExploreResult, seriesFiles: Set<string>): Finding[] {
+  const out: Finding[] = [];
+  const seen = new Set<string>();
+  const add = (file: string, line: number, message: string, fn?: string, patch?: string): void => {
+    const key = `analysis-incomplete|${file}|${line}|${message}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push({
+      rule: 'analysis-incomplete', severity: 'info', message,
+      location: { file, line, column: 1, ...(fn ? { function: fn } : {}), ...(patch ? { patch } : {}) },
+      introducedBy: null, trace: [], key,
+    });
+  };
+  for (const n of notes) add(n.file, n.line, n.message, n.function, n.patch);
+  for (const u of final.unresolved) {
+    if (seriesFiles.has(u.loc.file) || isModelFile(u.loc.file)) add(u.loc.file, u.loc.line, `${u.fn}() calls ${u.what}, which no kvm_x86_ops initializer in the series or the model resolves; the call is treated as doing nothing`, u.fn);
+  }
+  if (final.boundReached) add('<simulation>', 1, `the exploration stopped at its bound (depth or state limit) before it ran out of new states; raise --depth to look further`);
+  if (final.truncated) add('<simulation>', 1, 'some paths were cut (too many outcomes or calls nested too deep); findings on them may be missing');
+  return out;
+}
+
+function byLocation(a: Finding, b: Finding): number {
+  return a.location.file.localeCompare(b.location.file) || a.location.line - b.location.line || a.rule.localeCompare(b.rule);
+}

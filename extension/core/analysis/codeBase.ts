@@ -1,0 +1,173 @@
+// The code the simulation runs after some prefix of the series: the built-in model with each
+// patch's C applied to it. A whole function in a patch replaces its entry; a partial one is
+// merged as a delta; ops-table lines rewire indirect calls.
+import type { FileDiff, Hunk, Patch } from '../series/types';
+import { buildFragment, FRAGMENT_FUNCTION, type Fragment } from '../parse/hunkFragments';
+import { parseC } from '../parse/cParser';
+import type { FunctionIr, Loc, Stmt } from '../summary/ir';
+import { lowerTranslationUnit } from '../summary/lowerToIr';
+import { mergeDelta } from '../summary/mergeDelta';
+import { BUILTIN_OPERATIONS, type Operation } from '../simulate/operations';
+import type { BuiltinModel } from '../model/builtinModel';
+
+export interface IncompleteNote {
+  file: string;
+  line: number;
+  function?: string;
+  patch?: string;
+  message: string;
+}
+
+export class CodeBase {
+  constructor(
+    readonly functions: Map<string, FunctionIr>,
+    readonly ops: Map<string, string>,
+    readonly operations: Operation[],
+    /** Which functions some patch replaced or changed so far. */
+    readonly changed: Set<string>,
+  ) {}
+
+  static fromModel(model: BuiltinModel): CodeBase {
+    return new CodeBase(new Map(model.functions), new Map(model.ops), [...BUILTIN_OPERATIONS], new Set());
+  }
+
+  clone(): CodeBase {
+    return new CodeBase(new Map(this.functions), new Map(this.ops), [...this.operations], new Set(this.changed));
+  }
+}
+
+export interface PatchApplication {
+  next: CodeBase;
+  notes: IncompleteNote[];
+  /** Functions the patch touched, whole or partial. */
+  functions: string[];
+  parseMs: number;
+  summarizeMs: number;
+}
+
+const C_FILE = /\.(c|h)$/;
+const OPS_LINE = /^\s*\.([a-z_][a-z0-9_]*)\s*=\s*([A-Za-z_]\w*)\s*,?\s*$/;
+
+export async function applyPatch(base: CodeBase, patch: Patch): Promise<PatchApplication> {
+  const next = base.clone();
+  const notes: IncompleteNote[] = [];
+  const touched = new Set<string>();
+  let parseMs = 0;
+  let summarizeMs = 0;
+  const label = patch.subject || patch.file;
+
+  for (const diff of patch.diffs) {
+    const path = diff.newPath ?? diff.oldPath ?? '';
+    if (diff.binary || !C_FILE.test(path)) continue;
+    for (const hunk of diff.hunks) {
+      applyOpsTableLines(next, hunk);
+      const t0 = performance.now();
+      const post = await lowerFragment(buildFragment(hunk, 'post'), patch, label);
+      const pre = await lowerFragment(buildFragment(hunk, 'pre'), patch, label);
+      const t1 = performance.now();
+      parseMs += t1 - t0;
+      for (const line of [...post.errorLines, ...pre.errorLines]) {
+        notes.push({ file: patch.file, line, patch: label, message: `${path}: this hunk has C that tree-sitter could not parse at this line; statements around it are not analysed` });
+      }
+      mergeHunk(next, diff, hunk, pre.functions, post.functions, patch, label, notes, touched);
+      summarizeMs += performance.now() - t1;
+    }
+  }
+  return { next, notes, functions: [...touched], parseMs, summarizeMs };
+}
+
+async function lowerFragment(fragment: Fragment, patch: Patch, label: string): Promise<{ functions: (FunctionIr & { fragmentOf?: string })[]; errorLines: number[] }> {
+  const tree = await parseC(fragment.text);
+  try {
+    const unit = lowerTranslationUnit(tree.rootNode, {
+      file: patch.file, origin: 'series', patch: label,
+      mapRow: (row) => fragment.rows[row],
+    });
+    const functions = unit.functions.map((fn) => fn.name === FRAGMENT_FUNCTION && fragment.enclosing
+      ? { ...fn, name: fragment.enclosing, truncated: true, fragmentOf: fragment.enclosing } : fn);
+    const errorLines = [...unit.errorLines, ...unit.functions.flatMap((f) => f.errorLines)];
+    return { functions, errorLines: [...new Set(errorLines)].sort((a, b) => a - b) };
+  } finally {
+    tree.delete();
+  }
+}
+
+function mergeHunk(
+  next: CodeBase, diff: FileDiff, hunk: Hunk, pre: FunctionIr[], post: FunctionIr[], patch: Patch, label: string,
+  notes: IncompleteNote[], touched: Set<string>,
+): void {
+  const firstChange = (fn: FunctionIr): Loc | undefined => firstChangedLoc(fn.body);
+  for (const fn of post) {
+    touched.add(fn.name);
+    const change = firstChange(fn);
+    if (!fn.truncated) {
+      // the patch holds the function from signature to closing brace: it replaces the entry
+      next.functions.set(fn.name, { ...fn, ...(change ? { touched: change } : {}) });
+      next.changed.add(fn.name);
+      continue;
+    }
+    if (!change && !pre.some((p) => p.name === fn.name && firstChange(p))) continue; // context only
+    const base = next.functions.get(fn.name);
+    const preFn = pre.find((p) => p.name === fn.name);
+    if (!base) {
+      if (hasRelevantCode(fn.body)) {
+        notes.push({
+          file: patch.file, line: change?.line ?? hunk.headerPatchLine, function: fn.name, patch: label,
+          message: `${fn.name}() is changed here, but neither the series nor the built-in model holds the whole function, so this change is not simulated`,
+        });
+      }
+      continue;
+    }
+    const merged = mergeDelta(base, blockBody(preFn?.body), blockBody(fn.body), label);
+    const touchedLoc = change ?? (preFn ? firstChange(preFn) : undefined);
+    next.functions.set(fn.name, { ...merged.fn, ...(touchedLoc ? { touched: touchedLoc } : {}) });
+    next.changed.add(fn.name);
+    for (const u of merged.unplaced) {
+      notes.push({ file: patch.file, line: u.line, function: fn.name, patch: label, message: `${diff.newPath ?? diff.oldPath}: ${u.what}` });
+    }
+  }
+  // a function the pre-image holds whole and the post-image lacks was deleted
+  for (const fn of pre) {
+    if (!fn.truncated && !post.some((p) => p.name === fn.name) && fn.name !== FRAGMENT_FUNCTION) {
+      next.functions.delete(fn.name);
+      next.changed.add(fn.name);
+      touched.add(fn.name);
+    }
+  }
+}
+
+/** `.op = fn,` lines inside a kvm_x86_ops initializer rewire indirect calls. */
+function applyOpsTableLines(next: CodeBase, hunk: Hunk): void {
+  const inTable = /\bkvm_x86_ops\b/.test(hunk.section) || hunk.lines.some((l) => /\bstruct kvm_x86_ops\b.*=\s*\{/.test(l.text));
+  if (!inTable) return;
+  for (const l of hunk.lines) {
+    const m = OPS_LINE.exec(l.text);
+    if (!m) continue;
+    if (l.kind === 'added') next.ops.set(m[1], m[2]);
+    else if (l.kind === 'removed' && next.ops.get(m[1]) === m[2]) next.ops.delete(m[1]);
+  }
+}
+
+function blockBody(s: Stmt | undefined): Stmt[] {
+  if (!s) return [];
+  return s.k === 'block' ? s.body : [s];
+}
+
+function firstChangedLoc(s: Stmt): Loc | undefined {
+  let best: Loc | undefined;
+  const visit = (x: Stmt): void => {
+    if ((x.loc.change === 'added' || x.loc.change === 'removed') && (!best || x.loc.line < best.line)) best = x.loc;
+    if (x.k === 'block') x.body.forEach(visit);
+    else if (x.k === 'if') { visit(x.then); if (x.else) visit(x.else); }
+    else if (x.k === 'loop') visit(x.body);
+    else if (x.k === 'switch') x.cases.forEach((c) => c.body.forEach(visit));
+  };
+  visit(s);
+  return best;
+}
+
+/** Code that can matter to the lifecycle: any state read/write, flag, call or return value. */
+function hasRelevantCode(s: Stmt): boolean {
+  const text = JSON.stringify(s);
+  return /"k":"(flag|vmsa)"|"k":"call"|"k":"return"/.test(text);
+}

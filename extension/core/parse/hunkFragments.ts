@@ -1,0 +1,92 @@
+// A hunk rarely holds whole functions. To parse one, take its pre- or post-image lines and wrap
+// them so braces balance: a synthetic function opens what the hunk starts inside of, and
+// closing braces finish what it leaves open. Every parsed row maps back to its patch line.
+import type { Hunk } from '../series/types';
+import { blankNestedConditionals, nestingChange } from './preprocessorBlanking';
+
+/** Name of the function that stands for "the function the @@ header names". */
+export const FRAGMENT_FUNCTION = '__kvm_lens_hunk_fragment';
+
+export interface Fragment {
+  text: string;
+  /** For each row of `text`: the patch line and how it changed, or undefined for wrapper rows. */
+  rows: ({ line: number; change: 'added' | 'removed' | 'context' } | undefined)[];
+  /** Name of the function the hunk starts inside of, from the @@ section. */
+  enclosing?: string;
+  /** First row after the hunk's own lines (the synthetic closing braces start here). */
+  suffixRow: number;
+}
+
+/** Function name in an @@ section such as "static int svm_set_dr7(struct kvm_vcpu *vcpu,". */
+export function sectionFunctionName(section: string): string | undefined {
+  const m = /([A-Za-z_]\w*)\s*\(/.exec(section);
+  if (!m || /^(if|for|while|switch|return|sizeof)$/.test(m[1])) return undefined;
+  // "struct kvm_x86_ops svm_x86_ops = {" is not a function
+  if (/=\s*\{?\s*$/.test(section) && !/\)\s*$/.test(section)) return undefined;
+  return m[1];
+}
+
+export function buildFragment(hunk: Hunk, image: 'pre' | 'post'): Fragment {
+  const lines = hunk.lines.filter((l) => l.kind === 'context' || l.kind === (image === 'post' ? 'added' : 'removed'));
+  const body = lines.map((l) => l.text);
+
+  // Depth profile: how far the hunk climbs out of the brace level it starts at.
+  let depth = 0;
+  let minDepth = 0;
+  let inComment = false;
+  let commentCloseFirst = false;
+  for (const text of body) {
+    const open = text.indexOf('/*');
+    const close = text.indexOf('*/');
+    if (!inComment && close >= 0 && (open < 0 || close < open) && !commentCloseFirst && depth === 0 && minDepth === 0) {
+      // a "*/" before any "/*": the hunk starts inside a comment
+      commentCloseFirst = true;
+    }
+    if (open >= 0 && close < open) inComment = true;
+    if (close >= 0 && close > open) inComment = false;
+    depth += nestingChange(stripComment(text));
+    minDepth = Math.min(minDepth, depth);
+  }
+  const enclosing = sectionFunctionName(hunk.section);
+  const startsInside = enclosing !== undefined && !startsWithDefinition(body, enclosing) && firstCodeLineIsInside(body);
+  const opens = Math.max(startsInside ? 1 : 0, -minDepth);
+  const closes = opens + depth;
+
+  const prefix: string[] = [];
+  if (commentCloseFirst) prefix.push('/*');
+  if (opens > 0) prefix.push(`void ${FRAGMENT_FUNCTION}(void) ${'{'.repeat(opens)}`);
+  const suffix = closes > 0 ? ['}'.repeat(closes)] : [];
+  const rows: Fragment['rows'] = [
+    ...prefix.map(() => undefined),
+    ...lines.map((l) => ({ line: l.patchLine, change: l.kind })),
+    ...suffix.map(() => undefined),
+  ];
+  const text = blankNestedConditionals([...prefix, ...body, ...suffix].join('\n'));
+  return { text, rows, ...(enclosing ? { enclosing } : {}), suffixRow: prefix.length + body.length };
+}
+
+function stripComment(line: string): string {
+  return line.replace(/\/\*.*?\*\//g, '').replace(/^\s*\*.*$/, '').replace(/^.*\*\//, '');
+}
+
+/** True when the hunk begins at the header function's own signature (a whole-function hunk). */
+function startsWithDefinition(body: string[], name: string): boolean {
+  for (const line of body) {
+    if (line.trim() === '') continue;
+    return new RegExp(`\\b${name}\\s*\\(`).test(line) && !/;\s*$/.test(line);
+  }
+  return false;
+}
+
+/**
+ * Kernel style indents function bodies; a hunk whose first code line starts at column 0 (and is
+ * neither a closing brace nor a label) starts between functions, whatever the @@ section says.
+ */
+function firstCodeLineIsInside(body: string[]): boolean {
+  for (const line of body) {
+    if (line.trim() === '' || /^\s*#/.test(line)) continue;
+    if (/^\s/.test(line) || line.startsWith('}')) return true;
+    return /^[A-Za-z_]\w*:\s*$/.test(line); // a goto label
+  }
+  return true;
+}

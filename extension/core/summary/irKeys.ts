@@ -1,0 +1,58 @@
+// Identity of IR nodes independent of spelling and position: the same guard written as
+// `svm->vcpu.arch.guest_state_protected` in a patch and `vcpu->arch.guest_state_protected` in
+// the model has one key. Merging a hunk into a function matches statements by these keys.
+import type { Expr, Stmt } from './ir';
+import { flagKey } from './idioms';
+
+export function exprKey(e: Expr): string {
+  switch (e.k) {
+    case 'const': return String(e.value);
+    case 'errno': return `-${e.name}`;
+    case 'read': return e.ref.k === 'local' ? `$${e.ref.name}` : flagKey(e.ref);
+    case 'call': {
+      const callee = e.callee.k === 'direct' ? e.callee.name : e.callee.k === 'op' || e.callee.k === 'opPresent' ? `ops.${e.callee.op}` : e.callee.text;
+      return `${callee}(${e.args.map(exprKey).join(',')})`;
+    }
+    case 'assign': return `${e.target ? (e.target.k === 'local' ? `$${e.target.name}` : flagKey(e.target)) : '?'}${e.op}${exprKey(e.value)}`;
+    case 'not': return `!${exprKey(e.arg)}`;
+    case 'logic': case 'binary': return `(${exprKey(e.left)}${e.op}${exprKey(e.right)})`;
+    case 'ternary': return `(${exprKey(e.cond)}?${exprKey(e.then)}:${exprKey(e.else)})`;
+    case 'opaque': return e.text.replace(/\s+/g, '');
+  }
+}
+
+export function stmtKey(s: Stmt): string {
+  switch (s.k) {
+    case 'block': return `{${s.body.length}}`;
+    case 'if': return `if ${exprKey(s.cond)}`;
+    case 'return': return `return ${s.value ? exprKey(s.value) : ''}`;
+    case 'expr': return exprKey(s.expr);
+    case 'goto': return `goto ${s.label}`;
+    case 'label': return `${s.name}:`;
+    case 'loop': return `loop ${s.each}`;
+    case 'switch': return `switch ${exprKey(s.subject)}`;
+    case 'break': return 'break';
+    case 'continue': return 'continue';
+  }
+}
+
+/** Child statement lists of a statement, for walking and editing in place. */
+export function childBlocks(s: Stmt): Stmt[][] {
+  switch (s.k) {
+    case 'block': return [s.body];
+    case 'if': return [asList(s, 'then'), ...(s.else ? [asList(s, 'else')] : [])];
+    case 'loop': return [asList(s, 'body')];
+    case 'switch': return s.cases.map((c) => c.body);
+    default: return [];
+  }
+}
+
+/** Makes a branch a block so statements can be inserted into it; returns its list. */
+function asList(s: Stmt, field: 'then' | 'else' | 'body'): Stmt[] {
+  const holder = s as unknown as Record<string, Stmt>;
+  const inner = holder[field];
+  if (inner.k === 'block') return inner.body;
+  const block: Stmt = { k: 'block', body: [inner], loc: inner.loc };
+  holder[field] = block;
+  return block.body;
+}
