@@ -1,7 +1,7 @@
 // Bundles the CLI (and later the extension) into dist/ and copies the grammar .wasm files
 // into grammars/ from the pinned packages, so nothing is looked up in node_modules at run time.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,9 @@ mkdirSync(join(root, 'grammars'), { recursive: true });
 copyFileSync(require.resolve('tree-sitter-c/tree-sitter-c.wasm'), join(root, 'grammars/tree-sitter-c.wasm'));
 copyFileSync(require.resolve('web-tree-sitter/web-tree-sitter.wasm'), join(root, 'grammars/web-tree-sitter.wasm'));
 
+// The built-in model is C text read at run time, next to the bundle.
+cpSync(join(root, 'extension/core/model/builtin'), join(root, 'dist/model/builtin'), { recursive: true });
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -20,7 +23,6 @@ const common = {
   target: 'node20',
   sourcemap: true,
   logLevel: 'warning',
-  loader: { '.c': 'text' },
   // esbuild would pick web-tree-sitter's ESM build (import.meta.url); the CJS build is what we run.
   alias: { 'web-tree-sitter': require.resolve('web-tree-sitter') },
 };

@@ -18,7 +18,7 @@ export interface AnalysisOptions {
   absentGuards: string[];
 }
 
-export const DEFAULT_OPTIONS: AnalysisOptions = { depth: 8, maxStates: 20000, assumptions: DEFAULT_ASSUMPTIONS, absentGuards: [] };
+export const DEFAULT_OPTIONS: AnalysisOptions = { depth: 10, maxStates: 20000, assumptions: DEFAULT_ASSUMPTIONS, absentGuards: [] };
 
 interface Snapshot {
   /** Patch after which this snapshot was taken; null for the model alone. */
@@ -136,6 +136,7 @@ function toFinding(h: FoundHazard, intro: string | null, seriesFiles: Set<string
 function preferSeries(h: FoundHazard, seriesFiles: Set<string>): SourceLocation {
   const at = (file: string, line: number, column: number, fn?: string): SourceLocation => ({ file, line, column, ...(fn ? { function: fn } : {}) });
   if (seriesFiles.has(h.loc.file)) return at(h.loc.file, h.loc.line, h.loc.column, h.fn);
+  if (h.seriesLoc && seriesFiles.has(h.seriesLoc.file)) return at(h.seriesLoc.file, h.seriesLoc.line, h.seriesLoc.column, h.fn);
   const steps: TraceStep[] = [...h.trace].reverse();
   const s = steps.find((x) => seriesFiles.has(x.location.file));
   if (s) return at(s.location.file, s.location.line, 1, h.fn);

@@ -171,3 +171,15 @@ function hasRelevantCode(s: Stmt): boolean {
   const text = JSON.stringify(s);
   return /"k":"(flag|vmsa)"|"k":"call"|"k":"return"/.test(text);
 }
+
+/** The code after the whole series, for one-off simulations (what-if sequences, tests). */
+export async function codeBaseAfter(patches: Patch[], model: BuiltinModel): Promise<{ code: CodeBase; notes: IncompleteNote[] }> {
+  let code = CodeBase.fromModel(model);
+  const notes: IncompleteNote[] = [];
+  for (const p of patches) {
+    const applied = await applyPatch(code, p);
+    code = applied.next;
+    notes.push(...applied.notes);
+  }
+  return { code, notes };
+}

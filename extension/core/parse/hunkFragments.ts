@@ -48,14 +48,17 @@ export function buildFragment(hunk: Hunk, image: 'pre' | 'post'): Fragment {
     minDepth = Math.min(minDepth, depth);
   }
   const enclosing = sectionFunctionName(hunk.section);
-  const startsInside = enclosing !== undefined && !startsWithDefinition(body, enclosing) && firstCodeLineIsInside(body);
+  // "static struct kvm_x86_ops svm_x86_ops = {": the hunk is inside an initializer; reopen it
+  const initializer = enclosing === undefined && /=\s*\{\s*$/.test(hunk.section) && firstCodeLineIsInside(body);
+  const startsInside = (enclosing !== undefined && !startsWithDefinition(body, enclosing) && firstCodeLineIsInside(body)) || initializer;
   const opens = Math.max(startsInside ? 1 : 0, -minDepth);
   const closes = opens + depth;
 
   const prefix: string[] = [];
   if (commentCloseFirst) prefix.push('/*');
-  if (opens > 0) prefix.push(`void ${FRAGMENT_FUNCTION}(void) ${'{'.repeat(opens)}`);
-  const suffix = closes > 0 ? ['}'.repeat(closes)] : [];
+  if (initializer) prefix.push(hunk.section.trim() + '{'.repeat(opens - 1));
+  else if (opens > 0) prefix.push(`void ${FRAGMENT_FUNCTION}(void) ${'{'.repeat(opens)}`);
+  const suffix = closes > 0 ? ['}'.repeat(closes) + (initializer ? ';' : '')] : [];
   const rows: Fragment['rows'] = [
     ...prefix.map(() => undefined),
     ...lines.map((l) => ({ line: l.patchLine, change: l.kind })),
@@ -85,7 +88,7 @@ function startsWithDefinition(body: string[], name: string): boolean {
 function firstCodeLineIsInside(body: string[]): boolean {
   for (const line of body) {
     if (line.trim() === '' || /^\s*#/.test(line)) continue;
-    if (/^\s/.test(line) || line.startsWith('}')) return true;
+    if (/^\s/.test(line) || line.startsWith('}') || line.startsWith('{')) return true;
     return /^[A-Za-z_]\w*:\s*$/.test(line); // a goto label
   }
   return true;

@@ -29,6 +29,8 @@ export interface ExploreOptions {
 
 export interface FoundHazard extends Hazard {
   trace: TraceStep[];
+  /** The last patch line the hazardous step ran (entering a function a patch changed counts). */
+  seriesLoc?: Loc;
 }
 
 export interface ExploreResult {
@@ -116,6 +118,25 @@ export class Simulator {
     return results;
   }
 
+  /**
+   * Runs one chosen sequence (the what-if panel, tests): each step takes the first outcome that
+   * does not fail, else the first outcome; a step whose operation cannot run here says why.
+   */
+  runSequence(seq: { operation: string; vcpu: number | null }[]): { step: StepResult | null; state: SimState; message?: string }[] {
+    let state = initialState(this.assumptions);
+    const out: { step: StepResult | null; state: SimState; message?: string }[] = [];
+    for (const want of seq) {
+      const op = this.operations.find((o) => o.name === want.operation);
+      if (!op) { out.push({ step: null, state, message: `unknown operation ${want.operation}` }); continue; }
+      const results = this.step(state, op, op.kind === 'vcpu-ioctl' ? want.vcpu ?? 0 : null);
+      const r = results.find((x) => x.status !== 'error') ?? results[0];
+      if (!r) { out.push({ step: null, state, message: `${op.name} cannot run in this state` }); continue; }
+      state = r.after;
+      out.push({ step: r, state });
+    }
+    return out;
+  }
+
   /** The operation instances available in a state: vCPU operations once per existing vCPU. */
   private instances(state: SimState): { op: Operation; vcpu: number | null }[] {
     const out: { op: Operation; vcpu: number | null }[] = [];
@@ -145,7 +166,7 @@ export class Simulator {
             for (const h of hazards) {
               if (found.has(h.key)) continue;
               const trace = [...traceOf(node), stepOf(r, h)];
-              found.set(h.key, { ...h, trace });
+              found.set(h.key, { ...h, trace, ...(r.seriesLoc ? { seriesLoc: r.seriesLoc.loc } : {}) });
             }
             const key = symmetricStateKey(r.after);
             if (visited.has(key)) continue;

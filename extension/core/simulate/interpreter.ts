@@ -120,7 +120,8 @@ export class Interpreter {
       case 'if': {
         const out: Outcome[] = [];
         for (const [c, v] of this.evalCond(s.cond, this.visit(ctx, s.loc))) {
-          const cause = v.cause ?? null;
+          // the refusal's reason is the whole condition as written, at the if
+          const cause = v.cause ? { loc: s.loc, fn: c.fn, text: `"${s.text.replace(/\s+/g, ' ').replace(/^\((.*)\)$/, '$1')}"` } : null;
           if (v.n === null) {
             out.push(...this.branch(s.then, c, null));
             out.push(...(s.else ? this.branch(s.else, c, null) : [{ ctx: c, flow: { k: 'normal' } as Flow }]));

@@ -79,7 +79,8 @@ function functionDeclarator(decl: Node | null): Node | null {
 }
 
 class FunctionLowering {
-  readonly aliases = new Map<string, BaseKind>();
+  /** Declared names: their base kind, or null for a local that is not one (shadows the name convention). */
+  readonly aliases = new Map<string, BaseKind | null>();
 
   constructor(private readonly opts: LowerOptions) {}
 
@@ -96,11 +97,13 @@ class FunctionLowering {
     const name = declaratorName(p.childForFieldName('declarator'));
     if (!name) return;
     const kind = type?.type === 'struct_specifier' ? kindOfType(type.childForFieldName('name')?.text ?? '') : undefined;
-    if (kind) this.aliases.set(name, kind);
+    this.aliases.set(name, kind ?? null);
   }
 
   baseKind(name: string): BaseKind | undefined {
-    return this.aliases.get(name) ?? kindOfName(name);
+    const declared = this.aliases.get(name);
+    if (declared === null) return undefined;
+    return declared ?? kindOfName(name);
   }
 
   // ---- statements ----
@@ -202,8 +205,7 @@ class FunctionLowering {
       if (!name) continue;
       const valueNode = isInit ? d.childForFieldName('value') : null;
       const kind = structKind ?? (valueNode ? this.kindOfExpr(valueNode) : undefined);
-      if (kind) this.aliases.set(name, kind);
-      else this.aliases.delete(name);
+      this.aliases.set(name, kind ?? null);
       if (valueNode && !kind) {
         out.push({
           k: 'expr', loc: this.loc(d),

@@ -33,6 +33,11 @@ export function mergeDelta(base: FunctionIr, pre: Stmt[], post: Stmt[], patch: s
 function insertAdded(fn: FunctionIr, list: Stmt[], parent: Stmt[] | null, unplaced: MergeResult['unplaced']): void {
   for (let i = 0; i < list.length; i++) {
     const s = list[i];
+    if (s.k === 'block' && s.loc.change !== 'added') {
+      // a bare { } around context (the function's own braces in a hunk) is transparent
+      insertAdded(fn, s.body, parent, unplaced);
+      continue;
+    }
     if (s.loc.change !== 'added') {
       // a context statement with children: added statements inside it go into its model twin
       const twin = find(fn.body, stmtKey(s));

@@ -1,0 +1,83 @@
+// kvm-lens: the command-line twin of the extension, a thin entry point over the core.
+import { accessSync, constants, writeFileSync } from 'node:fs';
+import { parseCheckArgs, usageText } from './args';
+import { analyzeSeries, DEFAULT_OPTIONS, type AnalysisOptions } from '../core/analysis/analyzeSeries';
+import { applyAssumption } from '../core/analysis/assumptions';
+import { readSeries } from '../core/series/seriesReader';
+import { formatJson } from '../core/report/jsonReport';
+import { formatSarif } from '../core/report/sarifReport';
+import { formatText } from '../core/report/textReport';
+import { TOOL_VERSION } from '../core/version';
+
+export const EXIT_CLEAN = 0;
+export const EXIT_ERROR_FINDING = 1;
+export const EXIT_BAD_INPUT = 2;
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  isTty: boolean;
+}
+
+const processIo: CliIo = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  isTty: !!process.stdout.isTTY,
+};
+
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  const parsed = parseCheckArgs(argv);
+  if (!parsed.ok) {
+    io.err(parsed.message + '\n');
+    return EXIT_BAD_INPUT;
+  }
+  const o = parsed.options;
+  if (o.help) { io.out(usageText()); return EXIT_CLEAN; }
+  if (o.version) { io.out(`kvm-lens ${TOOL_VERSION}\n`); return EXIT_CLEAN; }
+  if (o.tree) {
+    io.err('kvm-lens: --tree (kernel-tree mode) is not available in this version; run without it to use the built-in model\n');
+    return EXIT_BAD_INPUT;
+  }
+
+  const options: AnalysisOptions = { ...DEFAULT_OPTIONS, assumptions: { ...DEFAULT_OPTIONS.assumptions }, absentGuards: [] };
+  if (o.depth !== undefined) options.depth = o.depth;
+  if (o.vcpus !== undefined) {
+    const msg = applyAssumption(options, 'vcpus', String(o.vcpus));
+    if (msg) { io.err(`kvm-lens: ${msg}\n`); return EXIT_BAD_INPUT; }
+  }
+  for (const a of o.assumptions) {
+    const msg = applyAssumption(options, a.key, a.value);
+    if (msg) { io.err(`kvm-lens: ${msg}\n`); return EXIT_BAD_INPUT; }
+  }
+
+  let unreadable = false;
+  for (const input of o.inputs) {
+    try { accessSync(input, constants.R_OK); } catch {
+      io.err(`kvm-lens: ${input}: cannot read this file or directory\n`);
+      unreadable = true;
+    }
+  }
+
+  const t0 = performance.now();
+  const series = await readSeries(o.inputs);
+  const readMs = performance.now() - t0;
+  for (const p of series.problems) {
+    io.err(`${p.file}${p.line ? ':' + p.line : ''}: ${p.severity}: ${p.message}\n`);
+  }
+  if (series.patches.length === 0 && series.problems.some((p) => p.severity === 'error')) unreadable = true;
+
+  const report = await analyzeSeries(series, options, readMs);
+  const text = o.format === 'json' ? formatJson(report, TOOL_VERSION)
+    : o.format === 'sarif' ? formatSarif(report, TOOL_VERSION)
+      : formatText(report, { color: o.color && io.isTty && !o.output });
+  if (o.output) {
+    try { writeFileSync(o.output, text); } catch (e) {
+      io.err(`kvm-lens: ${o.output}: cannot write the report (${(e as Error).message})\n`);
+      return EXIT_BAD_INPUT;
+    }
+  } else {
+    io.out(text);
+  }
+  if (unreadable) return EXIT_BAD_INPUT;
+  return report.findings.some((f) => f.severity === 'error') ? EXIT_ERROR_FINDING : EXIT_CLEAN;
+}
