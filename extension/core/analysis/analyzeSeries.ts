@@ -5,7 +5,7 @@ import type { AnalysisReport, Finding, SourceLocation, TraceStep } from '../find
 import type { Patch, Series } from '../series/types';
 import { loadBuiltinModel, isModelFile } from '../model/builtinModel';
 import { ruleMeta } from '../rules/ruleCatalog';
-import { DEFAULT_ASSUMPTIONS, Simulator, type Assumptions, type ExploreResult, type FoundHazard } from '../simulate/explore';
+import { DEFAULT_ASSUMPTIONS, Simulator, StepCache, type Assumptions, type ExploreResult, type FoundHazard } from '../simulate/explore';
 import { Program } from '../simulate/program';
 import { removeGuards } from './absentGuards';
 import { applyPatch, CodeBase, type IncompleteNote } from './codeBase';
@@ -34,11 +34,12 @@ export async function analyzeSeries(series: Series, options: AnalysisOptions = D
   const ms = { read: readMs, parse: 0, summarize: 0, simulate: 0 };
   const notes: IncompleteNote[] = [];
 
+  const cache = new StepCache();
   const simulate = (cb: CodeBase): ExploreResult => {
     const t = performance.now();
     const functions = options.absentGuards.length ? removeGuards(cb.functions, options.absentGuards, notes) : cb.functions;
     const program = new Program(functions, cb.ops, seriesFiles);
-    const result = new Simulator(program, cb.operations, options.assumptions).explore({ depth: options.depth, maxStates: options.maxStates });
+    const result = new Simulator(program, cb.operations, options.assumptions, cache).explore({ depth: options.depth, maxStates: options.maxStates });
     ms.simulate += performance.now() - t;
     return result;
   };

@@ -51,10 +51,25 @@ export function initialState(a: Assumptions): SimState {
   };
 }
 
+/**
+ * Step results by (what the handler can run, vCPU, state). Kept across the snapshots of one
+ * series analysis: a patch that does not change a handler's code leaves its results valid.
+ */
+export class StepCache {
+  readonly results = new Map<string, StepResult[]>();
+  hits = 0;
+  misses = 0;
+}
+
 export class Simulator {
   private readonly interp: Interpreter;
 
-  constructor(private readonly program: Program, private readonly operations: readonly Operation[], private readonly assumptions: Assumptions) {
+  constructor(
+    private readonly program: Program,
+    private readonly operations: readonly Operation[],
+    private readonly assumptions: Assumptions,
+    private readonly cache: StepCache = new StepCache(),
+  ) {
     this.interp = new Interpreter(program);
   }
 
@@ -64,6 +79,16 @@ export class Simulator {
 
   /** All outcomes of one operation (on one vCPU, for vCPU operations) from `state`. */
   step(state: SimState, op: Operation, vcpu: number | null): StepResult[] {
+    const key = `${op.name}|${vcpu}|${stateKey(state)}|${this.program.fingerprint(op.handler)}`;
+    const cached = this.cache.results.get(key);
+    if (cached) { this.cache.hits++; return cached; }
+    this.cache.misses++;
+    const results = this.computeStep(state, op, vcpu);
+    this.cache.results.set(key, results);
+    return results;
+  }
+
+  private computeStep(state: SimState, op: Operation, vcpu: number | null): StepResult[] {
     const handler = this.program.functions.get(op.handler);
     if (!handler) return [];
     const a = this.assumptions;
@@ -162,7 +187,7 @@ export class Simulator {
         for (const { op, vcpu } of this.instances(node.state)) {
           for (const r of this.step(node.state, op, vcpu)) {
             for (const ev of r.events) if (ev.k === 'unresolved') unresolved.set(`${ev.what}@${ev.fn}`, ev);
-            const hazards = SIMULATION_RULES.flatMap((rule) => rule.check(r));
+            const hazards = hazardsOf(r);
             for (const h of hazards) {
               if (found.has(h.key)) continue;
               const trace = [...traceOf(node), stepOf(r, h)];
@@ -180,6 +205,14 @@ export class Simulator {
     }
     return { hazards: [...found.values()], statesExplored: explored, boundReached, unresolved: [...unresolved.values()], truncated: this.interp.truncated };
   }
+}
+
+/** Rules are pure in the step result, and cached step results recur: judge each once. */
+const judged = new WeakMap<StepResult, Hazard[]>();
+function hazardsOf(r: StepResult): Hazard[] {
+  let hs = judged.get(r);
+  if (!hs) { hs = SIMULATION_RULES.flatMap((rule) => rule.check(r)); judged.set(r, hs); }
+  return hs;
 }
 
 function traceOf(node: Node): TraceStep[] {

@@ -25,6 +25,88 @@ export class Program {
   isSeriesFile(file: string): boolean {
     return this.seriesFiles.has(file);
   }
+
+  private fingerprints = new Map<string, string>();
+
+  /**
+   * Identity of everything a handler can run: the function objects reachable from it (a patch
+   * that changes a function makes a new object), how its ops calls resolve, and which flags are
+   * state. Equal fingerprints mean equal behaviour, so step results can be reused across patches.
+   */
+  fingerprint(handler: string): string {
+    let fp = this.fingerprints.get(handler);
+    if (fp !== undefined) return fp;
+    const parts: string[] = [];
+    const seen = new Set<string>();
+    const queue = [handler];
+    while (queue.length) {
+      const name = queue.shift()!;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const fn = this.functions.get(name);
+      parts.push(`${name}#${fn ? objectId(fn) : '-'}`);
+      if (!fn) continue;
+      for (const callee of calleesOf(fn.body)) {
+        if (callee.startsWith('op:')) {
+          const target = this.resolveOp(callee.slice(3));
+          parts.push(`${callee}=${target ?? '-'}`);
+          if (target) queue.push(target);
+        } else queue.push(callee);
+      }
+    }
+    fp = internFingerprint(parts.sort().join(',') + '|' + [...this.trackedFlags].sort().join(','));
+    this.fingerprints.set(handler, fp);
+    return fp;
+  }
+}
+
+/** Long fingerprints become short tokens so cache keys stay cheap to build and compare. */
+const interned = new Map<string, string>();
+function internFingerprint(fp: string): string {
+  let token = interned.get(fp);
+  if (token === undefined) { token = `f${interned.size}`; interned.set(fp, token); }
+  return token;
+}
+
+const ids = new WeakMap<object, number>();
+let nextId = 1;
+function objectId(o: object): number {
+  let id = ids.get(o);
+  if (id === undefined) { id = nextId++; ids.set(o, id); }
+  return id;
+}
+
+/** Direct callee names and "op:<name>" for ops-table calls in a function body. */
+function calleesOf(body: Stmt): Set<string> {
+  const out = new Set<string>();
+  const visitExpr = (e: Expr): void => {
+    switch (e.k) {
+      case 'call':
+        if (e.callee.k === 'direct') out.add(e.callee.name);
+        else if (e.callee.k === 'op' || e.callee.k === 'opPresent') out.add(`op:${e.callee.op}`);
+        e.args.forEach(visitExpr);
+        break;
+      case 'assign': visitExpr(e.value); break;
+      case 'not': visitExpr(e.arg); break;
+      case 'logic': case 'binary': visitExpr(e.left); visitExpr(e.right); break;
+      case 'ternary': visitExpr(e.cond); visitExpr(e.then); visitExpr(e.else); break;
+      case 'opaque': e.parts.forEach(visitExpr); break;
+      default: break;
+    }
+  };
+  const visit = (s: Stmt): void => {
+    switch (s.k) {
+      case 'block': s.body.forEach(visit); break;
+      case 'if': visitExpr(s.cond); visit(s.then); if (s.else) visit(s.else); break;
+      case 'return': if (s.value) visitExpr(s.value); break;
+      case 'expr': visitExpr(s.expr); break;
+      case 'loop': visit(s.body); break;
+      case 'switch': visitExpr(s.subject); s.cases.forEach((c) => c.body.forEach(visit)); break;
+      default: break;
+    }
+  };
+  visit(body);
+  return out;
 }
 
 /**

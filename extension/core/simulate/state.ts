@@ -32,7 +32,17 @@ function flagsKey(f: Record<string, FlagValue>): string {
   return Object.keys(f).filter((k) => f[k] !== 0).sort().map((k) => `${k}=${f[k] ?? '?'}`).join(',');
 }
 
+// States are never changed once shared (every writer clones first), so their keys are memoized.
+const keys = new WeakMap<SimState, string>();
+const symmetricKeys = new WeakMap<SimState, string>();
+
 export function stateKey(s: SimState): string {
+  let k = keys.get(s);
+  if (k === undefined) { k = computeStateKey(s); keys.set(s, k); }
+  return k;
+}
+
+function computeStateKey(s: SimState): string {
   return `${s.vmType}|${s.sevInit ? 1 : 0}|${s.firmware}|${flagsKey(s.flags)}|` +
     s.vcpus.map((v) => `${v.encrypted ? 'E' : 'p'}${v.debugArmed ? 'D' : '-'}{${flagsKey(v.flags)}}`).join(';');
 }
@@ -42,6 +52,12 @@ export function stateKey(s: SimState): string {
  * the same for exploration, which halves the states with two vCPUs.
  */
 export function symmetricStateKey(s: SimState): string {
+  let k = symmetricKeys.get(s);
+  if (k === undefined) { k = computeSymmetricKey(s); symmetricKeys.set(s, k); }
+  return k;
+}
+
+function computeSymmetricKey(s: SimState): string {
   const vcpus = s.vcpus.map((v) => `${v.encrypted ? 'E' : 'p'}${v.debugArmed ? 'D' : '-'}{${flagsKey(v.flags)}}`).sort();
   return `${s.vmType}|${s.sevInit ? 1 : 0}|${s.firmware}|${flagsKey(s.flags)}|${vcpus.join(';')}`;
 }
