@@ -5,6 +5,7 @@ import type { Callee, Expr, FunctionIr, Loc, StateRef, Stmt } from '../summary/i
 import { FLAGS, debugArmingCall, firmwareCommand, flagKey, flagSetter, FIRMWARE_CALLS, MEMORY_WRITERS, isWarnMacro } from '../summary/idioms';
 import { type FlagValue, type SimState, cloneState, readFlag, stateKey, writeFlag } from './state';
 import type { Program } from './program';
+import { labelTail } from '../summary/irKeys';
 
 /** A guard decided by kernel state, remembered so a refusal can say what refused it. */
 export interface Cause {
@@ -433,18 +434,4 @@ export function exprText(e: Expr): string {
 
 function eventKey(ev: SimEvent): string {
   return `${ev.k}@${ev.loc.file}:${ev.loc.line}`;
-}
-
-/** The statements after `label:` to the end of the function body (labels live at top level). */
-function labelTail(body: Stmt, label: string): Stmt[] | undefined {
-  if (body.k !== 'block') return undefined;
-  for (let i = 0; i < body.body.length; i++) {
-    const s = body.body[i];
-    if (s.k === 'label' && s.name === label) return body.body.slice(i + 1);
-    if (s.k === 'block') {
-      const inner = labelTail(s, label);
-      if (inner) return [...inner, ...body.body.slice(i + 1)];
-    }
-  }
-  return undefined;
 }

@@ -56,3 +56,17 @@ function asList(s: Stmt, field: 'then' | 'else' | 'body'): Stmt[] {
   holder[field] = block;
   return block.body;
 }
+
+/** The statements after `label:` to the end of the function body (kernel style keeps labels at top level). */
+export function labelTail(body: Stmt, label: string): Stmt[] | undefined {
+  if (body.k !== 'block') return undefined;
+  for (let i = 0; i < body.body.length; i++) {
+    const s = body.body[i];
+    if (s.k === 'label' && s.name === label) return body.body.slice(i + 1);
+    if (s.k === 'block') {
+      const inner = labelTail(s, label);
+      if (inner) return [...inner, ...body.body.slice(i + 1)];
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,165 @@
+// A function's summary as a reviewer reads it: its paths (bounded), each with the guards it
+// passes (condition and polarity), its ordered effects, and how it ends. Computed from the IR
+// alone, without state: this is what a hover shows; the simulation runs the IR itself.
+import type { Callee, Expr, FunctionIr, Loc, Stmt } from './ir';
+import { flagKey } from './idioms';
+import { labelTail } from './irKeys';
+
+export interface Guard { text: string; holds: boolean; loc: Loc }
+
+export type Effect =
+  | { kind: 'vmsa-write' | 'vmsa-read'; state: string; loc: Loc }
+  | { kind: 'flag'; flag: string; value: string; loc: Loc }
+  | { kind: 'call'; callee: string; indirect: boolean; loc: Loc }
+  | { kind: 'firmware'; command: string; loc: Loc };
+
+export interface PathEnd { kind: 'success' | 'error' | 'unknown'; value: string; loc: Loc }
+
+export interface SummaryPath { guards: Guard[]; effects: Effect[]; end: PathEnd }
+
+export interface FunctionSummary {
+  name: string;
+  origin: FunctionIr['origin'];
+  loc: Loc;
+  paths: SummaryPath[];
+  /** True when there were more paths than the bound and some were left out. */
+  truncated: boolean;
+}
+
+export const MAX_PATHS = 64;
+
+interface Partial { guards: Guard[]; effects: Effect[]; locals: Record<string, string> }
+type Walk = { done: SummaryPath[]; open: Partial[]; jumps: { label: string; p: Partial }[] };
+
+export function summarizeFunction(fn: FunctionIr): FunctionSummary {
+  let truncated = false;
+  const cap = <T>(xs: T[]): T[] => {
+    if (xs.length <= MAX_PATHS) return xs;
+    truncated = true;
+    return xs.slice(0, MAX_PATHS);
+  };
+
+  const walk = (s: Stmt, open: Partial[]): Walk => {
+    const res: Walk = { done: [], open: [], jumps: [] };
+    switch (s.k) {
+      case 'block': {
+        let cur = open;
+        for (const x of s.body) {
+          if (cur.length === 0) break;
+          const w = walk(x, cur);
+          res.done.push(...w.done);
+          res.jumps.push(...w.jumps);
+          cur = cap(w.open);
+        }
+        res.open = cur;
+        return res;
+      }
+      case 'if': {
+        const text = s.text.replace(/\s+/g, ' ').replace(/^\((.*)\)$/, '$1');
+        const withGuard = (holds: boolean) => open.map((p) => ({ ...p, effects: [...p.effects, ...effectsOf(s.cond)], guards: [...p.guards, { text, holds, loc: s.loc }] }));
+        const a = walk(s.then, withGuard(true));
+        const b = s.else ? walk(s.else, withGuard(false)) : { done: [], open: withGuard(false), jumps: [] };
+        return { done: [...a.done, ...b.done], open: cap([...a.open, ...b.open]), jumps: [...a.jumps, ...b.jumps] };
+      }
+      case 'return': {
+        for (const p of open) {
+          const value = s.value ? valueText(s.value, p.locals) : fn.returnsVoid ? 'void' : '';
+          res.done.push({ guards: p.guards, effects: [...p.effects, ...(s.value ? effectsOf(s.value) : [])], end: endOf(value, s.loc) });
+        }
+        return res;
+      }
+      case 'expr':
+        res.open = open.map((p) => {
+          const locals = { ...p.locals };
+          if (s.expr.k === 'assign' && s.expr.target?.k === 'local') locals[s.expr.target.name] = valueText(s.expr.value, p.locals);
+          return { ...p, locals, effects: [...p.effects, ...effectsOf(s.expr)] };
+        });
+        return res;
+      case 'goto':
+        res.jumps = open.map((p) => ({ label: s.label, p }));
+        return res;
+      case 'loop': {
+        const once = walk(s.body, open);
+        return { done: once.done, open: cap([...open, ...once.open]), jumps: once.jumps };
+      }
+      case 'switch': {
+        const out: Walk = { done: [], open: [], jumps: [] };
+        for (const c of s.cases) {
+          const w = walk({ k: 'block', body: c.body, loc: c.loc }, open.map((p) => ({ ...p, guards: [...p.guards, { text: `case ${c.labels.join(', ')}`, holds: true, loc: c.loc }] })));
+          out.done.push(...w.done); out.open.push(...w.open); out.jumps.push(...w.jumps);
+        }
+        out.open = cap(out.open);
+        return out;
+      }
+      default:
+        res.open = open;
+        return res;
+    }
+  };
+
+  const start: Partial = { guards: [], effects: [], locals: {} };
+  const first = walk(fn.body, [start]);
+  const paths = [...first.done, ...first.open.map((p) => ({ guards: p.guards, effects: p.effects, end: endOf(fn.returnsVoid ? 'void' : '', fn.loc) }))];
+  // goto: continue from the label (labels sit in the top-level block in kernel style)
+  let jumps = first.jumps;
+  for (let round = 0; jumps.length && round < 4; round++) {
+    const next: Walk['jumps'] = [];
+    for (const j of jumps) {
+      const tail = labelTail(fn.body, j.label);
+      const w = walk({ k: 'block', body: tail ?? [], loc: fn.loc }, [j.p]);
+      paths.push(...w.done, ...w.open.map((p) => ({ guards: p.guards, effects: p.effects, end: endOf(p.locals.__ret ?? '', fn.loc) })));
+      next.push(...w.jumps);
+    }
+    jumps = next;
+  }
+  return { name: fn.name, origin: fn.origin, loc: fn.loc, paths: cap(paths), truncated };
+}
+
+function endOf(value: string, loc: Loc): PathEnd {
+  if (value === 'void' || value === '0' || value === 'true' || value === 'false' || value === '1') return { kind: 'success', value, loc };
+  if (/^-E[A-Z0-9]+$/.test(value) || /^-\d+$/.test(value)) return { kind: 'error', value, loc };
+  return { kind: 'unknown', value, loc };
+}
+
+function valueText(e: Expr, locals: Record<string, string>): string {
+  switch (e.k) {
+    case 'const': return String(e.value);
+    case 'errno': return `-${e.name}`;
+    case 'read': return e.ref.k === 'local' ? locals[e.ref.name] ?? e.ref.name : e.text;
+    case 'call': case 'opaque': return e.text;
+    default: return '';
+  }
+}
+
+function calleeText(c: Callee): { callee: string; indirect: boolean } {
+  if (c.k === 'direct') return { callee: c.name, indirect: false };
+  if (c.k === 'op' || c.k === 'opPresent') return { callee: `kvm_x86_ops.${c.op}`, indirect: true };
+  return { callee: c.text, indirect: true };
+}
+
+/** Effects of evaluating an expression, in evaluation order. */
+export function effectsOf(e: Expr): Effect[] {
+  switch (e.k) {
+    case 'read':
+      return e.ref.k === 'vmsa' ? [{ kind: 'vmsa-read', state: e.ref.field, loc: e.loc }] : [];
+    case 'assign': {
+      const value = effectsOf(e.value);
+      if (!e.target) return value;
+      if (e.target.k === 'vmsa') return [...value, { kind: 'vmsa-write', state: e.target.field, loc: e.loc }];
+      if (e.target.k === 'flag') return [...value, { kind: 'flag', flag: flagKey(e.target), value: e.value.k === 'const' ? String(e.value.value) : e.value.k === 'opaque' || e.value.k === 'read' || e.value.k === 'call' ? e.value.text : '?', loc: e.loc }];
+      return value;
+    }
+    case 'call': {
+      const args = e.args.flatMap(effectsOf);
+      if (e.callee.k === 'opPresent') return args;
+      const fw = e.args.map((a) => (a.k === 'read' && a.ref.k === 'local' ? a.ref.name : '')).find((t) => t.startsWith('SEV_CMD_'));
+      if (fw) return [...args, { kind: 'firmware', command: fw.slice('SEV_CMD_'.length), loc: e.loc }];
+      return [...args, { kind: 'call', ...calleeText(e.callee), loc: e.loc }];
+    }
+    case 'not': return effectsOf(e.arg);
+    case 'logic': case 'binary': return [...effectsOf(e.left), ...effectsOf(e.right)];
+    case 'ternary': return [...effectsOf(e.cond), ...effectsOf(e.then), ...effectsOf(e.else)];
+    case 'opaque': return e.parts.flatMap(effectsOf);
+    default: return [];
+  }
+}
