@@ -38,6 +38,7 @@ export interface JsonReport {
     boundReached: boolean;
     ms: { read: number; parse: number; summarize: number; simulate: number };
   };
+  origins: { function: string; origin: string; file: string }[];
 }
 
 /** Pretty-printed (2 spaces), newline-terminated. */
@@ -64,6 +65,8 @@ export function toJsonReport(report: AnalysisReport, toolVersion: string): JsonR
         simulate: round1(stats.ms.simulate),
       },
     },
+    // where each function the series touched came from; the others are the built-in model's
+    origins: report.origins.filter((o) => o.origin !== 'model').map((o) => ({ function: o.function, origin: o.origin, file: o.file })),
   };
 }
 

@@ -27,6 +27,8 @@ export function formatText(report: AnalysisReport, opts: TextOptions = {}): stri
   }
 
   if (lines.length > 0) lines.push('');
+  const origin = originLine(report);
+  if (origin) lines.push(origin);
   lines.push(summaryLine(report));
   return lines.join('\n') + '\n';
 }
@@ -64,4 +66,16 @@ function summaryLine(report: AnalysisReport): string {
   const work = [plural(stats.patches, 'patch', 'patches'), plural(stats.functions, 'function'), plural(stats.statesExplored, 'state')];
   const bound = stats.boundReached ? ' (exploration bound reached)' : '';
   return `${findings.join(', ')}; ${work.join(', ')} explored in ${ms.toFixed(1)} ms${bound}`;
+}
+
+/** Which simulated functions came from the series, whole or merged into the model's. */
+function originLine(report: AnalysisReport): string | undefined {
+  const names = (o: string): string[] => report.origins.filter((x) => x.origin === o).map((x) => `${x.function}()`).sort();
+  const whole = names('series');
+  const merged = names('series+model');
+  if (whole.length === 0 && merged.length === 0) return undefined;
+  const parts: string[] = [];
+  if (whole.length) parts.push(`from the series: ${whole.join(', ')}`);
+  if (merged.length) parts.push(`patched into the built-in model: ${merged.join(', ')}`);
+  return `simulated code ${parts.join('; ')}; the rest from the built-in model`;
 }

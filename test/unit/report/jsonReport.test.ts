@@ -31,8 +31,10 @@ const sample: AnalysisReport = {
 
 const parsed = JSON.parse(formatJson(sample, '0.1.0'));
 
-test('top level: tool, version, findings, fixed, stats in that order', () => {
-  assert.deepEqual(Object.keys(parsed), ['tool', 'version', 'findings', 'fixed', 'stats']);
+test('top level: tool, version, findings, fixed, stats, then origins', () => {
+  assert.deepEqual(Object.keys(parsed), ['tool', 'version', 'findings', 'fixed', 'stats', 'origins']);
+  // only functions the series touched are listed; model functions are the rest
+  assert.ok(parsed.origins.every((o: { origin: string }) => o.origin !== 'model'));
   assert.equal(parsed.tool, 'kvm-patch-lens');
   assert.equal(parsed.version, '0.1.0');
 });
@@ -95,8 +97,8 @@ test('pretty printed with two spaces, newline-terminated, deterministic', () => 
   assert.ok(text.startsWith('{\n  "tool": "kvm-patch-lens",\n  "version": "0.1.0",\n'));
   assert.ok(text.endsWith('}\n'));
   assert.equal(formatJson(sample, '0.1.0'), text);
-  // Internal fields (finding key, end positions, origins) stay out of the public shape.
-  assert.doesNotMatch(text, /"key"|"endLine"|"origins"/);
+  // Internal fields (finding key, end positions) stay out of the public shape.
+  assert.doesNotMatch(text, /"key"|"endLine"/);
 });
 
 test('empty report still has every top-level key', () => {
