@@ -6,10 +6,10 @@ import type { Loc } from '../summary/ir';
 import { FLAGS } from '../summary/idioms';
 import { SIMULATION_RULES } from '../rules/allRules';
 import type { Hazard, StepResult } from '../rules/rule';
-import { Interpreter, type PathCtx, type SimEvent } from './interpreter';
+import { CallMemo, Interpreter, type PathCtx, type SimEvent } from './interpreter';
 import type { Operation } from './operations';
 import type { Program } from './program';
-import { type SimState, cloneState, stateKey, symmetricStateKey, writeFlag } from './state';
+import { type SimState, cloneState, stateId, stateKey, symmetricStateKey, writeFlag } from './state';
 
 export interface Assumptions {
   vmType: 'legacy' | 'protected';
@@ -57,6 +57,7 @@ export function initialState(a: Assumptions): SimState {
  */
 export class StepCache {
   readonly results = new Map<string, StepResult[]>();
+  readonly calls = new CallMemo();
   hits = 0;
   misses = 0;
 }
@@ -70,7 +71,7 @@ export class Simulator {
     private readonly assumptions: Assumptions,
     private readonly cache: StepCache = new StepCache(),
   ) {
-    this.interp = new Interpreter(program);
+    this.interp = new Interpreter(program, cache.calls);
   }
 
   get truncated(): boolean {
@@ -79,7 +80,7 @@ export class Simulator {
 
   /** All outcomes of one operation (on one vCPU, for vCPU operations) from `state`. */
   step(state: SimState, op: Operation, vcpu: number | null): StepResult[] {
-    const key = `${op.name}|${vcpu}|${stateKey(state)}|${this.program.fingerprint(op.handler)}`;
+    const key = `${this.program.fingerprint(op.handler)}|${op.name}|${vcpu}|${stateId(state)}`;
     const cached = this.cache.results.get(key);
     if (cached) { this.cache.hits++; return cached; }
     this.cache.misses++;

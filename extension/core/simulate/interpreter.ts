@@ -3,7 +3,7 @@
 // matter to the rules are recorded as events, each with the ground truth of the moment.
 import type { Callee, Expr, FunctionIr, Loc, StateRef, Stmt } from '../summary/ir';
 import { FLAGS, debugArmingCall, firmwareCommand, flagKey, flagSetter, FIRMWARE_CALLS, MEMORY_WRITERS, isWarnMacro } from '../summary/idioms';
-import { type FlagValue, type SimState, cloneState, readFlag, stateKey, writeFlag } from './state';
+import { type FlagValue, type SimState, cloneState, readFlag, stateId, stateKey, writeFlag } from './state';
 import type { Program } from './program';
 import { labelTail } from '../summary/irKeys';
 
@@ -54,6 +54,15 @@ export interface PathCtx {
 
 interface Outcome { ctx: PathCtx; flow: Flow }
 
+interface CallResult { st: SimState; events: SimEvent[]; seriesLoc?: PathCtx['seriesLoc']; val: Val }
+
+/** Outcomes of calls by (callee closure fingerprint, vCPU, state, known arguments). */
+export class CallMemo {
+  readonly calls = new Map<string, CallResult[]>();
+  hits = 0;
+  misses = 0;
+}
+
 const UNKNOWN: Val = { n: null };
 const MAX_OUTCOMES = 96;
 const MAX_CALL_DEPTH = 14;
@@ -63,7 +72,7 @@ export class Interpreter {
   /** Set when some path was cut by a bound; the caller reports it as analysis-incomplete. */
   truncated = false;
 
-  constructor(private readonly program: Program) {}
+  constructor(private readonly program: Program, private readonly memo: CallMemo = new CallMemo()) {}
 
   /** Runs `fn` from `ctx`; returns each distinct outcome with its return value. */
   runFunction(fn: FunctionIr, ctx: PathCtx, args: Val[] = []): { ctx: PathCtx; val: Val }[] {
@@ -71,14 +80,42 @@ export class Interpreter {
       this.truncated = true;
       return [{ ctx, val: UNKNOWN }];
     }
+    // A call's outcomes depend only on what the callee can run, the state, the vCPU and the
+    // known arguments: computed once, they are reused wherever and whenever the call recurs.
+    const key = `${this.program.fingerprint(fn.name)}|${ctx.vcpu}|${stateId(ctx.st)}|${args.map((a) => a.n).join(',')}`;
+    let results = this.memo.calls.get(key);
+    if (!results) {
+      this.memo.misses++;
+      const before = this.truncated;
+      this.truncated = false;
+      results = this.computeCall(fn, ctx, args);
+      const cut = this.truncated;
+      this.truncated = before || cut;
+      if (!cut) this.memo.calls.set(key, results);
+    } else {
+      this.memo.hits++;
+    }
+    return results.map((r) => ({
+      ctx: {
+        ...ctx, st: r.st,
+        events: r.events.length ? [...ctx.events, ...r.events] : ctx.events,
+        ...(r.seriesLoc ? { seriesLoc: r.seriesLoc } : {}),
+      },
+      val: r.val,
+    }));
+  }
+
+  /** Runs the callee from a clean slate (no caller events, locals or guards) so the result composes. */
+  private computeCall(fn: FunctionIr, ctx: PathCtx, args: Val[]): CallResult[] {
     this.stack.push(fn.name);
     try {
       const locals: Record<string, Val> = {};
       fn.params.forEach((p, i) => { if (args[i] && args[i].n !== null) locals[p] = args[i]; });
-      const inner: PathCtx = { ...ctx, locals, guards: [], fn: fn.name, ...(fn.touched ? { seriesLoc: { loc: fn.touched, fn: fn.name } } : {}) };
-      const outs = this.execFunctionBody(fn, inner);
-      return outs.map((o) => ({
-        ctx: { ...o.ctx, locals: ctx.locals, guards: ctx.guards, fn: ctx.fn },
+      const inner: PathCtx = { st: ctx.st, vcpu: ctx.vcpu, locals, events: [], guards: [], fn: fn.name, ...(fn.touched ? { seriesLoc: { loc: fn.touched, fn: fn.name } } : {}) };
+      return this.execFunctionBody(fn, inner).map((o) => ({
+        st: o.ctx.st,
+        events: o.ctx.events,
+        ...(o.ctx.seriesLoc ? { seriesLoc: o.ctx.seriesLoc } : {}),
         val: o.flow.k === 'return' ? o.flow.val : fn.returnsVoid ? { n: 0 } : UNKNOWN,
       }));
     } finally {
