@@ -2,7 +2,7 @@
 // them so braces balance: a synthetic function opens what the hunk starts inside of, and
 // closing braces finish what it leaves open. Every parsed row maps back to its patch line.
 import type { Hunk } from '../series/types';
-import { blankNestedConditionals, nestingChange } from './preprocessorBlanking';
+import { blankKernelNoise } from './preprocessorBlanking';
 
 /** Name of the function that stands for "the function the @@ header names". */
 export const FRAGMENT_FUNCTION = '__kvm_lens_hunk_fragment';
@@ -30,42 +30,73 @@ export function buildFragment(hunk: Hunk, image: 'pre' | 'post'): Fragment {
   const lines = hunk.lines.filter((l) => l.kind === 'context' || l.kind === (image === 'post' ? 'added' : 'removed'));
   const body = lines.map((l) => l.text);
 
-  // Depth profile: how far the hunk climbs out of the brace level it starts at.
-  let depth = 0;
-  let minDepth = 0;
+  // Nesting profile: braces the hunk closes that it never opened (it starts inside them), and
+  // brackets still open at its end (it stops inside them).
+  let unopenedBraces = 0;
+  const open: string[] = [];
   let inComment = false;
   let commentCloseFirst = false;
+  let seenCode = false;
   for (const text of body) {
-    const open = text.indexOf('/*');
-    const close = text.indexOf('*/');
-    if (!inComment && close >= 0 && (open < 0 || close < open) && !commentCloseFirst && depth === 0 && minDepth === 0) {
-      // a "*/" before any "/*": the hunk starts inside a comment
-      commentCloseFirst = true;
+    const opener = text.indexOf('/*');
+    const closer = text.indexOf('*/');
+    // a "*/" before any "/*" or code: the hunk starts inside a comment
+    if (!seenCode && !inComment && closer >= 0 && (opener < 0 || closer < opener)) commentCloseFirst = true;
+    if (opener >= 0 && closer < opener) inComment = true;
+    else if (closer >= 0) inComment = false;
+    const code = stripComment(text);
+    if (code.trim()) seenCode = true;
+    for (const ch of bracketsOf(code)) {
+      if (ch === '{' || ch === '(') open.push(ch);
+      else if (open.length && open[open.length - 1] === (ch === '}' ? '{' : '(')) open.pop();
+      else if (ch === '}') unopenedBraces++;
     }
-    if (open >= 0 && close < open) inComment = true;
-    if (close >= 0 && close > open) inComment = false;
-    depth += nestingChange(stripComment(text));
-    minDepth = Math.min(minDepth, depth);
   }
+  // where the code starts: after the rest of a comment the hunk begins inside of
+  const code = commentCloseFirst ? body.slice(body.findIndex((t) => t.includes('*/')) + 1) : body;
   const enclosing = sectionFunctionName(hunk.section);
   // "static struct kvm_x86_ops svm_x86_ops = {": the hunk is inside an initializer; reopen it
-  const initializer = enclosing === undefined && /=\s*\{\s*$/.test(hunk.section) && firstCodeLineIsInside(body);
-  const startsInside = (enclosing !== undefined && !startsWithDefinition(body, enclosing) && firstCodeLineIsInside(body)) || initializer;
-  const opens = Math.max(startsInside ? 1 : 0, -minDepth);
-  const closes = opens + depth;
+  const initializer = enclosing === undefined && /=\s*\{\s*$/.test(hunk.section) && firstCodeLineIsInside(code);
+  const startsInside = (enclosing !== undefined && !startsWithDefinition(code, enclosing) && firstCodeLineIsInside(code)) || initializer;
+  const opens = Math.max(startsInside ? 1 : 0, unopenedBraces);
+  // braces the wrapper opened and the hunk did not close, then what the hunk left open, innermost first
+  const closers = open.map((ch) => (ch === '(' ? ')' : '}')).reverse().join('') + '}'.repeat(opens - unopenedBraces);
 
   const prefix: string[] = [];
-  if (commentCloseFirst) prefix.push('/*');
   if (initializer) prefix.push(hunk.section.trim() + '{'.repeat(opens - 1));
   else if (opens > 0) prefix.push(`void ${FRAGMENT_FUNCTION}(void) ${'{'.repeat(opens)}`);
-  const suffix = closes > 0 ? ['}'.repeat(closes) + (initializer ? ';' : '')] : [];
+  if (commentCloseFirst) prefix.push('/*');
+  const suffix: string[] = [];
+  if (inComment) suffix.push('*/');
+  // a hunk that stops after "else" or an if/for/while header needs a statement to end it
+  const last = [...body].reverse().find((t) => stripComment(t).trim() !== '') ?? '';
+  if (/\belse\s*$|^\s*(if|for|while)\s*\(.*\)\s*$/.test(stripComment(last))) suffix.push(';');
+  // a hunk that stops mid-expression ("g(vcpu," or "a &&") gets an operand before the closers
+  const dangling = open.length > 0 && /[,(&|+\-*/=<>!?:]\s*$/.test(stripComment(last));
+  if (closers) suffix.push((dangling ? '0' : '') + closers.replace(/\)(?=\})/g, ');') + (initializer ? ';' : ''));
   const rows: Fragment['rows'] = [
     ...prefix.map(() => undefined),
     ...lines.map((l) => ({ line: l.patchLine, change: l.kind })),
     ...suffix.map(() => undefined),
   ];
-  const text = blankNestedConditionals([...prefix, ...body, ...suffix].join('\n'));
+  const text = blankKernelNoise([...prefix, ...body, ...suffix].join('\n'));
   return { text, rows, ...(enclosing ? { enclosing } : {}), suffixRow: prefix.length + body.length };
+}
+
+/** The brackets of a line of code, outside string and character literals. */
+function bracketsOf(code: string): string[] {
+  const out: string[] = [];
+  let quote = '';
+  for (let i = 0; i < code.length; i++) {
+    const ch = code[i];
+    if (quote) {
+      if (ch === '\\') i++;
+      else if (ch === quote) quote = '';
+    } else if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === '/' && code[i + 1] === '/') break;
+    else if (ch === '{' || ch === '}' || ch === '(' || ch === ')') out.push(ch);
+  }
+  return out;
 }
 
 function stripComment(line: string): string {

@@ -37,3 +37,16 @@ export function nestingChange(line: string): number {
   }
   return delta;
 }
+
+// Kernel annotations that expand to attributes or nothing; tree-sitter reads them as stray
+// identifiers (`void __user *argp` becomes an ERROR). Blanked at the same length.
+const ANNOTATIONS = /\b(__user|__iomem|__rcu|__percpu|__force|__init|__exit|__initdata|__initconst|__read_mostly|__ro_after_init|noinstr|__always_inline|__must_check|__maybe_unused|__cold|__visible|__no_kcsan|__kprobes|notrace)\b/g;
+
+export function blankAnnotations(text: string): string {
+  return text.replace(ANNOTATIONS, (m) => ' '.repeat(m.length));
+}
+
+/** Everything we blank before parsing kernel C: same length, same lines, same columns. */
+export function blankKernelNoise(text: string): string {
+  return blankAnnotations(blankNestedConditionals(text));
+}
