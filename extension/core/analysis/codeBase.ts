@@ -9,6 +9,7 @@ import { lowerTranslationUnit } from '../summary/lowerToIr';
 import { mergeDelta } from '../summary/mergeDelta';
 import { BUILTIN_OPERATIONS, type Operation } from '../simulate/operations';
 import type { BuiltinModel } from '../model/builtinModel';
+import { entryPointsOfHunk } from './newEntryPoints';
 
 export interface IncompleteNote {
   file: string;
@@ -61,6 +62,18 @@ export async function applyPatch(base: CodeBase, patch: Patch): Promise<PatchApp
     if (diff.binary || !C_FILE.test(path)) continue;
     for (const hunk of diff.hunks) {
       applyOpsTableLines(next, hunk);
+      const entries = await entryPointsOfHunk(hunk, patch);
+      for (const name of entries.removed) {
+        const at = next.operations.findIndex((o) => o.name === name);
+        if (at >= 0) next.operations.splice(at, 1);
+      }
+      for (const e of entries.added) {
+        const at = next.operations.findIndex((o) => o.name === e.operation.name);
+        if (at >= 0) next.operations.splice(at, 1);
+        next.operations.push(e.operation);
+        next.functions.set(e.handler.name, e.handler);
+        touched.add(e.handler.name);
+      }
       const t0 = performance.now();
       const post = await lowerFragment(buildFragment(hunk, 'post'), patch, label);
       const pre = await lowerFragment(buildFragment(hunk, 'pre'), patch, label);

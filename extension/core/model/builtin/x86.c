@@ -7,6 +7,31 @@
  * are the kernel's so that a patch hunk merges into the right place.
  */
 
+/*
+ * The vCPU ioctl dispatcher. The simulation runs the handlers below as operations directly;
+ * this function is here so that a patch adding a `case KVM_...:` finds its place.
+ */
+long kvm_arch_vcpu_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
+{
+	struct kvm_vcpu *vcpu = filp->private_data;
+	long r;
+
+	switch (ioctl) {
+	case KVM_GET_XCRS:
+		r = kvm_vcpu_ioctl_x86_get_xcrs(vcpu, u.xcrs);
+		break;
+	case KVM_SET_XCRS:
+		r = kvm_vcpu_ioctl_x86_set_xcrs(vcpu, u.xcrs);
+		break;
+	case KVM_SET_DEBUGREGS:
+		r = kvm_vcpu_ioctl_x86_set_debugregs(vcpu, &dbgregs);
+		break;
+	default:
+		r = -EINVAL;
+	}
+	return r;
+}
+
 int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 {
 	int r;
