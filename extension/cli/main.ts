@@ -50,12 +50,10 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     if (msg) { io.err(`kvm-lens: ${msg}\n`); return EXIT_BAD_INPUT; }
   }
 
+  // the reader reports an unreadable input (once); here it only decides the exit status
   let unreadable = false;
   for (const input of o.inputs) {
-    try { accessSync(input, constants.R_OK); } catch {
-      io.err(`kvm-lens: ${input}: cannot read this file or directory\n`);
-      unreadable = true;
-    }
+    try { accessSync(input, constants.R_OK); } catch { unreadable = true; }
   }
 
   const t0 = performance.now();

@@ -7,6 +7,7 @@ import { loadBuiltinModel, isModelFile } from '../model/builtinModel';
 import { ruleMeta } from '../rules/ruleCatalog';
 import { DEFAULT_ASSUMPTIONS, Simulator, StepCache, type Assumptions, type ExploreResult, type FoundHazard } from '../simulate/explore';
 import { Program } from '../simulate/program';
+import { diffIdentity } from '../series/diffIdentity';
 import { removeGuards } from './absentGuards';
 import { applyPatch, CodeBase, type IncompleteNote } from './codeBase';
 
@@ -17,6 +18,9 @@ export interface AnalysisOptions {
   /** Guards to treat as absent: "function:condition text or flag". */
   absentGuards: string[];
 }
+
+/** More patches than this and the timeline is sampled (each snapshot is a full exploration). */
+export const MAX_TIMELINE_SNAPSHOTS = 150;
 
 export const DEFAULT_OPTIONS: AnalysisOptions = { depth: 10, maxStates: 20000, assumptions: DEFAULT_ASSUMPTIONS, absentGuards: [] };
 
@@ -45,16 +49,34 @@ export async function analyzeSeries(series: Series, options: AnalysisOptions = D
   };
 
   const snapshots: Snapshot[] = [{ patch: null, result: simulate(code), ops: new Map(code.ops) }];
-  for (const patch of series.patches) {
-    const applied = await applyPatch(code, patch);
-    ms.parse += applied.parseMs;
-    ms.summarize += applied.summarizeMs;
-    notes.push(...applied.notes);
-    code = applied.next;
-    // a patch that changed no C we simulate cannot change the verdict
+  // A long series is simulated after every k-th patch (and the last): the timeline then names
+  // the last patch of the range a finding appeared in, and says so.
+  const step = Math.max(1, Math.ceil(series.patches.length / MAX_TIMELINE_SNAPSHOTS));
+  if (step > 1) {
+    notes.push({ file: series.patches[0].file, line: series.patches[0].startLine, message: `${series.patches.length} patches: the timeline simulates after every ${step}th patch, so "introduced by" and "fixed by" name the last patch of a range of ${step}` });
+  }
+  const applied = new Map<string, Patch>();
+  for (const [i, patch] of series.patches.entries()) {
     const prev = snapshots[snapshots.length - 1];
-    const unchanged = applied.functions.length === 0 && mapsEqual(prev.ops, code.ops);
-    snapshots.push({ patch, result: unchanged ? prev.result : simulate(code), ops: new Map(code.ops) });
+    const id = diffIdentity(patch);
+    const earlier = id ? applied.get(id) : undefined;
+    if (earlier) {
+      // the same change again (a resend, a duplicate in the mbox): applying it twice means nothing
+      notes.push({ file: patch.file, line: patch.startLine, patch: patch.subject, message: `this patch repeats the diff of "${earlier.subject}" (${earlier.file}:${earlier.startLine}); it is applied once` });
+      snapshots.push({ patch, result: prev.result, ops: prev.ops });
+      continue;
+    }
+    if (id) applied.set(id, patch);
+    const application = await applyPatch(code, patch);
+    ms.parse += application.parseMs;
+    ms.summarize += application.summarizeMs;
+    notes.push(...application.notes);
+    code = application.next;
+    // a patch that changed no C we simulate cannot change the verdict
+    const unchanged = application.functions.length === 0 && mapsEqual(prev.ops, code.ops);
+    const sampled = (i + 1) % step === 0 || i === series.patches.length - 1;
+    snapshots.push({ patch, result: unchanged || !sampled ? prev.result : simulate(code), ops: new Map(code.ops) });
+    cache.trim();
   }
 
   const final = snapshots[snapshots.length - 1].result;

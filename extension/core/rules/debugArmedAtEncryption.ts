@@ -11,7 +11,7 @@ export const debugArmedAtEncryption: Rule = {
       out.push({
         rule: this.id,
         key: `${this.id}|${ev.fn}`,
-        loc: ev.loc, fn: ev.fn,
+        loc: ev.loc, fn: ev.fn, ...(ev.at ? { seriesLoc: ev.at } : {}),
         message: `${step.op.name} encrypts the VMSA of vcpu ${ev.vcpu} while the debugging armed by an earlier KVM_SET_GUEST_DEBUG is still set: the debug state survives into the protected guest, where KVM can no longer update DR7 or RFLAGS.TF; refuse LAUNCH_UPDATE_VMSA while vcpu->guest_debug is set, or clear it there`,
         note: `encrypts vcpu ${ev.vcpu}'s VMSA with debugging still armed`,
       });

@@ -17,7 +17,7 @@ export const protectionFlagNotSet: Rule = {
       out.push({
         rule: this.id,
         key: `${this.id}|${fn}`,
-        loc, fn,
+        loc, fn, ...(enc?.at ? { seriesLoc: enc.at } : {}),
         message: `${step.op.name} returns success with vcpu ${i}'s VMSA encrypted but vcpu->arch.guest_state_protected still false: every guard that tests the flag lets register reads and writes through, which then target protected state (set the flag where the firmware encrypts the VMSA)`,
         note: `encrypts vcpu ${i}'s VMSA in ${fn}() without setting guest_state_protected`,
       });

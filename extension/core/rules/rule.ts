@@ -28,6 +28,8 @@ export interface Hazard {
   fn: string;
   /** What the last trace step did, in kernel terms. */
   note: string;
+  /** The patch line the hazard came from, when `loc` lies in the built-in model. */
+  seriesLoc?: Loc;
 }
 
 export interface Rule {

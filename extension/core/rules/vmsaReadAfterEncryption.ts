@@ -13,7 +13,7 @@ export const vmsaReadAfterEncryption: Rule = {
       out.push({
         rule: this.id,
         key: `${this.id}|${ev.fn}|${ev.field}`,
-        loc: ev.loc, fn: ev.fn,
+        loc: ev.loc, fn: ev.fn, ...(ev.at ? { seriesLoc: ev.at } : {}),
         message: `${ev.fn}() reads VMSA-backed ${ev.field} of ${vcpuName(ev.vcpu)} after its VMSA was encrypted and ${use}: KVM's copy is stale or meaningless once the state is protected (only what the guest shares through the GHCB is real)`,
         note: `reads ${ev.field} in ${ev.fn}() from an encrypted VMSA`,
       });

@@ -237,7 +237,7 @@ function decodeEntity(
   if (ct.type.startsWith('multipart/') && depth < 4) {
     const boundary = ct.params.get('boundary');
     if (boundary) return decodeMultipart(boundary, lines, fileLines, file, problems, depth);
-    problems.push({ file, line: fileLines[0], message: `${file}: multipart message without a boundary; body read as plain text`, severity: 'warning' });
+    problems.push({ file, line: fileLines[0], message: `multipart message without a boundary; body read as plain text`, severity: 'warning' });
   }
   const charset = ct.params.get('charset');
   const cte = (h.cte ?? '7bit').toLowerCase();
@@ -255,7 +255,7 @@ function decodeQuotedPrintable(lines: string[], fileLines: number[], charset: st
     const { text, fellBack } = decodeQpLine(logical, charset);
     if (fellBack && !warned) {
       warned = true;
-      problems.push({ file, line: startLine, message: `${file}:${startLine}: quoted-printable text is not valid ${charset ?? 'UTF-8'}; decoded as Latin-1`, severity: 'warning' });
+      problems.push({ file, line: startLine, message: `quoted-printable text is not valid ${charset ?? 'UTF-8'}; decoded as Latin-1`, severity: 'warning' });
     }
     // An encoded "=0A" inside a logical line yields several lines from one physical start.
     for (const piece of text.split(/\r?\n/)) {
@@ -317,7 +317,7 @@ function decodeBase64(lines: string[], fileLines: number[], charset: string | un
   const at = fileLines[first] ?? fileLines[0] ?? 0;
   const { text, fellBack } = decodeBytes(Buffer.from(chunks.join(''), 'base64'), charset);
   if (fellBack) {
-    problems.push({ file, line: at, message: `${file}:${at}: base64 text is not valid ${charset ?? 'UTF-8'}; decoded as Latin-1`, severity: 'warning' });
+    problems.push({ file, line: at, message: `base64 text is not valid ${charset ?? 'UTF-8'}; decoded as Latin-1`, severity: 'warning' });
   }
   const decoded = text.split(/\r?\n/);
   if (decoded.length > 0 && decoded[decoded.length - 1] === '') decoded.pop();
@@ -345,7 +345,7 @@ function decodeMultipart(boundary: string, lines: string[], fileLines: number[],
   }
   if (!closed && cur >= 0) parts.push({ start: cur, end: lines.length });
   if (parts.length === 0) {
-    problems.push({ file, line: fileLines[0], message: `${file}: multipart boundary "${boundary}" never appears; body read as plain text`, severity: 'warning' });
+    problems.push({ file, line: fileLines[0], message: `multipart boundary "${boundary}" never appears; body read as plain text`, severity: 'warning' });
     return { lines, fileLines, approximate: false };
   }
 

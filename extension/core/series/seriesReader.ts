@@ -31,7 +31,7 @@ export async function readSeries(inputs: string[]): Promise<Series> {
     contents.forEach((c, k) => {
       const file = files[k]!;
       if (!c.ok) {
-        problems.push({ file, message: `cannot read ${file}: ${errorText(c.e)}`, severity: 'error' });
+        problems.push({ file, message: `cannot read this file: ${errorText(c.e)}`, severity: 'error' });
         return;
       }
       guarded(file, problems, () => {
@@ -60,7 +60,7 @@ function guarded(file: string, problems: InputProblem[], fn: () => void): void {
   try {
     fn();
   } catch (e) {
-    problems.push({ file, message: `internal error while reading ${file}: ${errorText(e)}`, severity: 'error' });
+    problems.push({ file, message: `internal error while reading this file: ${errorText(e)}`, severity: 'error' });
   }
 }
 
@@ -74,7 +74,7 @@ async function expandInput(input: string, problems: InputProblem[]): Promise<str
   try {
     isDir = (await stat(input)).isDirectory();
   } catch (e) {
-    problems.push({ file: input, message: `cannot read ${input}: ${errorText(e)}`, severity: 'error' });
+    problems.push({ file: input, message: `cannot read this file or directory: ${errorText(e)}`, severity: 'error' });
     return [];
   }
   if (!isDir) return [input];
@@ -82,7 +82,7 @@ async function expandInput(input: string, problems: InputProblem[]): Promise<str
   try {
     names = await readdir(input);
   } catch (e) {
-    problems.push({ file: input, message: `cannot read directory ${input}: ${errorText(e)}`, severity: 'error' });
+    problems.push({ file: input, message: `cannot read this directory: ${errorText(e)}`, severity: 'error' });
     return [];
   }
   const picked = names.filter((n) => SERIES_FILE_EXTENSIONS.includes(path.extname(n).toLowerCase())).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -94,7 +94,7 @@ async function expandInput(input: string, problems: InputProblem[]): Promise<str
     if (st === undefined || st.isFile()) files.push(full); // unreadable entries are reported on read
   }
   if (files.length === 0) {
-    problems.push({ file: input, message: `no ${SERIES_FILE_EXTENSIONS.join('/')} files in ${input}`, severity: 'warning' });
+    problems.push({ file: input, message: `no ${SERIES_FILE_EXTENSIONS.join('/')} files in this directory`, severity: 'warning' });
   }
   return files;
 }
@@ -133,7 +133,7 @@ function decodeFileBytes(file: string, bytes: Buffer): { lines: string[]; proble
       if (/[\x80-\xff]/.test(lines[i]!) && !isUtf8(Buffer.from(lines[i]!, 'latin1'))) bad = i;
     }
     if (bad >= 0) {
-      problems.push({ file, line: bad + 1, message: `${file}:${bad + 1}: invalid UTF-8; this message was read as Latin-1`, severity: 'warning' });
+      problems.push({ file, line: bad + 1, message: `invalid UTF-8; this message was read as Latin-1`, severity: 'warning' });
       continue;
     }
     for (let i = r.from; i < r.end; i++) {
@@ -195,8 +195,8 @@ function parseSeriesLines(file: string, lines: string[]): ParsedFile {
   if (kind === 'plain') {
     const fileLines = lines.map((_, i) => i + 1);
     const patch = buildPatch(file, 1, path.basename(file), { lines, fileLines, approximate: false }, problems);
-    if (lines.length === 0) problems.push({ file, message: `${file} is empty`, severity: 'warning' });
-    else if (patch.diffs.length === 0) problems.push({ file, message: `no diff in ${file}`, severity: 'warning' });
+    if (lines.length === 0) problems.push({ file, message: 'the file is empty', severity: 'warning' });
+    else if (patch.diffs.length === 0) problems.push({ file, message: 'no diff in this file', severity: 'warning' });
     return { patches: [patch], problems };
   }
 
@@ -217,11 +217,11 @@ function parseSeriesLines(file: string, lines: string[]): ParsedFile {
     if (patch.date === undefined) delete patch.date;
 
     const isReply = parseSubjectTags(patch.subject).isReply;
-    const where = ranges.length > 1 ? ` (message at line ${startLine})` : '';
+
     if (!msg.hasBody || msg.body.lines.every((l) => l.trim() === '')) {
-      problems.push({ file, line: startLine, message: `${file}:${startLine}: message "${patch.subject}" has headers but no body (truncated?)`, severity: 'error' });
+      problems.push({ file, line: startLine, message: `message "${patch.subject}" has headers but no body (truncated?)`, severity: 'error' });
     } else if (patch.diffs.length === 0 && !patch.isCoverLetter && !isReply) {
-      problems.push({ file, line: startLine, message: `no diff in ${file}${where}`, severity: 'warning' });
+      problems.push({ file, line: startLine, message: `no diff in this ${ranges.length > 1 ? "message" : "file"}`, severity: 'warning' });
     }
     (isReply ? replies : patches).push(patch);
   }
@@ -229,7 +229,7 @@ function parseSeriesLines(file: string, lines: string[]): ParsedFile {
   // replies is kept as it is, since there is nothing else the user could have meant.
   if (patches.length === 0) return { patches: replies, problems };
   if (replies.length > 0) {
-    problems.push({ file, line: replies[0]!.startLine, message: `${file}: skipped ${replies.length} reply message(s) ("Re: ..."), first at line ${replies[0]!.startLine}`, severity: 'warning' });
+    problems.push({ file, line: replies[0]!.startLine, message: `skipped ${replies.length} reply message(s) ("Re: ..."), first at line ${replies[0]!.startLine}`, severity: 'warning' });
   }
   return { patches, problems };
 }

@@ -85,7 +85,7 @@ class DiffParser {
 
   private problem(i: number, message: string, severity: InputProblem['severity'] = 'error'): void {
     const line = this.at(i);
-    this.problems.push({ file: this.file, line, message: `${this.file}:${line}: ${message}`, severity });
+    this.problems.push({ file: this.file, line, message, severity });
   }
 
   private gitFile(i: number): number {

@@ -29,8 +29,6 @@ export interface ExploreOptions {
 
 export interface FoundHazard extends Hazard {
   trace: TraceStep[];
-  /** The last patch line the hazardous step ran (entering a function a patch changed counts). */
-  seriesLoc?: Loc;
 }
 
 export interface ExploreResult {
@@ -60,6 +58,13 @@ export class StepCache {
   readonly calls = new CallMemo();
   hits = 0;
   misses = 0;
+
+  /** Bounds memory on long series: results of code no longer current are the ones dropped. */
+  trim(limit = 200_000): void {
+    if (this.results.size + this.calls.calls.size <= limit) return;
+    this.results.clear();
+    this.calls.calls.clear();
+  }
 }
 
 export class Simulator {
@@ -192,7 +197,7 @@ export class Simulator {
             for (const h of hazards) {
               if (found.has(h.key)) continue;
               const trace = [...traceOf(node), stepOf(r, h)];
-              found.set(h.key, { ...h, trace, ...(r.seriesLoc ? { seriesLoc: r.seriesLoc.loc } : {}) });
+              found.set(h.key, { ...h, trace });
             }
             const key = symmetricStateKey(r.after);
             if (visited.has(key)) continue;

@@ -23,14 +23,16 @@ export interface Val {
   taint?: string;
 }
 
-export type SimEvent =
+export type SimEvent = (
   | { k: 'vmsaWrite'; field: string; vcpu: number | null; encrypted: boolean; loc: Loc; fn: string }
   | { k: 'vmsaRead'; field: string; vcpu: number | null; encrypted: boolean; decided: boolean; loc: Loc; fn: string }
   | { k: 'debugArm'; vcpu: number | null; encrypted: boolean; how: string; loc: Loc; fn: string }
   | { k: 'encrypt'; vcpu: number; debugArmed: boolean; loc: Loc; fn: string }
   | { k: 'flagSet'; flag: string; vcpu: number | null; value: FlagValue; loc: Loc; fn: string }
   | { k: 'firmware'; command: string; ok: boolean; loc: Loc; fn: string }
-  | { k: 'unresolved'; what: string; loc: Loc; fn: string };
+  | { k: 'unresolved'; what: string; loc: Loc; fn: string })
+  /** The patch line this function ran last before the event, when a patch changed this function. */
+  & { at?: Loc };
 
 type Flow =
   | { k: 'normal' }
@@ -49,6 +51,8 @@ export interface PathCtx {
   guards: (Cause | null)[];
   /** The last line of series code this path ran, for locating findings in the patch. */
   seriesLoc?: { loc: Loc; fn: string };
+  /** The last patch line run in the current function (its first changed line on entry). */
+  here?: Loc;
   fn: string;
 }
 
@@ -111,7 +115,7 @@ export class Interpreter {
     try {
       const locals: Record<string, Val> = {};
       fn.params.forEach((p, i) => { if (args[i] && args[i].n !== null) locals[p] = args[i]; });
-      const inner: PathCtx = { st: ctx.st, vcpu: ctx.vcpu, locals, events: [], guards: [], fn: fn.name, ...(fn.touched ? { seriesLoc: { loc: fn.touched, fn: fn.name } } : {}) };
+      const inner: PathCtx = { st: ctx.st, vcpu: ctx.vcpu, locals, events: [], guards: [], fn: fn.name, ...(fn.touched ? { seriesLoc: { loc: fn.touched, fn: fn.name }, here: fn.touched } : {}) };
       return this.execFunctionBody(fn, inner).map((o) => ({
         st: o.ctx.st,
         events: o.ctx.events,
@@ -252,7 +256,7 @@ export class Interpreter {
 
   private visit(ctx: PathCtx, loc: Loc): PathCtx {
     if (loc.change === undefined && !this.program.isSeriesFile(loc.file)) return ctx;
-    return { ...ctx, seriesLoc: { loc, fn: ctx.fn } };
+    return { ...ctx, seriesLoc: { loc, fn: ctx.fn }, here: loc };
   }
 
   /** A refusal inside a state-decided branch carries that branch's cause. */
@@ -278,7 +282,7 @@ export class Interpreter {
     return this.evalExpr(e, ctx).map(([c, v]) => {
       if (!v.taint || c.vcpu === null) return [c, v];
       const enc = c.st.vcpus[c.vcpu]?.encrypted ?? false;
-      return [{ ...c, events: [...c.events, { k: 'vmsaRead', field: v.taint, vcpu: c.vcpu, encrypted: enc, decided: true, loc: e.loc, fn: c.fn }] }, v];
+      return [{ ...c, events: [...c.events, { k: 'vmsaRead', field: v.taint, vcpu: c.vcpu, encrypted: enc, decided: true, loc: e.loc, fn: c.fn, ...at(c) }] }, v];
     });
   }
 
@@ -332,7 +336,7 @@ export class Interpreter {
     if (ref.k === 'local') return [ctx, ctx.locals[ref.name] ?? UNKNOWN];
     if (ref.k === 'vmsa') {
       const enc = ctx.vcpu !== null && (ctx.st.vcpus[ctx.vcpu]?.encrypted ?? false);
-      const ev: SimEvent = { k: 'vmsaRead', field: ref.field, vcpu: ctx.vcpu, encrypted: enc, decided: false, loc, fn: ctx.fn };
+      const ev: SimEvent = { k: 'vmsaRead', field: ref.field, vcpu: ctx.vcpu, encrypted: enc, decided: false, loc, fn: ctx.fn, ...at(ctx) };
       return [{ ...ctx, events: [...ctx.events, ev] }, { n: null, taint: ref.field }];
     }
     const key = flagKey(ref);
@@ -348,7 +352,7 @@ export class Interpreter {
     }
     if (target.k === 'vmsa') {
       const enc = ctx.vcpu !== null && (ctx.st.vcpus[ctx.vcpu]?.encrypted ?? false);
-      return [[{ ...ctx, events: [...ctx.events, { k: 'vmsaWrite', field: target.field, vcpu: ctx.vcpu, encrypted: enc, loc: e.loc, fn: ctx.fn }] }, v]];
+      return [[{ ...ctx, events: [...ctx.events, { k: 'vmsaWrite', field: target.field, vcpu: ctx.vcpu, encrypted: enc, loc: e.loc, fn: ctx.fn, ...at(ctx) }] }, v]];
     }
     const key = flagKey(target);
     if (!this.program.trackedFlags.has(key)) return [[ctx, v]];
@@ -363,12 +367,12 @@ export class Interpreter {
   private setFlag(ctx: PathCtx, key: string, value: FlagValue, loc: Loc): PathCtx {
     const st = cloneState(ctx.st);
     if (!writeFlag(st, key, ctx.vcpu, value, this.program.trackedFlags)) return ctx;
-    const events: SimEvent[] = [...ctx.events, { k: 'flagSet', flag: key, vcpu: key.startsWith('vcpu.') ? ctx.vcpu : null, value, loc, fn: ctx.fn }];
+    const events: SimEvent[] = [...ctx.events, { k: 'flagSet', flag: key, vcpu: key.startsWith('vcpu.') ? ctx.vcpu : null, value, loc, fn: ctx.fn, ...at(ctx) }];
     // Committing debug flags arms debugging: the ioctl goes on to load DR7 and the intercepts.
     if (key === FLAGS.guestDebug && ctx.vcpu !== null && st.vcpus[ctx.vcpu]) {
       const v = st.vcpus[ctx.vcpu];
       v.debugArmed = value !== 0;
-      if (value !== 0) events.push({ k: 'debugArm', vcpu: ctx.vcpu, encrypted: v.encrypted, how: 'vcpu->guest_debug committed', loc, fn: ctx.fn });
+      if (value !== 0) events.push({ k: 'debugArm', vcpu: ctx.vcpu, encrypted: v.encrypted, how: 'vcpu->guest_debug committed', loc, fn: ctx.fn, ...at(ctx) });
     }
     return { ...ctx, st, events };
   }
@@ -388,7 +392,7 @@ export class Interpreter {
     if (callee.k === 'unknown') return [[ctx, UNKNOWN]];
     const name = callee.k === 'op' ? this.program.resolveOp(callee.op) : callee.name;
     if (!name) {
-      const ev: SimEvent = { k: 'unresolved', what: `kvm_x86_ops.${callee.k === 'op' ? callee.op : ''}`, loc: e.loc, fn: ctx.fn };
+      const ev: SimEvent = { k: 'unresolved', what: `kvm_x86_ops.${callee.k === 'op' ? callee.op : ''}`, loc: e.loc, fn: ctx.fn, ...at(ctx) };
       return [[{ ...ctx, events: [...ctx.events, ev] }, UNKNOWN]];
     }
     const fn = this.program.functions.get(name);
@@ -406,12 +410,12 @@ export class Interpreter {
     if (debugArmingCall(name, argTexts) && ctx.vcpu !== null && ctx.st.vcpus[ctx.vcpu]) {
       const st = cloneState(ctx.st);
       st.vcpus[ctx.vcpu].debugArmed = true;
-      const ev: SimEvent = { k: 'debugArm', vcpu: ctx.vcpu, encrypted: st.vcpus[ctx.vcpu].encrypted, how: `${name}(${argTexts.slice(1).join(', ')})`, loc: e.loc, fn: ctx.fn };
+      const ev: SimEvent = { k: 'debugArm', vcpu: ctx.vcpu, encrypted: st.vcpus[ctx.vcpu].encrypted, how: `${name}(${argTexts.slice(1).join(', ')})`, loc: e.loc, fn: ctx.fn, ...at(ctx) };
       return [{ ...ctx, st, events: [...ctx.events, ev] }, UNKNOWN];
     }
     if (MEMORY_WRITERS.has(name) && e.args[0]?.k === 'read' && e.args[0].ref.k === 'vmsa') {
       const enc = ctx.vcpu !== null && (ctx.st.vcpus[ctx.vcpu]?.encrypted ?? false);
-      const ev: SimEvent = { k: 'vmsaWrite', field: e.args[0].ref.field, vcpu: ctx.vcpu, encrypted: enc, loc: e.loc, fn: ctx.fn };
+      const ev: SimEvent = { k: 'vmsaWrite', field: e.args[0].ref.field, vcpu: ctx.vcpu, encrypted: enc, loc: e.loc, fn: ctx.fn, ...at(ctx) };
       // the read event the argument produced is the destination, not a read
       const events = ctx.events.filter((x, i) => !(i === ctx.events.length - 1 && x.k === 'vmsaRead' && x.loc === e.args[0].loc));
       return [{ ...ctx, events: [...events, ev] }, UNKNOWN];
@@ -435,7 +439,7 @@ export class Interpreter {
         ok = st.firmware === 'LUPDATE' && !!v && !v.encrypted;
         if (ok && v && ctx.vcpu !== null) {
           v.encrypted = true;
-          events.push({ k: 'encrypt', vcpu: ctx.vcpu, debugArmed: v.debugArmed, loc: e.loc, fn: ctx.fn });
+          events.push({ k: 'encrypt', vcpu: ctx.vcpu, debugArmed: v.debugArmed, loc: e.loc, fn: ctx.fn, ...at(ctx) });
         }
         break;
       }
@@ -443,9 +447,14 @@ export class Interpreter {
       case 'LAUNCH_SECRET': ok = st.firmware === 'LSECRET'; break;
       case 'LAUNCH_FINISH': ok = st.firmware === 'LSECRET'; if (ok) st.firmware = 'RUNNING'; break;
     }
-    events.push({ k: 'firmware', command: cmd, ok, loc: e.loc, fn: ctx.fn });
+    events.push({ k: 'firmware', command: cmd, ok, loc: e.loc, fn: ctx.fn, ...at(ctx) });
     return [{ ...ctx, st, events }, ok ? { n: 0 } : { n: -1, errno: 'EIO' }];
   }
+}
+
+/** Where in the patch an event happened, if a patch changed the function it happened in. */
+function at(ctx: PathCtx): { at?: Loc } {
+  return ctx.here ? { at: ctx.here } : {};
 }
 
 function binary(op: string, l: Val, r: Val): Val {

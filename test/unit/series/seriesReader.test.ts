@@ -156,7 +156,7 @@ test('non-UTF-8 byte: message read as Latin-1, warning names file and line', asy
   assert.deepEqual(s.problems[0], {
     file: fixture('latin1.patch'),
     line: 2,
-    message: `${fixture('latin1.patch')}:2: invalid UTF-8; this message was read as Latin-1`,
+    message: 'invalid UTF-8; this message was read as Latin-1',
     severity: 'warning',
   });
   const p = s.patches[0]!;
@@ -182,7 +182,7 @@ test('only the message with a bad byte falls back; its neighbours stay UTF-8', a
 
 test('no diff at all is a warning; a diff that touches no C file is not a problem', async () => {
   const s = await readSeries([fixture('no-diff.eml')]);
-  assert.deepEqual(s.problems, [{ file: fixture('no-diff.eml'), line: 1, message: `no diff in ${fixture('no-diff.eml')}`, severity: 'warning' }]);
+  assert.deepEqual(s.problems, [{ file: fixture('no-diff.eml'), line: 1, message: 'no diff in this file', severity: 'warning' }]);
   assert.equal(s.patches.length, 1);
   const doc = parseSeriesText('doc.patch', 'From: X <x@example.org>\nSubject: [PATCH] docs: lens\n\nWords.\n---\ndiff --git a/Documentation/lens.rst b/Documentation/lens.rst\n--- a/Documentation/lens.rst\n+++ b/Documentation/lens.rst\n@@ -1 +1 @@\n-a\n+b\n');
   assert.deepEqual(doc.problems, []);
@@ -211,9 +211,9 @@ test('unreadable inputs: the message names the path; readable neighbours still r
     assert.equal(s.patches.length, 1);
     const broken = s.problems.find((p) => p.file === path.join(dir, '0002-broken.patch'))!;
     assert.equal(broken.severity, 'error');
-    assert.ok(broken.message.includes(path.join(dir, '0002-broken.patch')));
+    assert.match(broken.message, /^cannot read/);
     const gone = s.problems.find((p) => p.file === missing)!;
-    assert.ok(gone.message.startsWith(`cannot read ${missing}`));
+    assert.ok(gone.message.startsWith('cannot read'));
     const empty = s.problems.find((p) => p.file === path.join(dir, 'empty'))!;
     assert.equal(empty.severity, 'warning');
     assert.match(empty.message, /no \.patch\/\.diff\/\.mbox\/\.mbx\/\.eml files in/);
