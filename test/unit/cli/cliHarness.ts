@@ -1,0 +1,134 @@
+// Shared by the CLI end-to-end tests: run `main` in process with a capturing io, find the
+// example and fixture series, and check patch-file lines against the hunks that hold them
+// (with a small hunk reader of its own, so the oracle does not share code with the reader
+// under test).
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../../extension/cli/main';
+import type { JsonReport } from '../../../extension/core/report/jsonReport';
+
+export const ROOT = join(__dirname, '../../..');
+export const EXAMPLE_DIR = join(ROOT, 'examples/sev-es-debug-rfc');
+export const PATCH_1 = join(EXAMPLE_DIR, '0001-KVM-SVM-Rely-on-guest_state_protected-alone-to-refus.patch');
+export const PATCH_2 = join(EXAMPLE_DIR, '0002-KVM-SVM-Let-DR7-writes-through-for-SEV-ES-guests.patch');
+export const PATCH_3 = join(EXAMPLE_DIR, '0003-KVM-SVM-Refuse-LAUNCH_UPDATE_VMSA-while-guest-debug-.patch');
+export const THREAD = join(ROOT, 'test/fixtures/thread');
+export const BAD = join(ROOT, 'test/fixtures/bad-input');
+
+/** Generous per-test bound: a hang fails the test instead of stalling the run. */
+export const TEST_TIMEOUT_MS = 60_000;
+
+export interface CliRun {
+  code: number;
+  out: string;
+  err: string;
+}
+
+export async function runCli(argv: string[], isTty = false): Promise<CliRun> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { out: (t) => { out += t; }, err: (t) => { err += t; }, isTty });
+  return { code, out, err };
+}
+
+/** Run with --format json and parse stdout. */
+export async function runJson(argv: string[]): Promise<CliRun & { json: JsonReport }> {
+  const run = await runCli([...argv, '--format', 'json']);
+  let json: JsonReport;
+  try {
+    json = JSON.parse(run.out) as JsonReport;
+  } catch (e) {
+    throw new Error(`stdout is not JSON (${(e as Error).message}); exit ${run.code}; stderr:\n${run.err}\nstdout:\n${run.out.slice(0, 2000)}`);
+  }
+  return { ...run, json };
+}
+
+/** Non-empty lines of a stream. */
+export function linesOf(text: string): string[] {
+  return text.split('\n').filter((l) => l !== '');
+}
+
+export interface HunkBodyLine {
+  /** 1-based line in the patch file. */
+  line: number;
+  kind: 'context' | 'added' | 'removed';
+  /** Without the leading ' ', '+' or '-'. */
+  text: string;
+  /** 1-based line of the @@ header of the hunk that holds it. */
+  header: number;
+  /** Text after the second @@ of that header. */
+  section: string;
+}
+
+const HUNK_HEADER = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$/;
+
+/** Every hunk body line of a (well-formed) patch file, keyed by its 1-based line. */
+export function hunkBodyLines(patchText: string): Map<number, HunkBodyLine> {
+  const lines = patchText.split('\n');
+  const out = new Map<number, HunkBodyLine>();
+  for (let i = 0; i < lines.length; i++) {
+    const m = HUNK_HEADER.exec(lines[i]!);
+    if (!m) continue;
+    let oldLeft = m[2] === undefined ? 1 : Number(m[2]);
+    let newLeft = m[4] === undefined ? 1 : Number(m[4]);
+    const header = i + 1;
+    const section = m[5] ?? '';
+    let k = i + 1;
+    while ((oldLeft > 0 || newLeft > 0) && k < lines.length) {
+      const l = lines[k]!;
+      const c = l[0];
+      if (c === ' ' || l === '') { out.set(k + 1, { line: k + 1, kind: 'context', text: l.slice(1), header, section }); oldLeft--; newLeft--; }
+      else if (c === '+') { out.set(k + 1, { line: k + 1, kind: 'added', text: l.slice(1), header, section }); newLeft--; }
+      else if (c === '-') { out.set(k + 1, { line: k + 1, kind: 'removed', text: l.slice(1), header, section }); oldLeft--; }
+      else if (c !== '\\') break;
+      k++;
+    }
+    i = k - 1;
+  }
+  return out;
+}
+
+export function hunkLineAt(patchFile: string, line: number): HunkBodyLine | undefined {
+  return hunkBodyLines(readFileSync(patchFile, 'utf8')).get(line);
+}
+
+/** The JSON report with the run-dependent timings taken out, as text. */
+export function withoutTimings(jsonText: string): string {
+  return jsonText.replace(/"ms": \{[^}]*\}/, '"ms": "<stripped>"');
+}
+
+/** Run the CLI in a child process, killed (by its pid) if it outlives `boundMs`. */
+export function runCliChild(argv: string[], boundMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; ms: number; killed: boolean }> {
+  const script = "require(process.env.KVM_LENS_MAIN).main(JSON.parse(process.env.KVM_LENS_ARGV)).then((c) => { process.exitCode = c; });";
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], {
+      cwd: ROOT,
+      env: { ...process.env, KVM_LENS_MAIN: join(ROOT, 'extension/cli/main.ts'), KVM_LENS_ARGV: JSON.stringify(argv) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    let killed = false;
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => { if (stderr.length < 100_000) stderr += d; });
+    const timer = setTimeout(() => { killed = true; child.kill('SIGKILL'); }, boundMs);
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stderr, ms: performance.now() - t0, killed });
+    });
+  });
+}
+
+/** A fresh directory under the system temporary directory, removed however `fn` ends. */
+export async function withTempDir<R>(prefix: string, fn: (dir: string) => Promise<R>): Promise<R> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
