@@ -5,6 +5,8 @@ import type { FunctionIr, Stmt } from '../summary/ir';
 import { childBlocks, exprKey } from '../summary/irKeys';
 import type { IncompleteNote } from './codeBase';
 
+const stripped = new Map<string, WeakMap<FunctionIr, { copy: FunctionIr; removed: number }>>();
+
 export function removeGuards(functions: Map<string, FunctionIr>, specs: string[], notes: IncompleteNote[]): Map<string, FunctionIr> {
   const out = new Map(functions);
   for (const spec of specs) {
@@ -16,10 +18,17 @@ export function removeGuards(functions: Map<string, FunctionIr>, specs: string[]
       notes.push({ file: '<assumption>', line: 1, message: `guard-absent=${spec}: no function ${name}() in the series or the model` });
       continue;
     }
-    const copy = structuredClone(fn);
-    const removed = strip(copy.body, needle);
-    if (removed === 0) notes.push({ file: '<assumption>', line: 1, message: `guard-absent=${spec}: no guard in ${name}() mentions "${needle}"` });
-    out.set(name, copy);
+    // one copy per function object and spec, so unchanged code keeps its identity (and its cache)
+    const bySpec = stripped.get(spec) ?? new WeakMap<FunctionIr, { copy: FunctionIr; removed: number }>();
+    stripped.set(spec, bySpec);
+    let entry = bySpec.get(fn);
+    if (!entry) {
+      const copy = structuredClone(fn);
+      entry = { copy, removed: strip(copy.body, needle) };
+      bySpec.set(fn, entry);
+    }
+    if (entry.removed === 0) notes.push({ file: '<assumption>', line: 1, message: `guard-absent=${spec}: no guard in ${name}() mentions "${needle}"` });
+    out.set(name, entry.copy);
   }
   return out;
 }

@@ -3,7 +3,7 @@
 // matter to the rules are recorded as events, each with the ground truth of the moment.
 import type { Callee, Expr, FunctionIr, Loc, StateRef, Stmt } from '../summary/ir';
 import { FLAGS, debugArmingCall, firmwareCommand, flagKey, flagSetter, FIRMWARE_CALLS, MEMORY_WRITERS, isWarnMacro } from '../summary/idioms';
-import { type FlagValue, type SimState, cloneState, readFlag, stateId, stateKey, writeFlag } from './state';
+import { type FlagValue, type SimState, cloneState, readFlag, stateId, writeFlag } from './state';
 import type { Program } from './program';
 import { labelTail } from '../summary/irKeys';
 
@@ -242,7 +242,7 @@ export class Interpreter {
     if (ctxs.length < 2) return ctxs;
     const seen = new Map<string, PathCtx>();
     for (const c of ctxs) {
-      const key = stateKey(c.st) + '#' + JSON.stringify(c.locals) + '#' + c.events.map(eventKey).join('|');
+      const key = `${stateId(c.st)}#${localsKey(c.locals)}#${c.events.length}#${c.events.map(eventKey).join('|')}`;
       if (!seen.has(key)) seen.set(key, c);
     }
     return [...seen.values()];
@@ -287,6 +287,7 @@ export class Interpreter {
   }
 
   evalExpr(e: Expr, ctx: PathCtx): [PathCtx, Val][] {
+    if (e.k !== 'const' && e.k !== 'errno' && isPure(e)) return [[ctx, this.evalPure(e, ctx)]];
     switch (e.k) {
       case 'const': return [[ctx, { n: e.value }]];
       case 'errno': return [[ctx, { n: -1, errno: e.name }]];
@@ -329,6 +330,26 @@ export class Interpreter {
         for (const p of e.parts) live = this.cap(live.flatMap(([c]) => this.evalExpr(p, c)));
         return live.map(([c]) => [c, UNKNOWN]);
       }
+    }
+  }
+
+  /** evalExpr for pure expressions: the same three-valued logic, without forks or copies. */
+  private evalPure(e: Expr, ctx: PathCtx): Val {
+    switch (e.k) {
+      case 'const': return { n: e.value };
+      case 'errno': return { n: -1, errno: e.name };
+      case 'read': return this.read(e.ref, e.text, e.loc, ctx)[1];
+      case 'not': { const v = this.evalPure(e.arg, ctx); return { ...v, n: v.n === null ? null : v.n === 0 ? 1 : 0, errno: undefined }; }
+      case 'logic': {
+        const l = this.evalPure(e.left, ctx);
+        if (e.op === '&&' ? l.n === 0 : l.n !== null && l.n !== 0) return { n: e.op === '&&' ? 0 : 1, cause: l.cause, taint: l.taint };
+        const r = this.evalPure(e.right, ctx);
+        if (e.op === '&&' ? r.n === 0 : r.n !== null && r.n !== 0) return { n: e.op === '&&' ? 0 : 1, cause: r.cause, taint: r.taint ?? l.taint };
+        if (l.n === null || r.n === null) return { n: null, taint: l.taint ?? r.taint };
+        return { n: e.op === '&&' ? 1 : 0, cause: l.cause ?? r.cause, taint: l.taint ?? r.taint };
+      }
+      case 'binary': return binary(e.op, this.evalPure(e.left, ctx), this.evalPure(e.right, ctx));
+      default: return UNKNOWN;
     }
   }
 
@@ -476,6 +497,33 @@ export function exprText(e: Expr): string {
     case 'errno': return `-${e.name}`;
     default: return '';
   }
+}
+
+function localsKey(locals: Record<string, Val>): string {
+  let k = '';
+  for (const name in locals) {
+    const v = locals[name];
+    k += `${name}=${v.n}${v.errno ?? ''}${v.cause ? '@' + v.cause.loc.line : ''}${v.taint ? '~' + v.taint : ''};`;
+  }
+  return k;
+}
+
+/** Expressions without calls, assignments or VMSA reads evaluate to one value and no events. */
+const pureCache = new WeakMap<Expr, boolean>();
+function isPure(e: Expr): boolean {
+  let p = pureCache.get(e);
+  if (p !== undefined) return p;
+  switch (e.k) {
+    case 'const': case 'errno': p = true; break;
+    case 'read': p = e.ref.k !== 'vmsa'; break;
+    case 'not': p = isPure(e.arg); break;
+    case 'logic': case 'binary': p = isPure(e.left) && isPure(e.right); break;
+    case 'ternary': p = false; break; // its branches may carry state causes worth forking on
+    case 'opaque': p = e.parts.every(isPure); break;
+    default: p = false;
+  }
+  pureCache.set(e, p);
+  return p;
 }
 
 function eventKey(ev: SimEvent): string {
