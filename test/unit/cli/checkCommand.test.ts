@@ -207,7 +207,8 @@ describe('check on review-thread fixtures and --assume', () => {
     assert.ok(note, describeFindings(r.json.findings));
   });
 
-  it('guard-absent on a model function: its finding is located on its own line or its trace, not in an unrelated hunk', { ...T, todo: 'extension/core/simulate/explore.ts gives every hazard of a step the step\'s seriesLoc (last series line the whole ioctl ran, here svm_set_dr7 in 0002) and extension/core/analysis/analyzeSeries.ts preferSeries() uses it, so the svm_set_dr6 finding lands on 0002\'s svm_set_dr7 guard line, a line on none of its trace steps' }, async () => {
+  // Up to d828d2b this finding was placed on 0002's svm_set_dr7 guard line, on none of its trace steps.
+  it('guard-absent on a model function: its finding is located on its own line or its trace, not in an unrelated hunk', T, async () => {
     const r = await runJson(['check', PATCH_2, '--assume', 'guard-absent=svm_set_dr6:guest_state_protected']);
     const dr6 = r.json.findings.find((f) => f.rule === 'vmsa-write-after-encryption' && f.location.function === 'svm_set_dr6');
     assert.ok(dr6, describeFindings(r.json.findings));
