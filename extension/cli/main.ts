@@ -62,7 +62,11 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   for (const p of series.problems) {
     io.err(`${p.file}${p.line ? ':' + p.line : ''}: ${p.severity}: ${p.message}\n`);
   }
-  if (series.patches.length === 0 && series.problems.some((p) => p.severity === 'error')) unreadable = true;
+  if (series.patches.length === 0) {
+    // nothing to analyse is not a clean result: a CI job pointed at the wrong place must fail
+    io.err(`kvm-lens: no patch with a diff in ${o.inputs.join(', ')}\n`);
+    unreadable = true;
+  }
 
   const report = await analyzeSeries(series, options, readMs);
   const text = o.format === 'json' ? formatJson(report, TOOL_VERSION)

@@ -5,7 +5,8 @@ import type { AnalysisReport, Finding, SourceLocation, TraceStep } from '../find
 import type { Patch, Series } from '../series/types';
 import { loadBuiltinModel, isModelFile } from '../model/builtinModel';
 import { ruleMeta } from '../rules/ruleCatalog';
-import { DEFAULT_ASSUMPTIONS, Simulator, StepCache, type Assumptions, type ExploreResult, type FoundHazard } from '../simulate/explore';
+import { SimulationCache } from '../simulate/simulationCache';
+import { DEFAULT_ASSUMPTIONS, Simulator, type Assumptions, type ExploreResult, type FoundHazard } from '../simulate/explore';
 import { Program } from '../simulate/program';
 import { diffIdentity } from '../series/diffIdentity';
 import { removeGuards } from './absentGuards';
@@ -38,13 +39,13 @@ export async function analyzeSeries(series: Series, options: AnalysisOptions = D
   const ms = { read: readMs, parse: 0, summarize: 0, simulate: 0 };
   const notes: IncompleteNote[] = [];
 
-  const cache = new StepCache();
+  const cache = new SimulationCache();
   // The behaviour of every operation, as one string: equal signatures explore alike.
   let last: { signature: string; result: ExploreResult } | undefined;
   const simulate = (cb: CodeBase): ExploreResult => {
     const t = performance.now();
     const functions = options.absentGuards.length ? removeGuards(cb.functions, options.absentGuards, notes) : cb.functions;
-    const program = new Program(functions, cb.ops, seriesFiles);
+    const program = new Program(functions, cb.ops, seriesFiles, cache.fingerprints);
     const signature = cb.operations.map((op) => `${op.name}:${program.fingerprint(op.handler)}`).join(',');
     const result = last && last.signature === signature ? last.result
       : new Simulator(program, cb.operations, options.assumptions, cache).explore({ depth: options.depth, maxStates: options.maxStates });
@@ -84,6 +85,8 @@ export async function analyzeSeries(series: Series, options: AnalysisOptions = D
     cache.trim();
   }
 
+  // The verdict is always on the code after the last patch, whatever the timeline skipped.
+  if (series.patches.length > 0) snapshots[snapshots.length - 1].result = simulate(code);
   const final = snapshots[snapshots.length - 1].result;
   const findings: Finding[] = final.hazards.map((h) => toFinding(h, introducedBy(h.key, snapshots), seriesFiles));
   const fixed: Finding[] = [];

@@ -6,10 +6,11 @@ import type { Loc } from '../summary/ir';
 import { FLAGS } from '../summary/idioms';
 import { SIMULATION_RULES } from '../rules/allRules';
 import type { Hazard, StepResult } from '../rules/rule';
-import { CallMemo, Interpreter, type PathCtx, type SimEvent } from './interpreter';
+import { Interpreter, type PathCtx, type SimEvent } from './interpreter';
+import { SimulationCache } from './simulationCache';
 import type { Operation } from './operations';
 import type { Program } from './program';
-import { type SimState, cloneState, stateId, stateKey, symmetricStateKey, writeFlag } from './state';
+import { type SimState, cloneState, stateKey, symmetricStateKey, writeFlag } from './state';
 
 export interface Assumptions {
   vmType: 'legacy' | 'protected';
@@ -49,24 +50,6 @@ export function initialState(a: Assumptions): SimState {
   };
 }
 
-/**
- * Step results by (what the handler can run, vCPU, state). Kept across the snapshots of one
- * series analysis: a patch that does not change a handler's code leaves its results valid.
- */
-export class StepCache {
-  readonly results = new Map<string, StepResult[]>();
-  readonly calls = new CallMemo();
-  hits = 0;
-  misses = 0;
-
-  /** Bounds memory on long series: results of code no longer current are the ones dropped. */
-  trim(limit = 200_000): void {
-    if (this.results.size + this.calls.calls.size <= limit) return;
-    this.results.clear();
-    this.calls.calls.clear();
-  }
-}
-
 export class Simulator {
   private readonly interp: Interpreter;
 
@@ -74,9 +57,9 @@ export class Simulator {
     private readonly program: Program,
     private readonly operations: readonly Operation[],
     private readonly assumptions: Assumptions,
-    private readonly cache: StepCache = new StepCache(),
+    private readonly cache: SimulationCache = new SimulationCache(),
   ) {
-    this.interp = new Interpreter(program, cache.calls);
+    this.interp = new Interpreter(program, cache);
   }
 
   get truncated(): boolean {
@@ -85,12 +68,12 @@ export class Simulator {
 
   /** All outcomes of one operation (on one vCPU, for vCPU operations) from `state`. */
   step(state: SimState, op: Operation, vcpu: number | null): StepResult[] {
-    const key = `${this.program.fingerprint(op.handler)}|${op.name}|${vcpu}|${stateId(state)}`;
-    const cached = this.cache.results.get(key);
+    const key = `${this.program.fingerprint(op.handler)}|${op.name}|${vcpu}|${this.cache.stateId(state)}`;
+    const cached = this.cache.steps.get(key);
     if (cached) { this.cache.hits++; return cached; }
     this.cache.misses++;
     const results = this.computeStep(state, op, vcpu);
-    this.cache.results.set(key, results);
+    this.cache.steps.set(key, results);
     return results;
   }
 

@@ -3,7 +3,8 @@
 // matter to the rules are recorded as events, each with the ground truth of the moment.
 import type { Callee, Expr, FunctionIr, Loc, StateRef, Stmt } from '../summary/ir';
 import { FLAGS, debugArmingCall, firmwareCommand, flagKey, flagSetter, FIRMWARE_CALLS, MEMORY_WRITERS, isWarnMacro } from '../summary/idioms';
-import { type FlagValue, type SimState, cloneState, readFlag, stateId, writeFlag } from './state';
+import { type FlagValue, type SimState, cloneState, readFlag, writeFlag } from './state';
+import { SimulationCache } from './simulationCache';
 import type { Program } from './program';
 import { labelTail } from '../summary/irKeys';
 
@@ -58,14 +59,8 @@ export interface PathCtx {
 
 interface Outcome { ctx: PathCtx; flow: Flow }
 
-interface CallResult { st: SimState; events: SimEvent[]; seriesLoc?: PathCtx['seriesLoc']; val: Val }
+export interface CallResult { st: SimState; events: SimEvent[]; seriesLoc?: PathCtx['seriesLoc']; val: Val }
 
-/** Outcomes of calls by (callee closure fingerprint, vCPU, state, known arguments). */
-export class CallMemo {
-  readonly calls = new Map<string, CallResult[]>();
-  hits = 0;
-  misses = 0;
-}
 
 const UNKNOWN: Val = { n: null };
 const MAX_OUTCOMES = 96;
@@ -76,7 +71,7 @@ export class Interpreter {
   /** Set when some path was cut by a bound; the caller reports it as analysis-incomplete. */
   truncated = false;
 
-  constructor(private readonly program: Program, private readonly memo: CallMemo = new CallMemo()) {}
+  constructor(private readonly program: Program, private readonly cache: SimulationCache = new SimulationCache()) {}
 
   /** Runs `fn` from `ctx`; returns each distinct outcome with its return value. */
   runFunction(fn: FunctionIr, ctx: PathCtx, args: Val[] = []): { ctx: PathCtx; val: Val }[] {
@@ -86,18 +81,18 @@ export class Interpreter {
     }
     // A call's outcomes depend only on what the callee can run, the state, the vCPU and the
     // known arguments: computed once, they are reused wherever and whenever the call recurs.
-    const key = `${this.program.fingerprint(fn.name)}|${ctx.vcpu}|${stateId(ctx.st)}|${args.map((a) => a.n).join(',')}`;
-    let results = this.memo.calls.get(key);
+    const key = `${this.program.fingerprint(fn.name)}|${ctx.vcpu}|${this.cache.stateId(ctx.st)}|${args.map((a) => a.n).join(',')}`;
+    let results = this.cache.calls.get(key);
     if (!results) {
-      this.memo.misses++;
+      this.cache.misses++;
       const before = this.truncated;
       this.truncated = false;
       results = this.computeCall(fn, ctx, args);
       const cut = this.truncated;
       this.truncated = before || cut;
-      if (!cut) this.memo.calls.set(key, results);
+      if (!cut) this.cache.calls.set(key, results);
     } else {
-      this.memo.hits++;
+      this.cache.hits++;
     }
     return results.map((r) => ({
       ctx: {
@@ -242,7 +237,7 @@ export class Interpreter {
     if (ctxs.length < 2) return ctxs;
     const seen = new Map<string, PathCtx>();
     for (const c of ctxs) {
-      const key = `${stateId(c.st)}#${localsKey(c.locals)}#${c.events.length}#${c.events.map(eventKey).join('|')}`;
+      const key = `${this.cache.stateId(c.st)}#${localsKey(c.locals)}#${c.events.length}#${c.events.map(eventKey).join('|')}`;
       if (!seen.has(key)) seen.set(key, c);
     }
     return [...seen.values()];

@@ -2,6 +2,7 @@
 // tables that resolve indirect calls, and which kernel flags are state worth tracking.
 import type { Expr, FunctionIr, Stmt } from '../summary/ir';
 import { FLAGS, FPU_CONFIDENTIAL, flagKey, flagSetter } from '../summary/idioms';
+import { Interner } from './simulationCache';
 
 export class Program {
   readonly trackedFlags: ReadonlySet<string>;
@@ -11,6 +12,8 @@ export class Program {
     /** op name → implementing function, merged from every kvm_x86_ops initializer seen. */
     readonly ops: ReadonlyMap<string, string>,
     private readonly seriesFiles: ReadonlySet<string> = new Set(),
+    /** Shared by every Program of one analysis, so equal code gets equal tokens across patches. */
+    private readonly interner: Interner = new Interner(),
   ) {
     this.trackedFlags = computeTrackedFlags(functions.values());
   }
@@ -54,18 +57,10 @@ export class Program {
         } else queue.push(callee);
       }
     }
-    fp = internFingerprint(parts.sort().join(',') + '|' + [...this.trackedFlags].sort().join(','));
+    fp = `f${this.interner.id(parts.sort().join(',') + '|' + [...this.trackedFlags].sort().join(','))}`;
     this.fingerprints.set(handler, fp);
     return fp;
   }
-}
-
-/** Long fingerprints become short tokens so cache keys stay cheap to build and compare. */
-const interned = new Map<string, string>();
-function internFingerprint(fp: string): string {
-  let token = interned.get(fp);
-  if (token === undefined) { token = `f${interned.size}`; interned.set(fp, token); }
-  return token;
 }
 
 const ids = new WeakMap<object, number>();

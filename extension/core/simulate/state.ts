@@ -42,20 +42,6 @@ export function stateKey(s: SimState): string {
   return k;
 }
 
-/** A small number per distinct state, for cache keys that are cheap to build and hash. */
-const idsByKey = new Map<string, number>();
-const ids = new WeakMap<SimState, number>();
-export function stateId(s: SimState): number {
-  let id = ids.get(s);
-  if (id === undefined) {
-    const k = stateKey(s);
-    id = idsByKey.get(k);
-    if (id === undefined) { id = idsByKey.size; idsByKey.set(k, id); }
-    ids.set(s, id);
-  }
-  return id;
-}
-
 function computeStateKey(s: SimState): string {
   return `${s.vmType}|${s.sevInit ? 1 : 0}|${s.firmware}|${flagsKey(s.flags)}|` +
     s.vcpus.map((v) => `${v.encrypted ? 'E' : 'p'}${v.debugArmed ? 'D' : '-'}{${flagsKey(v.flags)}}`).join(';');
