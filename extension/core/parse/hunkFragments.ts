@@ -2,7 +2,7 @@
 // them so braces balance: a synthetic function opens what the hunk starts inside of, and
 // closing braces finish what it leaves open. Every parsed row maps back to its patch line.
 import type { Hunk } from '../series/types';
-import { blankKernelNoise } from './preprocessorBlanking';
+import { blankKernelNoise, bracketsOf } from './preprocessorBlanking';
 
 /** Name of the function that stands for "the function the @@ header names". */
 export const FRAGMENT_FUNCTION = '__kvm_lens_hunk_fragment';
@@ -81,22 +81,6 @@ export function buildFragment(hunk: Hunk, image: 'pre' | 'post'): Fragment {
   ];
   const text = blankKernelNoise([...prefix, ...body, ...suffix].join('\n'));
   return { text, rows, ...(enclosing ? { enclosing } : {}), suffixRow: prefix.length + body.length };
-}
-
-/** The brackets of a line of code, outside string and character literals. */
-function bracketsOf(code: string): string[] {
-  const out: string[] = [];
-  let quote = '';
-  for (let i = 0; i < code.length; i++) {
-    const ch = code[i];
-    if (quote) {
-      if (ch === '\\') i++;
-      else if (ch === quote) quote = '';
-    } else if (ch === '"' || ch === "'") quote = ch;
-    else if (ch === '/' && code[i + 1] === '/') break;
-    else if (ch === '{' || ch === '}' || ch === '(' || ch === ')') out.push(ch);
-  }
-  return out;
 }
 
 function stripComment(line: string): string {

@@ -19,23 +19,27 @@ export function blankNestedConditionals(text: string): string {
   return changed ? lines.join('\n') : text;
 }
 
-/** Net change of ({ nesting on one line, ignoring strings, chars and comments roughly. */
+/** Net change of ({ nesting on one line. */
 export function nestingChange(line: string): number {
   let delta = 0;
+  for (const ch of bracketsOf(line)) delta += ch === '{' || ch === '(' ? 1 : -1;
+  return delta;
+}
+
+/** The brackets of a line of C, outside string and character literals and // comments. */
+export function bracketsOf(code: string): string[] {
+  const out: string[] = [];
   let quote = '';
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
+  for (let i = 0; i < code.length; i++) {
+    const ch = code[i];
     if (quote) {
       if (ch === '\\') i++;
       else if (ch === quote) quote = '';
-      continue;
-    }
-    if (ch === '"' || ch === "'") quote = ch;
-    else if (ch === '/' && line[i + 1] === '/') break;
-    else if (ch === '{' || ch === '(') delta++;
-    else if (ch === '}' || ch === ')') delta--;
+    } else if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === '/' && code[i + 1] === '/') break;
+    else if (ch === '{' || ch === '}' || ch === '(' || ch === ')') out.push(ch);
   }
-  return delta;
+  return out;
 }
 
 // Kernel annotations that expand to attributes or nothing; tree-sitter reads them as stray

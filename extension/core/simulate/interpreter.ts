@@ -291,14 +291,9 @@ export class Interpreter {
       case 'logic': {
         const out: [PathCtx, Val][] = [];
         for (const [c, l] of this.evalExpr(e.left, ctx)) {
-          const short = e.op === '&&' ? l.n === 0 : l.n !== null && l.n !== 0;
-          if (short) { out.push([c, { n: e.op === '&&' ? 0 : 1, cause: l.cause, taint: l.taint }]); continue; }
-          for (const [c2, r] of this.evalExpr(e.right, c)) {
-            const rDecides = e.op === '&&' ? r.n === 0 : r.n !== null && r.n !== 0;
-            if (rDecides) out.push([c2, { n: e.op === '&&' ? 0 : 1, cause: r.cause, taint: r.taint ?? l.taint }]);
-            else if (l.n === null || r.n === null) out.push([c2, { n: null, taint: l.taint ?? r.taint }]);
-            else out.push([c2, { n: e.op === '&&' ? 1 : 0, cause: l.cause ?? r.cause, taint: l.taint ?? r.taint }]);
-          }
+          const short = shortCircuit(e.op, l);
+          if (short) { out.push([c, short]); continue; }
+          for (const [c2, r] of this.evalExpr(e.right, c)) out.push([c2, combineLogic(e.op, l, r)]);
         }
         return this.cap(out);
       }
@@ -337,11 +332,7 @@ export class Interpreter {
       case 'not': { const v = this.evalPure(e.arg, ctx); return { ...v, n: v.n === null ? null : v.n === 0 ? 1 : 0, errno: undefined }; }
       case 'logic': {
         const l = this.evalPure(e.left, ctx);
-        if (e.op === '&&' ? l.n === 0 : l.n !== null && l.n !== 0) return { n: e.op === '&&' ? 0 : 1, cause: l.cause, taint: l.taint };
-        const r = this.evalPure(e.right, ctx);
-        if (e.op === '&&' ? r.n === 0 : r.n !== null && r.n !== 0) return { n: e.op === '&&' ? 0 : 1, cause: r.cause, taint: r.taint ?? l.taint };
-        if (l.n === null || r.n === null) return { n: null, taint: l.taint ?? r.taint };
-        return { n: e.op === '&&' ? 1 : 0, cause: l.cause ?? r.cause, taint: l.taint ?? r.taint };
+        return shortCircuit(e.op, l) ?? combineLogic(e.op, l, this.evalPure(e.right, ctx));
       }
       case 'binary': return binary(e.op, this.evalPure(e.left, ctx), this.evalPure(e.right, ctx));
       default: return UNKNOWN;
@@ -471,6 +462,20 @@ export class Interpreter {
 /** Where in the patch an event happened, if a patch changed the function it happened in. */
 function at(ctx: PathCtx): { at?: Loc } {
   return ctx.here ? { at: ctx.here } : {};
+}
+
+/** `a && b` with a false (or `a || b` with a true): decided by a alone, for a's reason. */
+function shortCircuit(op: '&&' | '||', l: Val): Val | undefined {
+  const decides = op === '&&' ? l.n === 0 : l.n !== null && l.n !== 0;
+  return decides ? { n: op === '&&' ? 0 : 1, cause: l.cause, taint: l.taint } : undefined;
+}
+
+/** Three-valued && / || once both sides are known to run; the deciding side gives the reason. */
+function combineLogic(op: '&&' | '||', l: Val, r: Val): Val {
+  const rDecides = op === '&&' ? r.n === 0 : r.n !== null && r.n !== 0;
+  if (rDecides) return { n: op === '&&' ? 0 : 1, cause: r.cause, taint: r.taint ?? l.taint };
+  if (l.n === null || r.n === null) return { n: null, taint: l.taint ?? r.taint };
+  return { n: op === '&&' ? 1 : 0, cause: l.cause ?? r.cause, taint: l.taint ?? r.taint };
 }
 
 function binary(op: string, l: Val, r: Val): Val {
