@@ -155,6 +155,7 @@ export class Interpreter {
         return this.evalExpr(s.value, c0).map(([c, v]) => ({ ctx: c, flow: { k: 'return', val: this.withGuardCause(c, v) } }));
       }
       case 'if': {
+        if (!this.program.relevance.stmtMatters(s)) return [{ ctx, flow: { k: 'normal' } }];
         const out: Outcome[] = [];
         for (const [c, v] of this.evalCond(s.cond, this.visit(ctx, s.loc))) {
           // the refusal's reason is the whole condition as written, at the if
@@ -172,6 +173,7 @@ export class Interpreter {
       }
       case 'loop': {
         if (s.each === 'vcpu') return this.execVcpuLoop(s.body, ctx);
+        if (!this.program.relevance.stmtMatters(s.body)) return [{ ctx, flow: { k: 'normal' } }];
         // Other loops: skipped, or run once; the body's effects are what matter.
         const once = this.exec(s.body, ctx).map((o) => o.flow.k === 'break' || o.flow.k === 'continue' ? { ctx: o.ctx, flow: { k: 'normal' } as Flow } : o);
         return this.cap([{ ctx, flow: { k: 'normal' } }, ...once]);
@@ -232,15 +234,20 @@ export class Interpreter {
     return this.cap([...finished, ...live.map((c) => ({ ctx: c, flow: { k: 'normal' } as Flow }))]);
   }
 
-  /** Paths that reached the same state with the same locals and events are one path. */
+  /**
+   * Paths that reach the same state join into one: locals they agree on stay, the others become
+   * unknown, and their events are the union. Real kernel functions branch on much we do not
+   * model; joining keeps the live paths to the number of distinct states.
+   */
   private dedupe(ctxs: PathCtx[]): PathCtx[] {
     if (ctxs.length < 2) return ctxs;
-    const seen = new Map<string, PathCtx>();
+    const byState = new Map<number, PathCtx>();
     for (const c of ctxs) {
-      const key = `${this.cache.stateId(c.st)}#${localsKey(c.locals)}#${c.events.length}#${c.events.map(eventKey).join('|')}`;
-      if (!seen.has(key)) seen.set(key, c);
+      const id = this.cache.stateId(c.st);
+      const prev = byState.get(id);
+      byState.set(id, prev ? joinPaths(prev, c) : c);
     }
-    return [...seen.values()];
+    return [...byState.values()];
   }
 
   private cap<T>(xs: T[]): T[] {
@@ -403,6 +410,8 @@ export class Interpreter {
       return [[{ ...ctx, events: [...ctx.events, ev] }, UNKNOWN]];
     }
     const fn = this.program.functions.get(name);
+    // code that touches nothing we model is not run: its result is unknown, its effects none
+    if (fn && !this.program.relevance.isRelevant(name)) return [[ctx, UNKNOWN]];
     if (fn) return this.runFunction(fn, ctx, args).map((o) => [o.ctx, o.val]);
     return [this.intrinsic(name, e, args, ctx)];
   }
@@ -499,13 +508,21 @@ export function exprText(e: Expr): string {
   }
 }
 
-function localsKey(locals: Record<string, Val>): string {
-  let k = '';
-  for (const name in locals) {
-    const v = locals[name];
-    k += `${name}=${v.n}${v.errno ?? ''}${v.cause ? '@' + v.cause.loc.line : ''}${v.taint ? '~' + v.taint : ''};`;
+/** Two paths in the same state as one: agreed locals kept, events in first-seen order. */
+function joinPaths(a: PathCtx, b: PathCtx): PathCtx {
+  const locals: Record<string, Val> = {};
+  for (const name in a.locals) {
+    const x = a.locals[name];
+    const y = b.locals[name];
+    if (y && x.n === y.n && x.errno === y.errno) locals[name] = x.cause ? x : y;
   }
-  return k;
+  let events = a.events;
+  if (b.events !== a.events && b.events.length) {
+    const seen = new Set(a.events.map(eventKey));
+    const extra = b.events.filter((e) => !seen.has(eventKey(e)));
+    if (extra.length) events = [...a.events, ...extra];
+  }
+  return { ...a, locals, events };
 }
 
 /** Expressions without calls, assignments or VMSA reads evaluate to one value and no events. */
@@ -527,5 +544,5 @@ function isPure(e: Expr): boolean {
 }
 
 function eventKey(ev: SimEvent): string {
-  return `${ev.k}@${ev.loc.file}:${ev.loc.line}`;
+  return `${ev.k}@${ev.loc.file}:${ev.loc.line}:${ev.loc.column}${'field' in ev ? ev.field : ''}${'encrypted' in ev ? +ev.encrypted : ''}`;
 }

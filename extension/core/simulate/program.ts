@@ -3,9 +3,23 @@
 import type { Expr, FunctionIr, Stmt } from '../summary/ir';
 import { FLAGS, FPU_CONFIDENTIAL, flagKey, flagSetter } from '../summary/idioms';
 import { Interner } from './simulationCache';
+import { Relevance } from './relevance';
+
+export interface ProgramOptions {
+  /**
+   * Track only the lifecycle's flags (the core ones and any named like protection, encryption,
+   * debug or SEV state) instead of every flag some code assigns and tests. Whole kernel files
+   * assign and test hundreds of unrelated fields; tracking them all multiplies states for nothing.
+   */
+  lifecycleFlagsOnly?: boolean;
+}
+
+// the protection and encryption flags under any name a patch gives them, and the core ones
+const LIFECYCLE_FLAG = /^vcpu\.(\w*protected\w*|\w*encrypted\w*|guest_debug)$|^vm\.(sev\.(active|es_active|snp_active)|has_protected_state|created_vcpus)$/;
 
 export class Program {
   readonly trackedFlags: ReadonlySet<string>;
+  readonly relevance: Relevance;
 
   constructor(
     readonly functions: ReadonlyMap<string, FunctionIr>,
@@ -14,8 +28,11 @@ export class Program {
     private readonly seriesFiles: ReadonlySet<string> = new Set(),
     /** Shared by every Program of one analysis, so equal code gets equal tokens across patches. */
     private readonly interner: Interner = new Interner(),
+    options: ProgramOptions = {},
   ) {
-    this.trackedFlags = computeTrackedFlags(functions.values());
+    const tracked = computeTrackedFlags(functions.values());
+    this.trackedFlags = options.lifecycleFlagsOnly ? new Set([...tracked].filter((f) => LIFECYCLE_FLAG.test(f) || f === `vcpu.${FPU_CONFIDENTIAL}`)) : tracked;
+    this.relevance = new Relevance(functions, (op) => this.resolveOp(op), this.trackedFlags);
   }
 
   /** kvm_x86_ops.<op> → the SVM function; by table first, then by the svm_<op> convention. */

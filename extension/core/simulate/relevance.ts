@@ -1,0 +1,133 @@
+// Which code can matter to the lifecycle. Real kernel files hold thousands of branches and
+// calls that touch no state we model; interpreting them only multiplies paths. A function is
+// relevant when it (or anything it calls) reads or writes a tracked flag or VMSA-backed state,
+// or talks to the firmware; everything else is skipped and returns "unknown".
+import type { Expr, FunctionIr, Stmt } from '../summary/ir';
+import { debugArmingCall, FIRMWARE_CALLS, flagKey, flagSetter, MEMORY_WRITERS } from '../summary/idioms';
+
+export class Relevance {
+  private readonly relevantFns = new Set<string>();
+  private readonly stmtCache = new WeakMap<Stmt, boolean>();
+  private readonly exprCache = new WeakMap<Expr, boolean>();
+
+  constructor(
+    functions: ReadonlyMap<string, FunctionIr>,
+    private readonly resolveOp: (op: string) => string | undefined,
+    private readonly tracked: ReadonlySet<string>,
+  ) {
+    // direct relevance, then a fixpoint over the call graph (callers of relevant code are relevant)
+    const callers = new Map<string, Set<string>>();
+    const work: string[] = [];
+    for (const fn of functions.values()) {
+      const { direct, callees } = this.scan(fn.body);
+      for (const c of callees) {
+        if (!callers.has(c)) callers.set(c, new Set());
+        callers.get(c)!.add(fn.name);
+      }
+      if (direct) { this.relevantFns.add(fn.name); work.push(fn.name); }
+    }
+    while (work.length) {
+      const name = work.pop()!;
+      for (const caller of callers.get(name) ?? []) {
+        if (!this.relevantFns.has(caller)) { this.relevantFns.add(caller); work.push(caller); }
+      }
+    }
+  }
+
+  isRelevant(fn: string): boolean {
+    return this.relevantFns.has(fn);
+  }
+
+  /** A statement worth running: it touches relevant state or code, or it ends a path. */
+  stmtMatters(s: Stmt): boolean {
+    let m = this.stmtCache.get(s);
+    if (m !== undefined) return m;
+    switch (s.k) {
+      case 'return': case 'goto': case 'break': case 'continue': case 'label': m = true; break;
+      case 'expr': m = this.exprMatters(s.expr); break;
+      case 'if': m = this.exprMatters(s.cond) || this.stmtMatters(s.then) || (!!s.else && this.stmtMatters(s.else)); break;
+      case 'block': m = s.body.some((x) => this.stmtMatters(x)); break;
+      case 'loop': m = s.each === 'vcpu' || this.stmtMatters(s.body); break;
+      case 'switch': m = this.exprMatters(s.subject) || s.cases.some((c) => c.body.some((x) => this.stmtMatters(x))); break;
+    }
+    this.stmtCache.set(s, m);
+    return m;
+  }
+
+  exprMatters(e: Expr): boolean {
+    let m = this.exprCache.get(e);
+    if (m !== undefined) return m;
+    switch (e.k) {
+      case 'const': case 'errno': m = false; break;
+      case 'read': m = e.ref.k === 'vmsa' || (e.ref.k === 'flag' && this.tracked.has(flagKey(e.ref))); break;
+      case 'assign': m = this.exprMatters(e.value) || (!!e.target && e.target.k !== 'local' && (e.target.k === 'vmsa' || this.tracked.has(flagKey(e.target)))); break;
+      case 'call': m = this.callMatters(e) || e.args.some((a) => this.exprMatters(a)); break;
+      case 'not': m = this.exprMatters(e.arg); break;
+      case 'logic': case 'binary': m = this.exprMatters(e.left) || this.exprMatters(e.right); break;
+      case 'ternary': m = this.exprMatters(e.cond) || this.exprMatters(e.then) || this.exprMatters(e.else); break;
+      case 'opaque': m = e.parts.some((p) => this.exprMatters(p)); break;
+    }
+    this.exprCache.set(e, m);
+    return m;
+  }
+
+  private callMatters(e: Expr & { k: 'call' }): boolean {
+    if (e.callee.k === 'opPresent') return true;
+    if (e.callee.k === 'unknown') return false;
+    const name = e.callee.k === 'op' ? this.resolveOp(e.callee.op) : e.callee.name;
+    if (!name) return e.callee.k === 'op'; // an unresolved op is reported, so it is run
+    return this.relevantFns.has(name) || intrinsicMatters(name, e);
+  }
+
+  /** Does the function itself touch relevant state, and whom does it call? */
+  private scan(body: Stmt): { direct: boolean; callees: Set<string> } {
+    let direct = false;
+    const callees = new Set<string>();
+    const ve = (e: Expr): void => {
+      switch (e.k) {
+        case 'read': if (e.ref.k === 'vmsa' || (e.ref.k === 'flag' && this.tracked.has(flagKey(e.ref)))) direct = true; break;
+        case 'assign':
+          if (e.target && (e.target.k === 'vmsa' || (e.target.k === 'flag' && this.tracked.has(flagKey(e.target))))) direct = true;
+          ve(e.value);
+          break;
+        case 'call': {
+          if (e.callee.k === 'direct') {
+            if (intrinsicMatters(e.callee.name, e)) direct = true;
+            callees.add(e.callee.name);
+          } else if (e.callee.k === 'op') {
+            const target = this.resolveOp(e.callee.op);
+            if (target) callees.add(target);
+          }
+          e.args.forEach(ve);
+          break;
+        }
+        case 'not': ve(e.arg); break;
+        case 'logic': case 'binary': ve(e.left); ve(e.right); break;
+        case 'ternary': ve(e.cond); ve(e.then); ve(e.else); break;
+        case 'opaque': e.parts.forEach(ve); break;
+        default: break;
+      }
+    };
+    const vs = (s: Stmt): void => {
+      switch (s.k) {
+        case 'block': s.body.forEach(vs); break;
+        case 'if': ve(s.cond); vs(s.then); if (s.else) vs(s.else); break;
+        case 'return': if (s.value) ve(s.value); break;
+        case 'expr': ve(s.expr); break;
+        case 'loop': vs(s.body); break;
+        case 'switch': ve(s.subject); s.cases.forEach((c) => c.body.forEach(vs)); break;
+        default: break;
+      }
+    };
+    vs(body);
+    return { direct, callees };
+  }
+}
+
+/** Calls with no summary that still change what we model: firmware, flag setters, arming, VMSA copies. */
+function intrinsicMatters(name: string, e: Expr & { k: 'call' }): boolean {
+  if (FIRMWARE_CALLS.has(name) || flagSetter(name)) return true;
+  if (MEMORY_WRITERS.has(name) && e.args[0]?.k === 'read' && e.args[0].ref.k === 'vmsa') return true;
+  const texts = e.args.map((a) => (a.k === 'read' || a.k === 'call' || a.k === 'opaque' || a.k === 'const' ? a.text : ''));
+  return debugArmingCall(name, texts);
+}
