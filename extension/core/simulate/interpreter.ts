@@ -409,6 +409,8 @@ export class Interpreter {
       const ev: SimEvent = { k: 'unresolved', what: `kvm_x86_ops.${callee.k === 'op' ? callee.op : ''}`, loc: e.loc, fn: ctx.fn, ...at(ctx) };
       return [[{ ...ctx, events: [...ctx.events, ev] }, UNKNOWN]];
     }
+    // the firmware, flag setters and WARN_ON mean what they mean even where a tree defines them
+    if (FIRMWARE_CALLS.has(name) || flagSetter(name) || isWarnMacro(name)) return [this.intrinsic(name, e, args, ctx)];
     const fn = this.program.functions.get(name);
     // code that touches nothing we model is not run: its result is unknown, its effects none
     if (fn && !this.program.relevance.isRelevant(name)) return [[ctx, UNKNOWN]];
