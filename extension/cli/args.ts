@@ -116,7 +116,7 @@ function parse(argv: string[]): CheckOptions {
   if (positionals.length === 0) fail(`missing command; expected "check" ${SEE_HELP}`);
   if (positionals[0] !== 'check') fail(`unknown command "${positionals[0]}" ${SEE_HELP}`);
   options.inputs = positionals.slice(1);
-  if (options.inputs.length === 0) fail(`check needs at least one patch, mbox or directory ${SEE_HELP}`);
+  if (options.inputs.length === 0 && options.tree === undefined) fail(`check needs at least one patch, mbox or directory, or --tree DIR ${SEE_HELP}`);
   return options;
 }
 

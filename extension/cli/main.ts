@@ -2,6 +2,8 @@
 import { accessSync, constants, writeFileSync } from 'node:fs';
 import { parseCheckArgs, usageText } from './args';
 import { analyzeSeries, DEFAULT_OPTIONS, type AnalysisOptions } from '../core/analysis/analyzeSeries';
+import { analyzeTree } from '../core/analysis/analyzeTree';
+import type { AnalysisReport } from '../core/findings';
 import { applyAssumption } from '../core/analysis/assumptions';
 import { readSeries } from '../core/series/seriesReader';
 import { formatJson } from '../core/report/jsonReport';
@@ -34,10 +36,6 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   const o = parsed.options;
   if (o.help) { io.out(usageText()); return EXIT_CLEAN; }
   if (o.version) { io.out(`kvm-lens ${TOOL_VERSION}\n`); return EXIT_CLEAN; }
-  if (o.tree) {
-    io.err('kvm-lens: --tree (kernel-tree mode) is not available in this version; run without it to use the built-in model\n');
-    return EXIT_BAD_INPUT;
-  }
 
   const options: AnalysisOptions = { ...DEFAULT_OPTIONS, assumptions: { ...DEFAULT_OPTIONS.assumptions }, absentGuards: [] };
   if (o.depth !== undefined) options.depth = o.depth;
@@ -57,21 +55,32 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   }
 
   const t0 = performance.now();
-  const series = await readSeries(o.inputs);
+  const series = o.inputs.length ? await readSeries(o.inputs) : { patches: [], problems: [] };
   const readMs = performance.now() - t0;
   for (const p of series.problems) {
     io.err(`${p.file}${p.line ? ':' + p.line : ''}: ${p.severity}: ${p.message}\n`);
   }
-  if (series.patches.length === 0) {
+  if (series.patches.length === 0 && o.inputs.length > 0) {
     // nothing to analyse is not a clean result: a CI job pointed at the wrong place must fail
     io.err(`kvm-lens: no patch with a diff in ${o.inputs.join(', ')}\n`);
     unreadable = true;
   }
 
-  const report = await analyzeSeries(series, options, readMs);
+  let report: AnalysisReport;
+  let preamble = '';
+  if (o.tree !== undefined) {
+    const tree = await analyzeTree(o.tree, series, options);
+    for (const p of tree.problems) io.err(`${p.file}${p.line ? ':' + p.line : ''}: ${p.severity}: ${p.message}\n`);
+    if (tree.tree.files === 0 || tree.problems.some((p) => p.severity === 'error' && p.file === o.tree)) unreadable = true;
+    preamble = `kernel tree ${tree.root}: ${tree.tree.files} files, ${tree.tree.functions} functions (${tree.tree.functionsWithErrors} with parse errors)` +
+      (tree.tree.modelFilled.length ? `; the built-in model fills what the tree lacks: ${tree.tree.modelFilled.map((f) => `${f}()`).join(', ')}` : '') + '\n';
+    report = tree;
+  } else {
+    report = await analyzeSeries(series, options, readMs);
+  }
   const text = o.format === 'json' ? formatJson(report, TOOL_VERSION)
     : o.format === 'sarif' ? formatSarif(report, TOOL_VERSION)
-      : formatText(report, { color: o.color && io.isTty && !o.output });
+      : preamble + formatText(report, { color: o.color && io.isTty && !o.output });
   if (o.output) {
     try { writeFileSync(o.output, text); } catch (e) {
       io.err(`kvm-lens: ${o.output}: cannot write the report (${(e as Error).message})\n`);
