@@ -9,6 +9,8 @@ export const vmsaReadAfterEncryption: Rule = {
     for (const ev of step.events) {
       if (ev.k !== 'vmsaRead' || !ev.encrypted) continue;
       if (!ev.decided && !(step.op.returnsToUser && step.status !== 'error')) continue;
+      // KVM_RUN's own decisions on its VMCB copy are bookkeeping; userspace-facing ioctls are not
+      if (ev.area === 'vmcb' && !step.op.returnsToUser && !step.op.setsState) continue;
       const use = ev.decided ? 'decides on it' : `returns it to userspace through ${step.op.name}`;
       out.push({
         rule: this.id,

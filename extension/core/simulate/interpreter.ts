@@ -2,7 +2,7 @@
 // rest are both true and false, so one call yields every outcome the code allows. Effects that
 // matter to the rules are recorded as events, each with the ground truth of the moment.
 import type { Callee, Expr, FunctionIr, Loc, StateRef, Stmt } from '../summary/ir';
-import { FLAGS, debugArmingCall, firmwareCommand, flagKey, flagSetter, FIRMWARE_CALLS, MEMORY_WRITERS, isWarnMacro } from '../summary/idioms';
+import { FLAGS, isWholeArea, debugArmingCall, firmwareCommand, flagKey, flagSetter, FIRMWARE_CALLS, MEMORY_WRITERS, isWarnMacro } from '../summary/idioms';
 import { type FlagValue, type SimState, cloneState, readFlag, writeFlag } from './state';
 import { SimulationCache } from './simulationCache';
 import type { Program } from './program';
@@ -20,13 +20,13 @@ export interface Val {
   n: number | null;
   errno?: string;
   cause?: Cause;
-  /** The VMSA-backed field this value was read from. */
+  /** The VMSA-backed field this value was read from, as "area:FIELD". */
   taint?: string;
 }
 
 export type SimEvent = (
-  | { k: 'vmsaWrite'; field: string; vcpu: number | null; encrypted: boolean; loc: Loc; fn: string }
-  | { k: 'vmsaRead'; field: string; vcpu: number | null; encrypted: boolean; decided: boolean; loc: Loc; fn: string }
+  | { k: 'vmsaWrite'; field: string; area: Area; vcpu: number | null; encrypted: boolean; loc: Loc; fn: string }
+  | { k: 'vmsaRead'; field: string; area: Area; vcpu: number | null; encrypted: boolean; decided: boolean; loc: Loc; fn: string }
   | { k: 'debugArm'; vcpu: number | null; encrypted: boolean; how: string; loc: Loc; fn: string }
   | { k: 'encrypt'; vcpu: number; debugArmed: boolean; loc: Loc; fn: string }
   | { k: 'flagSet'; flag: string; vcpu: number | null; value: FlagValue; loc: Loc; fn: string }
@@ -58,6 +58,9 @@ export interface PathCtx {
 }
 
 interface Outcome { ctx: PathCtx; flow: Flow }
+
+/** The VMSA page itself, or KVM's VMCB save-area copy of the state. */
+type Area = 'page' | 'vmcb';
 
 export interface CallResult { st: SimState; events: SimEvent[]; seriesLoc?: PathCtx['seriesLoc']; val: Val }
 
@@ -284,7 +287,7 @@ export class Interpreter {
     return this.evalExpr(e, ctx).map(([c, v]) => {
       if (!v.taint || c.vcpu === null) return [c, v];
       const enc = c.st.vcpus[c.vcpu]?.encrypted ?? false;
-      return [{ ...c, events: [...c.events, { k: 'vmsaRead', field: v.taint, vcpu: c.vcpu, encrypted: enc, decided: true, loc: e.loc, fn: c.fn, ...at(c) }] }, v];
+      return [{ ...c, events: [...c.events, { k: 'vmsaRead', field: v.taint.slice(v.taint.indexOf(':') + 1), area: v.taint.startsWith('page:') ? 'page' : 'vmcb', vcpu: c.vcpu, encrypted: enc, decided: true, loc: e.loc, fn: c.fn, ...at(c) }] }, v];
     });
   }
 
@@ -348,10 +351,12 @@ export class Interpreter {
 
   private read(ref: StateRef, _text: string, loc: Loc, ctx: PathCtx): [PathCtx, Val] {
     if (ref.k === 'local') return [ctx, ctx.locals[ref.name] ?? UNKNOWN];
+    // a whole save area read is its pointer (tested, passed along), not the state inside it
+    if (ref.k === 'vmsa' && isWholeArea(ref)) return [ctx, UNKNOWN];
     if (ref.k === 'vmsa') {
       const enc = ctx.vcpu !== null && (ctx.st.vcpus[ctx.vcpu]?.encrypted ?? false);
-      const ev: SimEvent = { k: 'vmsaRead', field: ref.field, vcpu: ctx.vcpu, encrypted: enc, decided: false, loc, fn: ctx.fn, ...at(ctx) };
-      return [{ ...ctx, events: [...ctx.events, ev] }, { n: null, taint: ref.field }];
+      const ev: SimEvent = { k: 'vmsaRead', field: ref.field, area: ref.area, vcpu: ctx.vcpu, encrypted: enc, decided: false, loc, fn: ctx.fn, ...at(ctx) };
+      return [{ ...ctx, events: [...ctx.events, ev] }, { n: null, taint: `${ref.area}:${ref.field}` }];
     }
     const key = flagKey(ref);
     const n = readFlag(ctx.st, key, ctx.vcpu, this.program.trackedFlags);
@@ -366,7 +371,7 @@ export class Interpreter {
     }
     if (target.k === 'vmsa') {
       const enc = ctx.vcpu !== null && (ctx.st.vcpus[ctx.vcpu]?.encrypted ?? false);
-      return [[{ ...ctx, events: [...ctx.events, { k: 'vmsaWrite', field: target.field, vcpu: ctx.vcpu, encrypted: enc, loc: e.loc, fn: ctx.fn, ...at(ctx) }] }, v]];
+      return [[{ ...ctx, events: [...ctx.events, { k: 'vmsaWrite', field: target.field, area: target.area, vcpu: ctx.vcpu, encrypted: enc, loc: e.loc, fn: ctx.fn, ...at(ctx) }] }, v]];
     }
     const key = flagKey(target);
     if (!this.program.trackedFlags.has(key)) return [[ctx, v]];
@@ -433,10 +438,8 @@ export class Interpreter {
     }
     if (MEMORY_WRITERS.has(name) && e.args[0]?.k === 'read' && e.args[0].ref.k === 'vmsa') {
       const enc = ctx.vcpu !== null && (ctx.st.vcpus[ctx.vcpu]?.encrypted ?? false);
-      const ev: SimEvent = { k: 'vmsaWrite', field: e.args[0].ref.field, vcpu: ctx.vcpu, encrypted: enc, loc: e.loc, fn: ctx.fn, ...at(ctx) };
-      // the read event the argument produced is the destination, not a read
-      const events = ctx.events.filter((x, i) => !(i === ctx.events.length - 1 && x.k === 'vmsaRead' && x.loc === e.args[0].loc));
-      return [{ ...ctx, events: [...events, ev] }, UNKNOWN];
+      const ev: SimEvent = { k: 'vmsaWrite', field: e.args[0].ref.field, area: e.args[0].ref.area, vcpu: ctx.vcpu, encrypted: enc, loc: e.loc, fn: ctx.fn, ...at(ctx) };
+      return [{ ...ctx, events: [...ctx.events, ev] }, UNKNOWN];
     }
     return [ctx, UNKNOWN];
   }

@@ -10,6 +10,8 @@ export interface Operation {
   handler: string;
   /** Hands vCPU state back to userspace (KVM_GET_*): any VMSA-backed read in it is exposed. */
   returnsToUser?: boolean;
+  /** Userspace asks to change vCPU state (KVM_SET_*): a write it causes on protected state is lost. */
+  setsState?: boolean;
   /** Needed by the launch flow while the VMSA is plaintext (QEMU builds the initial state). */
   neededForLaunch?: boolean;
   /** VM type the operation exists for (KVM_SEV_ES_INIT is legacy-only, KVM_SEV_INIT2 protected-only). */
@@ -22,21 +24,21 @@ export const BUILTIN_OPERATIONS: readonly Operation[] = [
   { name: 'KVM_SEV_ES_INIT', kind: 'sev-init', handler: 'sev_guest_init', vmType: 'legacy' },
   { name: 'KVM_SEV_INIT2', kind: 'sev-init', handler: 'sev_guest_init2', vmType: 'protected' },
   { name: 'KVM_CREATE_VCPU', kind: 'create-vcpu', handler: 'kvm_arch_vcpu_create' },
-  { name: 'KVM_SET_REGS', kind: 'vcpu-ioctl', handler: 'kvm_arch_vcpu_ioctl_set_regs', neededForLaunch: true },
+  { name: 'KVM_SET_REGS', kind: 'vcpu-ioctl', handler: 'kvm_arch_vcpu_ioctl_set_regs', setsState: true, neededForLaunch: true },
   { name: 'KVM_GET_REGS', kind: 'vcpu-ioctl', handler: 'kvm_arch_vcpu_ioctl_get_regs', returnsToUser: true },
-  { name: 'KVM_SET_SREGS', kind: 'vcpu-ioctl', handler: 'kvm_arch_vcpu_ioctl_set_sregs', neededForLaunch: true },
+  { name: 'KVM_SET_SREGS', kind: 'vcpu-ioctl', handler: 'kvm_arch_vcpu_ioctl_set_sregs', setsState: true, neededForLaunch: true },
   { name: 'KVM_GET_SREGS', kind: 'vcpu-ioctl', handler: 'kvm_arch_vcpu_ioctl_get_sregs', returnsToUser: true },
-  { name: 'KVM_SET_FPU', kind: 'vcpu-ioctl', handler: 'kvm_arch_vcpu_ioctl_set_fpu' },
+  { name: 'KVM_SET_FPU', kind: 'vcpu-ioctl', handler: 'kvm_arch_vcpu_ioctl_set_fpu', setsState: true },
   { name: 'KVM_GET_FPU', kind: 'vcpu-ioctl', handler: 'kvm_arch_vcpu_ioctl_get_fpu', returnsToUser: true },
-  { name: 'KVM_SET_XSAVE', kind: 'vcpu-ioctl', handler: 'kvm_vcpu_ioctl_x86_set_xsave' },
+  { name: 'KVM_SET_XSAVE', kind: 'vcpu-ioctl', handler: 'kvm_vcpu_ioctl_x86_set_xsave', setsState: true },
   { name: 'KVM_GET_XSAVE', kind: 'vcpu-ioctl', handler: 'kvm_vcpu_ioctl_x86_get_xsave', returnsToUser: true },
-  { name: 'KVM_SET_XCRS', kind: 'vcpu-ioctl', handler: 'kvm_vcpu_ioctl_x86_set_xcrs', neededForLaunch: true },
+  { name: 'KVM_SET_XCRS', kind: 'vcpu-ioctl', handler: 'kvm_vcpu_ioctl_x86_set_xcrs', setsState: true, neededForLaunch: true },
   { name: 'KVM_GET_XCRS', kind: 'vcpu-ioctl', handler: 'kvm_vcpu_ioctl_x86_get_xcrs', returnsToUser: true, neededForLaunch: true },
-  { name: 'KVM_SET_DEBUGREGS', kind: 'vcpu-ioctl', handler: 'kvm_vcpu_ioctl_x86_set_debugregs' },
+  { name: 'KVM_SET_DEBUGREGS', kind: 'vcpu-ioctl', handler: 'kvm_vcpu_ioctl_x86_set_debugregs', setsState: true },
   { name: 'KVM_GET_DEBUGREGS', kind: 'vcpu-ioctl', handler: 'kvm_vcpu_ioctl_x86_get_debugregs', returnsToUser: true },
-  { name: 'KVM_SET_MSRS', kind: 'vcpu-ioctl', handler: 'kvm_vcpu_ioctl_set_msrs', neededForLaunch: true },
-  { name: 'KVM_SET_CPUID2', kind: 'vcpu-ioctl', handler: 'kvm_vcpu_ioctl_set_cpuid2', neededForLaunch: true },
-  { name: 'KVM_SET_GUEST_DEBUG', kind: 'vcpu-ioctl', handler: 'kvm_arch_vcpu_ioctl_set_guest_debug' },
+  { name: 'KVM_SET_MSRS', kind: 'vcpu-ioctl', handler: 'kvm_vcpu_ioctl_set_msrs', setsState: true, neededForLaunch: true },
+  { name: 'KVM_SET_CPUID2', kind: 'vcpu-ioctl', handler: 'kvm_vcpu_ioctl_set_cpuid2', setsState: true, neededForLaunch: true },
+  { name: 'KVM_SET_GUEST_DEBUG', kind: 'vcpu-ioctl', handler: 'kvm_arch_vcpu_ioctl_set_guest_debug', setsState: true },
   { name: 'KVM_RUN', kind: 'vcpu-ioctl', handler: 'kvm_arch_vcpu_ioctl_run' },
   { name: 'KVM_SEV_LAUNCH_START', kind: 'sev-command', handler: 'sev_launch_start' },
   { name: 'KVM_SEV_LAUNCH_UPDATE_DATA', kind: 'sev-command', handler: 'sev_launch_update_data' },

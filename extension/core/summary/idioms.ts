@@ -4,7 +4,8 @@
 import type { StateRef } from './ir';
 
 /** What a local or parameter points at, decided from its type or, failing that, its name. */
-export type BaseKind = 'vcpu' | 'svm' | 'vm' | 'sev' | 'vmcb' | 'vmsa';
+/** `vmsa` is the VMSA page (svm->sev_es.vmsa); `vmcbSave` is the VMCB save area, KVM's own copy. */
+export type BaseKind = 'vcpu' | 'svm' | 'vm' | 'sev' | 'vmcb' | 'vmsa' | 'vmcbSave';
 
 const KIND_BY_TYPE: Record<string, BaseKind> = {
   kvm_vcpu: 'vcpu',
@@ -12,9 +13,9 @@ const KIND_BY_TYPE: Record<string, BaseKind> = {
   kvm: 'vm',
   kvm_svm: 'vm',
   kvm_sev_info: 'sev',
-  vmcb: 'vmcb',
-  vmcb_save_area: 'vmsa',
-  sev_es_save_area: 'vmsa',
+  // Not vmcb, vmcb_save_area or sev_es_save_area: a nested guest's vmcb12 and the host save area
+  // have the same types, so such a pointer is this vCPU's only when its initializer says so
+  // (svm->vmcb, &svm->vmcb->save, svm->sev_es.vmsa).
 };
 
 /** Hunks rarely show declarations, so conventional names stand in for them. */
@@ -24,7 +25,7 @@ const KIND_BY_NAME: Record<string, BaseKind> = {
   kvm: 'vm',
   sev: 'sev',
   vmcb: 'vmcb',
-  save: 'vmsa', vmsa: 'vmsa',
+  save: 'vmcbSave', vmsa: 'vmsa',
 };
 
 export function kindOfType(structName: string): BaseKind | undefined {
@@ -70,10 +71,12 @@ export function resolveFields(kind: BaseKind, fields: string[]): StateRef | null
         return { k: 'flag', scope: 'vcpu', name: fields.slice(i).join('.') };
       case 'vmcb':
         if (f === 'ptr') continue;
-        if (f === 'save') { k = 'vmsa'; continue; }
+        if (f === 'save') { k = 'vmcbSave'; continue; }
         return null; // control area: intercepts, not VMSA-backed state
       case 'vmsa':
-        return { k: 'vmsa', field: f.toUpperCase() };
+        return { k: 'vmsa', field: f.toUpperCase(), area: 'page' };
+      case 'vmcbSave':
+        return { k: 'vmsa', field: f.toUpperCase(), area: 'vmcb' };
       case 'vm':
         if (f === 'arch') continue;
         if (f === 'sev_info') { k = 'sev'; continue; }
@@ -82,8 +85,18 @@ export function resolveFields(kind: BaseKind, fields: string[]): StateRef | null
         return { k: 'flag', scope: 'vm', name: 'sev.' + fields.slice(i).join('.') };
     }
   }
-  // The chain ended on a base: a whole VMSA page (memcpy destination) is the one we care about.
-  return k === 'vmsa' ? { k: 'vmsa', field: 'VMSA' } : null;
+  // The chain ended on a base: a whole save area (a memcpy destination or source).
+  if (k === 'vmsa') return WHOLE_VMSA_PAGE;
+  if (k === 'vmcbSave') return WHOLE_VMCB_SAVE;
+  return null;
+}
+
+export const WHOLE_VMSA_PAGE: StateRef = { k: 'vmsa', field: 'VMSA', area: 'page' };
+export const WHOLE_VMCB_SAVE: StateRef = { k: 'vmsa', field: 'VMCB_SAVE', area: 'vmcb' };
+
+/** The whole VMSA page or VMCB save area, as opposed to one field of it. */
+export function isWholeArea(ref: StateRef): boolean {
+  return ref.k === 'vmsa' && (ref.field === 'VMSA' || ref.field === 'VMCB_SAVE');
 }
 
 function fpuRef(rest: string[]): StateRef {

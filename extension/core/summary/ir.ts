@@ -14,7 +14,8 @@ export interface Loc {
 /** A piece of kernel state the code reads or writes, already canonicalised by the idioms. */
 export type StateRef =
   | { k: 'flag'; scope: 'vcpu' | 'vm'; name: string }        // vcpu.guest_state_protected, vm.has_protected_state
-  | { k: 'vmsa'; field: string }                              // VMSA-backed field (DR7, RIP, CS, ...) or 'VMSA' page
+  /** VMSA-backed field (DR7, RIP, CS, ...), in the VMSA page itself or in KVM's VMCB save-area copy. */
+  | { k: 'vmsa'; field: string; area: 'page' | 'vmcb' }
   | { k: 'local'; name: string };
 
 export type Expr =

@@ -4,7 +4,7 @@
 import type { Node } from 'web-tree-sitter';
 import type { Callee, Expr, FunctionIr, Loc, OpsTable, StateRef, Stmt } from './ir';
 import {
-  type BaseKind, OPS_TABLE_NAMES, STATIC_CALL_PREFIX, isLoopMacro, isTransparentWrapper, isVcpuLoop,
+  type BaseKind, isWholeArea, OPS_TABLE_NAMES, WHOLE_VMCB_SAVE, WHOLE_VMSA_PAGE, STATIC_CALL_PREFIX, isLoopMacro, isTransparentWrapper, isVcpuLoop,
   kindOfAccessor, kindOfName, kindOfType, predicateRef, resolveFields,
 } from './idioms';
 
@@ -229,7 +229,7 @@ class FunctionLowering {
       const chain = this.fieldChain(inner);
       if (!chain) return undefined;
       const ref = resolveFields(chain.kind, chain.fields);
-      if (ref?.k === 'vmsa' && ref.field === 'VMSA') return 'vmsa';
+      if (ref && isWholeArea(ref)) return ref.k === 'vmsa' && ref.area === 'page' ? 'vmsa' : 'vmcbSave';
       return endKind(chain.kind, chain.fields);
     }
     return undefined;
@@ -256,7 +256,8 @@ class FunctionLowering {
         if (n.text === 'NULL' || n.text === 'false') return { k: 'const', value: 0, text: n.text, loc };
         if (n.text === 'true') return { k: 'const', value: 1, text: n.text, loc };
         const kind = this.baseKind(n.text);
-        if (kind === 'vmsa') return { k: 'read', ref: { k: 'vmsa', field: 'VMSA' }, text: n.text, loc };
+        if (kind === 'vmsa') return { k: 'read', ref: WHOLE_VMSA_PAGE, text: n.text, loc };
+        if (kind === 'vmcbSave') return { k: 'read', ref: WHOLE_VMCB_SAVE, text: n.text, loc };
         if (kind) return this.opaque(n, []);
         return { k: 'read', ref: { k: 'local', name: n.text }, text: n.text, loc };
       }
@@ -355,7 +356,7 @@ class FunctionLowering {
     if (inner.type === 'field_expression') {
       const ref = this.stateOf(inner);
       // svm->sev_es.vmsa = page: setting the pointer, not writing the save area
-      return ref?.k === 'vmsa' && ref.field === 'VMSA' ? null : ref;
+      return ref && isWholeArea(ref) ? null : ref;
     }
     return null;
   }
@@ -424,7 +425,7 @@ function endKind(kind: BaseKind, fields: string[]): BaseKind | undefined {
     else if (k === 'vcpu' && f === 'kvm') k = 'vm';
     else if (k === 'svm' && (f === 'vmcb' || f === 'vmcb01' || f === 'current_vmcb')) k = 'vmcb';
     else if (k === 'vmcb' && f === 'ptr') k = 'vmcb';
-    else if (k === 'vmcb' && f === 'save') k = 'vmsa';
+    else if (k === 'vmcb' && f === 'save') k = 'vmcbSave';
     else if (k === 'svm' && f === 'sev_es') k = 'svm';
     else if (k === 'svm' && f === 'vmsa') k = 'vmsa';
     else if (k === 'vm' && (f === 'arch' || f === 'sev_info')) k = f === 'sev_info' ? 'sev' : 'vm';
