@@ -4,13 +4,13 @@
 import type { AnalysisReport, Finding, SourceLocation, TraceStep } from '../findings';
 import type { Patch, Series } from '../series/types';
 import { loadBuiltinModel, isModelFile } from '../model/builtinModel';
-import { ruleMeta } from '../rules/ruleCatalog';
 import { SimulationCache } from '../simulate/simulationCache';
 import { DEFAULT_ASSUMPTIONS, Simulator, type Assumptions, type ExploreResult, type FoundHazard } from '../simulate/explore';
 import { Program } from '../simulate/program';
 import { diffIdentity } from '../series/diffIdentity';
 import { removeGuards } from './absentGuards';
 import { applyPatch, CodeBase, type IncompleteNote } from './codeBase';
+import { timelineFindings } from './timeline';
 
 export interface AnalysisOptions {
   depth: number;
@@ -88,18 +88,7 @@ export async function analyzeSeries(series: Series, options: AnalysisOptions = D
   // The verdict is always on the code after the last patch, whatever the timeline skipped.
   if (series.patches.length > 0) snapshots[snapshots.length - 1].result = simulate(code);
   const final = snapshots[snapshots.length - 1].result;
-  const findings: Finding[] = final.hazards.map((h) => toFinding(h, introducedBy(h.key, snapshots), seriesFiles));
-  const fixed: Finding[] = [];
-  const finalKeys = new Set(final.hazards.map((h) => h.key));
-  const seen = new Set<string>();
-  for (let i = 0; i < snapshots.length - 1; i++) {
-    for (const h of snapshots[i].result.hazards) {
-      if (finalKeys.has(h.key) || seen.has(h.key)) continue;
-      seen.add(h.key);
-      const gone = lastDisappearance(h.key, snapshots);
-      fixed.push({ ...toFinding(h, introducedBy(h.key, snapshots.slice(0, gone)), seriesFiles), fixedBy: snapshots[gone].patch?.file ?? null });
-    }
-  }
+  const { findings, fixed } = timelineFindings(snapshots, (h) => preferSeries(h, seriesFiles));
 
   findings.push(...incompleteFindings(notes, final, seriesFiles));
   findings.sort(byLocation);
@@ -125,42 +114,6 @@ function mapsEqual(a: Map<string, string>, b: Map<string, string>): boolean {
   if (a.size !== b.size) return false;
   for (const [k, v] of a) if (b.get(k) !== v) return false;
   return true;
-}
-
-/** The patch after which the finding appeared for the last time without vanishing again. */
-function introducedBy(key: string, snapshots: Snapshot[]): string | null {
-  let intro: string | null = null;
-  let present = false;
-  for (const s of snapshots) {
-    const has = s.result.hazards.some((h) => h.key === key);
-    if (has && !present) intro = s.patch?.file ?? null;
-    present = has;
-  }
-  return intro;
-}
-
-/** Index of the snapshot after which the finding last disappeared. */
-function lastDisappearance(key: string, snapshots: Snapshot[]): number {
-  let gone = snapshots.length - 1;
-  for (let i = 1; i < snapshots.length; i++) {
-    const before = snapshots[i - 1].result.hazards.some((h) => h.key === key);
-    const now = snapshots[i].result.hazards.some((h) => h.key === key);
-    if (before && !now) gone = i;
-  }
-  return gone;
-}
-
-function toFinding(h: FoundHazard, intro: string | null, seriesFiles: Set<string>): Finding {
-  const loc = preferSeries(h, seriesFiles);
-  return {
-    rule: h.rule,
-    severity: ruleMeta(h.rule).defaultSeverity,
-    message: h.message,
-    location: loc,
-    introducedBy: intro,
-    trace: h.trace,
-    key: h.key,
-  };
 }
 
 /** A finding is shown where the user can act: the hazard line if a patch holds it, else the last patch line on its trace. */

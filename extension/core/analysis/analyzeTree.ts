@@ -2,14 +2,13 @@
 // tree lacks), a series is applied to them in memory patch by patch (the tree on disk is never
 // written), each changed file is parsed whole again, and the lifecycle is simulated after each
 // patch. Findings are located in the C files.
-import type { AnalysisReport, Finding, SourceLocation } from '../findings';
+import type { AnalysisReport, SourceLocation } from '../findings';
 import type { Patch, Series } from '../series/types';
 import { parseC } from '../parse/cParser';
 import { blankKernelNoise } from '../parse/preprocessorBlanking';
 import type { FunctionIr } from '../summary/ir';
 import { lowerTranslationUnit } from '../summary/lowerToIr';
 import { loadBuiltinModel } from '../model/builtinModel';
-import { ruleMeta } from '../rules/ruleCatalog';
 import { Simulator, type ExploreResult, type FoundHazard } from '../simulate/explore';
 import { BUILTIN_OPERATIONS } from '../simulate/operations';
 import { Program } from '../simulate/program';
@@ -17,6 +16,7 @@ import { SimulationCache } from '../simulate/simulationCache';
 import { applyPatchInMemory } from '../tree/applyInMemory';
 import { locateKvmFiles } from '../tree/kernelTree';
 import type { AnalysisOptions } from './analyzeSeries';
+import { timelineFindings } from './timeline';
 
 /** One parsed source file: what it defines. */
 interface ParsedFile {
@@ -126,30 +126,7 @@ export async function analyzeTree(dir: string, series: Series, options: Analysis
   }
 
   const final = snapshots[snapshots.length - 1].result;
-  const introducedBy = (key: string): string | null => {
-    let intro: string | null = null;
-    let present = false;
-    for (const s of snapshots) {
-      const has = s.result.hazards.some((h) => h.key === key);
-      if (has && !present) intro = s.patch?.file ?? null;
-      present = has;
-    }
-    return intro;
-  };
-  const toFinding = (h: FoundHazard): Finding => ({
-    rule: h.rule, severity: ruleMeta(h.rule).defaultSeverity, message: h.message,
-    location: locate(h), introducedBy: introducedBy(h.key), trace: h.trace, key: h.key,
-  });
-  const findings = final.hazards.map(toFinding);
-  const finalKeys = new Set(final.hazards.map((h) => h.key));
-  const fixed: Finding[] = [];
-  for (const s of snapshots) {
-    for (const h of s.result.hazards) {
-      if (finalKeys.has(h.key) || fixed.some((f) => f.key === h.key)) continue;
-      const gone = snapshots.findIndex((x, i) => i > 0 && !x.result.hazards.some((y) => y.key === h.key) && snapshots[i - 1].result.hazards.some((y) => y.key === h.key));
-      fixed.push({ ...toFinding(h), fixedBy: gone >= 0 ? snapshots[gone].patch?.file ?? null : null });
-    }
-  }
+  const { findings, fixed } = timelineFindings(snapshots, locate);
   const all = [...parsed.values()];
   for (const f of all) {
     if (f.errorLines.length) {

@@ -30,6 +30,8 @@ export interface Hazard {
   note: string;
   /** The patch line the hazard came from, when `loc` lies in the built-in model. */
   seriesLoc?: Loc;
+  /** The state it concerns (a register field); hazards of one rule in one function are one finding. */
+  detail?: string;
 }
 
 export interface Rule {

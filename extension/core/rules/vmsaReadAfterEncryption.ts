@@ -14,7 +14,8 @@ export const vmsaReadAfterEncryption: Rule = {
       const use = ev.decided ? 'decides on it' : `returns it to userspace through ${step.op.name}`;
       out.push({
         rule: this.id,
-        key: `${this.id}|${ev.fn}|${ev.field}`,
+        key: `${this.id}|${ev.fn}`,
+        detail: ev.field,
         loc: ev.loc, fn: ev.fn, ...(ev.at ? { seriesLoc: ev.at } : {}),
         message: `${ev.fn}() reads VMSA-backed ${ev.field} of ${vcpuName(ev.vcpu)} after its VMSA was encrypted and ${use}: KVM's copy is stale or meaningless once the state is protected (only what the guest shares through the GHCB is real)`,
         note: `reads ${ev.field} in ${ev.fn}() from an encrypted VMSA`,

@@ -20,7 +20,8 @@ export const vmsaWriteAfterEncryption: Rule = {
       const what = ev.field === 'VMSA' ? 'the VMSA page' : ev.area === 'page' ? `${ev.field} in the VMSA page` : `VMSA-backed ${ev.field} (its VMCB save-area copy)`;
       out.push({
         rule: this.id,
-        key: `${this.id}|${ev.fn}|${ev.field}`,
+        key: `${this.id}|${ev.fn}`,
+        detail: ev.field,
         loc: ev.loc, fn: ev.fn, ...(ev.at ? { seriesLoc: ev.at } : {}),
         message: `${ev.fn}() writes ${what} of ${vcpuName(ev.vcpu)} after KVM_SEV_LAUNCH_UPDATE_VMSA encrypted it (reached by ${step.op.name}${succeeded(step) ? '' : ', even though the ioctl then fails'}): KVM cannot change protected state, so the write is lost or corrupts the VMSA and the next VMRUN fails with a SHUTDOWN exit`,
         note: `writes ${ev.field} in ${ev.fn}() although the VMSA is encrypted`,

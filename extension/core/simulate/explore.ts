@@ -30,6 +30,8 @@ export interface ExploreOptions {
 
 export interface FoundHazard extends Hazard {
   trace: TraceStep[];
+  /** Other state the same function touches the same way (reported as one finding). */
+  alsoDetails: string[];
 }
 
 export interface ExploreResult {
@@ -178,9 +180,13 @@ export class Simulator {
             for (const ev of r.events) if (ev.k === 'unresolved') unresolved.set(`${ev.what}@${ev.fn}`, ev);
             const hazards = hazardsOf(r);
             for (const h of hazards) {
-              if (found.has(h.key)) continue;
+              const seen = found.get(h.key);
+              if (seen) {
+                if (h.detail && h.detail !== seen.detail && !seen.alsoDetails.includes(h.detail)) seen.alsoDetails.push(h.detail);
+                continue;
+              }
               const trace = [...traceOf(node), stepOf(r, h)];
-              found.set(h.key, { ...h, trace });
+              found.set(h.key, { ...h, trace, alsoDetails: [] });
             }
             const key = symmetricStateKey(r.after);
             if (visited.has(key)) continue;

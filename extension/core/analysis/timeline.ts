@@ -1,0 +1,66 @@
+// From explorations after each patch to findings: a finding is introduced by the patch after
+// which it appears (and stays), and a hazard that vanishes before the end is listed as fixed
+// by the patch after which it is gone. Shared by series mode and kernel-tree mode.
+import type { Finding, SourceLocation } from '../findings';
+import type { Patch } from '../series/types';
+import { ruleMeta } from '../rules/ruleCatalog';
+import type { ExploreResult, FoundHazard } from '../simulate/explore';
+
+export interface TimelinePoint {
+  /** Patch after which this exploration ran; null for the code before the series. */
+  patch: Patch | null;
+  result: ExploreResult;
+}
+
+export function timelineFindings(points: TimelinePoint[], locate: (h: FoundHazard) => SourceLocation): { findings: Finding[]; fixed: Finding[] } {
+  const final = points[points.length - 1].result;
+  const findings = final.hazards.map((h) => toFinding(h, introducedBy(h.key, points), locate(h)));
+  const finalKeys = new Set(final.hazards.map((h) => h.key));
+  const fixed: Finding[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < points.length - 1; i++) {
+    for (const h of points[i].result.hazards) {
+      if (finalKeys.has(h.key) || seen.has(h.key)) continue;
+      seen.add(h.key);
+      const gone = lastDisappearance(h.key, points);
+      fixed.push({ ...toFinding(h, introducedBy(h.key, points.slice(0, gone)), locate(h)), fixedBy: points[gone].patch?.file ?? null });
+    }
+  }
+  return { findings, fixed };
+}
+
+function toFinding(h: FoundHazard, intro: string | null, location: SourceLocation): Finding {
+  const also = h.alsoDetails.length ? ` (the same path also reaches ${h.alsoDetails.join(', ')})` : '';
+  return {
+    rule: h.rule,
+    severity: ruleMeta(h.rule).defaultSeverity,
+    message: h.message + also,
+    location,
+    introducedBy: intro,
+    trace: h.trace,
+    key: h.key,
+  };
+}
+
+/** The patch after which the finding appeared for the last time without vanishing again. */
+function introducedBy(key: string, points: TimelinePoint[]): string | null {
+  let intro: string | null = null;
+  let present = false;
+  for (const p of points) {
+    const has = p.result.hazards.some((h) => h.key === key);
+    if (has && !present) intro = p.patch?.file ?? null;
+    present = has;
+  }
+  return intro;
+}
+
+/** Index of the point after which the finding last disappeared. */
+function lastDisappearance(key: string, points: TimelinePoint[]): number {
+  let gone = points.length - 1;
+  for (let i = 1; i < points.length; i++) {
+    const before = points[i - 1].result.hazards.some((h) => h.key === key);
+    const now = points[i].result.hazards.some((h) => h.key === key);
+    if (before && !now) gone = i;
+  }
+  return gone;
+}
