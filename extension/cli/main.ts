@@ -70,8 +70,14 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   let preamble = '';
   if (o.tree !== undefined) {
     const tree = await analyzeTree(o.tree, series, options);
+    if (tree.tree.files === 0) {
+      // no KVM source to analyse: say why in one line, and do not print an empty report
+      const why = tree.problems.find((p) => p.severity === 'error')?.message ?? 'no KVM x86 source files found';
+      io.err(`kvm-lens: --tree ${o.tree}: ${why}\n`);
+      return EXIT_BAD_INPUT;
+    }
     for (const p of tree.problems) io.err(`${p.file}${p.line ? ':' + p.line : ''}: ${p.severity}: ${p.message}\n`);
-    if (tree.tree.files === 0 || tree.problems.some((p) => p.severity === 'error' && p.file === o.tree)) unreadable = true;
+    if (tree.problems.some((p) => p.severity === 'error')) unreadable = true;
     preamble = `kernel tree ${tree.root}: ${tree.tree.files} files, ${tree.tree.functions} functions (${tree.tree.functionsWithErrors} with parse errors)` +
       (tree.tree.modelFilled.length ? `; the built-in model fills what the tree lacks: ${tree.tree.modelFilled.map((f) => `${f}()`).join(', ')}` : '') + '\n';
     report = tree;

@@ -151,8 +151,8 @@ test('missing or unknown command, missing inputs', () => {
   assert.equal(err([]), 'kvm-lens: missing command; expected "check" (see kvm-lens --help)');
   assert.equal(err(['--format', 'json']), 'kvm-lens: missing command; expected "check" (see kvm-lens --help)');
   assert.equal(err(['lint', 'a.patch']), 'kvm-lens: unknown command "lint" (see kvm-lens --help)');
-  assert.equal(err(['check']), 'kvm-lens: check needs at least one patch, mbox or directory (see kvm-lens --help)');
-  assert.equal(err(['check', '--no-color']), 'kvm-lens: check needs at least one patch, mbox or directory (see kvm-lens --help)');
+  assert.equal(err(['check']), 'kvm-lens: check needs at least one patch, mbox or directory, or --tree DIR (see kvm-lens --help)');
+  assert.equal(err(['check', '--no-color']), 'kvm-lens: check needs at least one patch, mbox or directory, or --tree DIR (see kvm-lens --help)');
 });
 
 test('usage text documents the command, every option, assumption keys and exit statuses', () => {

@@ -262,7 +262,7 @@ describe('usage errors and output', () => {
     ['vcpus out of range', ['--assume', 'vcpus=9'], /vcpus/],
     ['assumption without "="', ['--assume', 'vm-type'], /KEY=VALUE/],
     ['unknown format', ['--format', 'xml'], /--format/],
-    ['--tree (kernel-tree mode)', ['--tree', 'x'], /--tree/],
+    ['--tree on a directory that does not exist', ['--tree', 'no-such-tree'], /--tree no-such-tree: .*does not exist/],
     ['unknown option', ['--frobnicate'], /--frobnicate/],
   ] as const) {
     it(`${what} → exit 2, one line on stderr, nothing on stdout`, T, async () => {
