@@ -1,14 +1,16 @@
 // Kernel-tree mode: the real KVM sources replace the built-in model (which fills only what the
 // tree lacks), a series is applied to them in memory patch by patch (the tree on disk is never
 // written), each changed file is parsed whole again, and the lifecycle is simulated after each
-// patch. Findings are located in the C files.
-import type { AnalysisReport, SourceLocation } from '../findings';
-import type { Patch, Series } from '../series/types';
+// patch. Findings are located in the C files. A session keeps the parse trees and the
+// simulation cache, so an edit re-parses incrementally and re-runs only what it affects.
+import { Edit, type Tree } from 'web-tree-sitter';
+import type { AnalysisReport, Finding, SourceLocation } from '../findings';
+import type { Series } from '../series/types';
 import { parseC } from '../parse/cParser';
 import { blankKernelNoise } from '../parse/preprocessorBlanking';
 import type { FunctionIr } from '../summary/ir';
-import { lowerTranslationUnit } from '../summary/lowerToIr';
-import { loadBuiltinModel } from '../model/builtinModel';
+import { lowerTranslationUnit, type LowerOptions } from '../summary/lowerToIr';
+import { loadBuiltinModel, type BuiltinModel } from '../model/builtinModel';
 import { Simulator, type ExploreResult, type FoundHazard } from '../simulate/explore';
 import { BUILTIN_OPERATIONS } from '../simulate/operations';
 import { Program } from '../simulate/program';
@@ -16,15 +18,7 @@ import { SimulationCache } from '../simulate/simulationCache';
 import { applyPatchInMemory } from '../tree/applyInMemory';
 import { locateKvmFiles } from '../tree/kernelTree';
 import type { AnalysisOptions } from './analyzeSeries';
-import { timelineFindings } from './timeline';
-
-/** One parsed source file: what it defines. */
-interface ParsedFile {
-  text: string;
-  functions: FunctionIr[];
-  ops: Map<string, string>;
-  errorLines: number[];
-}
+import { timelineFindings, type TimelinePoint } from './timeline';
 
 export interface TreeStats {
   files: number;
@@ -35,130 +29,248 @@ export interface TreeStats {
   modelFilled: string[];
 }
 
+export interface TreeProblemLine { file: string; line?: number; message: string; severity: 'error' | 'warning' }
+
 export interface TreeReport extends AnalysisReport {
   root: string;
   tree: TreeStats;
-  problems: { file: string; line?: number; message: string; severity: 'error' | 'warning' }[];
+  problems: TreeProblemLine[];
 }
 
 const VENDOR_OPS_TABLE = 'svm_x86_ops';
 
-async function parseFile(path: string, text: string): Promise<ParsedFile> {
-  const tree = await parseC(blankKernelNoise(text));
-  try {
-    const unit = lowerTranslationUnit(tree.rootNode, { file: path, origin: 'tree', mapRow: (row) => ({ line: row + 1 }) });
-    const ops = new Map<string, string>();
-    for (const t of unit.opsTables) if (t.name === VENDOR_OPS_TABLE) for (const [k, v] of t.entries) ops.set(k, v);
-    const errorLines = [...unit.errorLines, ...unit.functions.flatMap((f) => f.errorLines)];
-    return { text, functions: unit.functions, ops, errorLines };
-  } finally {
-    tree.delete();
+/** One source file as the session holds it: its text, its parse tree and what it defines. */
+class SourceFile {
+  private constructor(
+    readonly path: string,
+    public text: string,
+    private blanked: string,
+    private tree: Tree,
+    public functions: FunctionIr[],
+    public ops: Map<string, string>,
+    public errorLines: number[],
+  ) {}
+
+  private static options(path: string): LowerOptions {
+    return { file: path, origin: 'tree', mapRow: (row) => ({ line: row + 1 }) };
+  }
+
+  static async parse(path: string, text: string): Promise<SourceFile> {
+    const blanked = blankKernelNoise(text);
+    const tree = await parseC(blanked);
+    const unit = lowerTranslationUnit(tree.rootNode, SourceFile.options(path));
+    return new SourceFile(path, text, blanked, tree, unit.functions, opsOf(unit.opsTables), errorLinesOf(unit));
+  }
+
+  /**
+   * The file's new text: an incremental parse, then only the functions the edit touches are
+   * lowered again when no line moved (others keep their IR, so their cached results stay valid).
+   */
+  async update(text: string): Promise<void> {
+    const blanked = blankKernelNoise(text);
+    const edit = textEdit(this.blanked, blanked);
+    if (!edit) { this.text = text; return; }
+    this.tree.edit(edit);
+    const next = await parseC(blanked, this.tree);
+    this.tree.delete();
+    this.tree = next;
+    const sameLines = lineCount(this.blanked) === lineCount(blanked);
+    this.text = text;
+    this.blanked = blanked;
+    if (!sameLines) {
+      const unit = lowerTranslationUnit(next.rootNode, SourceFile.options(this.path));
+      this.functions = unit.functions;
+      this.ops = opsOf(unit.opsTables);
+      this.errorLines = errorLinesOf(unit);
+      return;
+    }
+    const rows = { from: edit.startPosition.row, to: edit.newEndPosition.row };
+    const unit = lowerTranslationUnit(next.rootNode, SourceFile.options(this.path), rows);
+    const touched = (fn: FunctionIr) => fn.endLine - 1 >= rows.from && fn.loc.line - 1 <= rows.to;
+    this.functions = [...this.functions.filter((fn) => !touched(fn)), ...unit.functions].sort((a, b) => a.loc.line - b.loc.line);
+    if (unit.opsTables.length) for (const [k, v] of opsOf(unit.opsTables)) this.ops.set(k, v);
+    this.errorLines = [...this.errorLines.filter((l) => l - 1 < rows.from || l - 1 > rows.to), ...errorLinesOf(unit)].sort((a, b) => a - b);
+  }
+
+  dispose(): void {
+    this.tree.delete();
   }
 }
 
-export async function analyzeTree(dir: string, series: Series, options: AnalysisOptions): Promise<TreeReport> {
-  const ms = { read: 0, parse: 0, summarize: 0, simulate: 0 };
-  const t0 = performance.now();
-  const located = await locateKvmFiles(dir);
-  ms.read = performance.now() - t0;
-  const problems: TreeReport['problems'] = located.problems.map((p) => ({ file: p.path, message: p.message, severity: p.severity }));
-  const model = await loadBuiltinModel();
+function opsOf(tables: { name: string; entries: Map<string, string> }[]): Map<string, string> {
+  const ops = new Map<string, string>();
+  for (const t of tables) if (t.name === VENDOR_OPS_TABLE) for (const [k, v] of t.entries) ops.set(k, v);
+  return ops;
+}
 
-  const parsed = new Map<string, ParsedFile>();
-  const t1 = performance.now();
-  for (const f of located.files) parsed.set(f.path, await parseFile(f.path, f.text));
-  ms.parse += performance.now() - t1;
+function errorLinesOf(unit: { errorLines: number[]; functions: FunctionIr[] }): number[] {
+  return [...new Set([...unit.errorLines, ...unit.functions.flatMap((f) => f.errorLines)])].sort((a, b) => a - b);
+}
 
-  const cache = new SimulationCache();
-  const seriesFiles = new Set(series.patches.map((p) => p.file));
-  let modelFilled: string[] = [];
+function lineCount(text: string): number {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
 
-  // The code after some prefix of the series: tree functions over the model's.
-  const build = (): { functions: Map<string, FunctionIr>; ops: Map<string, string> } => {
+/** The single edit that turns `a` into `b` (common prefix and suffix), in tree-sitter's terms. */
+function textEdit(a: string, b: string) {
+  if (a === b) return undefined;
+  let start = 0;
+  const max = Math.min(a.length, b.length);
+  while (start < max && a.charCodeAt(start) === b.charCodeAt(start)) start++;
+  let endA = a.length;
+  let endB = b.length;
+  while (endA > start && endB > start && a.charCodeAt(endA - 1) === b.charCodeAt(endB - 1)) { endA--; endB--; }
+  return new Edit({
+    startIndex: start, oldEndIndex: endA, newEndIndex: endB,
+    startPosition: pointAt(a, start), oldEndPosition: pointAt(a, endA), newEndPosition: pointAt(b, endB),
+  });
+}
+
+function pointAt(text: string, index: number): { row: number; column: number } {
+  let row = 0;
+  let lineStart = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < index; i = text.indexOf('\n', i + 1)) { row++; lineStart = i + 1; }
+  return { row, column: index - lineStart };
+}
+
+/** A kernel tree held in memory: parsed once, re-analysed after edits. */
+export class TreeSession {
+  private readonly cache = new SimulationCache();
+  private last: { signature: string; result: ExploreResult } | undefined;
+  readonly ms = { read: 0, parse: 0, summarize: 0, simulate: 0 };
+
+  private constructor(
+    readonly root: string,
+    private readonly files: Map<string, SourceFile>,
+    private readonly model: BuiltinModel,
+    readonly problems: TreeProblemLine[],
+  ) {}
+
+  static async open(dir: string): Promise<TreeSession> {
+    const t0 = performance.now();
+    const located = await locateKvmFiles(dir);
+    const readMs = performance.now() - t0;
+    const model = await loadBuiltinModel();
+    const files = new Map<string, SourceFile>();
+    const t1 = performance.now();
+    for (const f of located.files) files.set(f.path, await SourceFile.parse(f.path, f.text));
+    const session = new TreeSession(located.root, files, model, located.problems.map((p) => ({ file: p.path, message: p.message, severity: p.severity })));
+    session.ms.read = readMs;
+    session.ms.parse = performance.now() - t1;
+    return session;
+  }
+
+  /** Replaces a file's text (an editor buffer, a patch applied in memory). */
+  async setText(path: string, text: string | undefined): Promise<void> {
+    const t = performance.now();
+    const file = this.files.get(path);
+    if (text === undefined) { file?.dispose(); this.files.delete(path); }
+    else if (file) await file.update(text);
+    else if (/\.[ch]$/.test(path)) this.files.set(path, await SourceFile.parse(path, text));
+    this.ms.parse += performance.now() - t;
+  }
+
+  texts(): Map<string, string> {
+    return new Map([...this.files].map(([k, f]) => [k, f.text]));
+  }
+
+  /** The code now: tree functions over the model's, which fills only what the tree lacks. */
+  private code(): { functions: Map<string, FunctionIr>; ops: Map<string, string>; modelFilled: string[] } {
     const functions = new Map<string, FunctionIr>();
-    const ops = new Map(model.ops);
-    for (const file of parsed.values()) {
+    const ops = new Map(this.model.ops);
+    for (const file of this.files.values()) {
       for (const fn of file.functions) if (!functions.has(fn.name)) functions.set(fn.name, fn);
       for (const [k, v] of file.ops) ops.set(k, v);
     }
-    modelFilled = [];
-    for (const [name, fn] of model.functions) {
+    const modelFilled: string[] = [];
+    for (const [name, fn] of this.model.functions) {
       if (!functions.has(name)) { functions.set(name, fn); modelFilled.push(name); }
     }
-    return { functions, ops };
-  };
+    return { functions, ops, modelFilled };
+  }
 
-  let last: { signature: string; result: ExploreResult } | undefined;
-  const simulate = (): ExploreResult => {
+  simulate(options: AnalysisOptions, seriesFiles: ReadonlySet<string> = new Set()): ExploreResult {
     const t = performance.now();
-    const { functions, ops } = build();
-    const program = new Program(functions, ops, seriesFiles, cache.fingerprints, { lifecycleFlagsOnly: true });
-    const signature = BUILTIN_OPERATIONS.map((op) => `${op.name}:${program.fingerprint(op.handler)}`).join(',');
-    const result = last?.signature === signature ? last.result
-      : new Simulator(program, BUILTIN_OPERATIONS, options.assumptions, cache).explore({ depth: options.depth, maxStates: options.maxStates });
-    last = { signature, result };
-    ms.simulate += performance.now() - t;
+    const { functions, ops } = this.code();
+    const program = new Program(functions, ops, seriesFiles, this.cache.fingerprints, { lifecycleFlagsOnly: true });
+    const signature = BUILTIN_OPERATIONS.map((op) => `${op.name}:${program.fingerprint(op.handler)}`).join(',')
+      + `|${JSON.stringify(options.assumptions)}|${options.depth}`;
+    const result = this.last?.signature === signature ? this.last.result
+      : new Simulator(program, BUILTIN_OPERATIONS, options.assumptions, this.cache).explore({ depth: options.depth, maxStates: options.maxStates });
+    this.last = { signature, result };
+    this.cache.trim();
+    this.ms.simulate += performance.now() - t;
     return result;
-  };
+  }
 
-  const snapshots: { patch: Patch | null; result: ExploreResult }[] = [{ patch: null, result: simulate() }];
-  let files = new Map([...parsed].map(([k, v]) => [k, v.text]));
-  for (const patch of series.patches) {
-    const applied = applyPatchInMemory(files, patch);
-    for (const p of applied.problems) {
-      problems.push({ file: p.patchFile, line: p.patchLine, severity: 'warning', message: `${p.file}${p.hunkHeader ? ` ${p.hunkHeader}` : ''}: ${p.message}` });
-    }
-    for (const r of applied.results) {
-      for (const h of r.hunks) {
-        if (h.applied && h.fuzz > 0) problems.push({ file: patch.file, line: h.patchLine, severity: 'warning', message: `${r.path} ${h.header}: applied with fuzz ${h.fuzz}` });
+  /** Applies the series patch by patch in memory, simulating after each, and reports. */
+  async analyze(series: Series, options: AnalysisOptions): Promise<TreeReport> {
+    const problems = [...this.problems];
+    const seriesFiles = new Set(series.patches.map((p) => p.file));
+    const points: TimelinePoint[] = [{ patch: null, result: this.simulate(options, seriesFiles) }];
+    for (const patch of series.patches) {
+      const applied = applyPatchInMemory(this.texts(), patch);
+      for (const p of applied.problems) {
+        problems.push({ file: p.patchFile, line: p.patchLine, severity: 'warning', message: `${p.file}${p.hunkHeader ? ` ${p.hunkHeader}` : ''}: ${p.message}` });
       }
+      for (const r of applied.results) {
+        for (const h of r.hunks) if (h.applied && h.fuzz > 0) problems.push({ file: patch.file, line: h.patchLine, severity: 'warning', message: `${r.path} ${h.header}: applied with fuzz ${h.fuzz}` });
+        await this.setText(r.path, applied.files.get(r.path));
+      }
+      points.push({ patch, result: this.simulate(options, seriesFiles) });
     }
-    const t = performance.now();
-    for (const r of applied.results) {
-      if (!/\.[ch]$/.test(r.path)) continue;
-      const text = applied.files.get(r.path);
-      if (text === undefined) parsed.delete(r.path);
-      else if (text !== files.get(r.path)) parsed.set(r.path, await parseFile(r.path, text));
-    }
-    ms.parse += performance.now() - t;
-    files = applied.files;
-    snapshots.push({ patch, result: simulate() });
+    return this.report(points, series.patches.length, problems);
   }
 
-  const final = snapshots[snapshots.length - 1].result;
-  const { findings, fixed } = timelineFindings(snapshots, locate);
-  const all = [...parsed.values()];
-  for (const f of all) {
-    if (f.errorLines.length) {
-      const first = f.errorLines[0];
-      findings.push({
-        rule: 'analysis-incomplete', severity: 'info', key: `analysis-incomplete|${f.functions[0]?.loc.file}|parse`,
-        message: `${f.errorLines.length} line(s) of this file did not parse (first at line ${first}); statements there are not analysed`,
-        location: { file: f.functions[0]?.loc.file ?? '', line: first, column: 1 }, introducedBy: null, trace: [],
-      });
+  private report(points: TimelinePoint[], patches: number, problems: TreeProblemLine[]): TreeReport {
+    const final = points[points.length - 1].result;
+    const { findings, fixed } = timelineFindings(points, locate);
+    const all = [...this.files.values()];
+    for (const f of all) {
+      if (f.errorLines.length === 0) continue;
+      findings.push(incomplete(f.path, f.errorLines[0], `${f.errorLines.length} line(s) of this file did not parse (first at line ${f.errorLines[0]}); statements there are not analysed`));
     }
+    if (final.boundReached) findings.push(incomplete('<simulation>', 1, 'the exploration stopped at its bound before it ran out of new states; raise --depth to look further'));
+    const { functions, modelFilled } = this.code();
+    return {
+      root: this.root,
+      findings, fixed,
+      stats: { patches, functions: functions.size, statesExplored: points.reduce((n, p, i) => n + (i > 0 && p.result === points[i - 1].result ? 0 : p.result.statesExplored), 0), boundReached: final.boundReached, ms: { ...this.ms } },
+      origins: modelFilled.map((name) => ({ function: name, origin: 'model' as const, file: this.model.functions.get(name)!.loc.file })),
+      tree: {
+        files: all.length,
+        bytes: all.reduce((n, f) => n + f.text.length, 0),
+        functions: all.reduce((n, f) => n + f.functions.length, 0),
+        functionsWithErrors: all.reduce((n, f) => n + f.functions.filter((fn) => fn.errorLines.length).length, 0),
+        modelFilled,
+      },
+      problems,
+    };
   }
-  if (final.boundReached) {
-    findings.push({ rule: 'analysis-incomplete', severity: 'info', key: 'analysis-incomplete|bound', message: 'the exploration stopped at its bound before it ran out of new states; raise --depth to look further', location: { file: '<simulation>', line: 1, column: 1 }, introducedBy: null, trace: [] });
+
+  dispose(): void {
+    for (const f of this.files.values()) f.dispose();
+    this.files.clear();
   }
-  const { functions } = build();
-  return {
-    root: located.root,
-    findings, fixed,
-    stats: { patches: series.patches.length, functions: functions.size, statesExplored: snapshots.reduce((n, s) => n + s.result.statesExplored, 0), boundReached: final.boundReached, ms },
-    origins: [...modelFilled.map((name) => ({ function: name, origin: 'model' as const, file: model.functions.get(name)!.loc.file }))],
-    tree: {
-      files: parsed.size,
-      bytes: all.reduce((n, f) => n + f.text.length, 0),
-      functions: all.reduce((n, f) => n + f.functions.length, 0),
-      functionsWithErrors: all.reduce((n, f) => n + f.functions.filter((fn) => fn.errorLines.length).length, 0),
-      modelFilled,
-    },
-    problems,
-  };
 }
 
-/** Tree findings are shown at the C line; the hunk header of a series change is in the trace. */
+function incomplete(file: string, line: number, message: string): Finding {
+  return { rule: 'analysis-incomplete', severity: 'info', key: `analysis-incomplete|${file}|${message}`, message, location: { file, line, column: 1 }, introducedBy: null, trace: [] };
+}
+
+/** Tree findings are shown at the C line of the hazard. */
 function locate(h: FoundHazard): SourceLocation {
   return { file: h.loc.file, line: h.loc.line, column: h.loc.column, function: h.fn };
+}
+
+/** One-shot audit (the CLI): open the tree, apply the series in memory, report, let go. */
+export async function analyzeTree(dir: string, series: Series, options: AnalysisOptions): Promise<TreeReport> {
+  const session = await TreeSession.open(dir);
+  try {
+    return await session.analyze(series, options);
+  } finally {
+    session.dispose();
+  }
 }

@@ -1,5 +1,15 @@
-import type { Hazard, Rule } from './rule';
+import type { Hazard, Purpose, Rule } from './rule';
 import { vcpuName } from './rule';
+
+/**
+ * Whether a read can be reported; the interpreter records only these. A read counts when it is
+ * decided on or handed back to userspace; on KVM's VMCB copy, only in user-facing ioctls (KVM_RUN's
+ * own decisions on its copy are bookkeeping).
+ */
+export function readCanMatter(ev: { area: 'page' | 'vmcb'; encrypted: boolean; decided: boolean }, purpose: Purpose): boolean {
+  if (!ev.encrypted || (!ev.decided && !purpose.returnsToUser)) return false;
+  return ev.area === 'page' || purpose.returnsToUser || purpose.setsState;
+}
 
 /** A path reads VMSA-backed state of an encrypted vCPU and hands it to userspace or decides on it. */
 export const vmsaReadAfterEncryption: Rule = {
@@ -8,9 +18,8 @@ export const vmsaReadAfterEncryption: Rule = {
     const out: Hazard[] = [];
     for (const ev of step.events) {
       if (ev.k !== 'vmsaRead' || !ev.encrypted) continue;
-      if (!ev.decided && !(step.op.returnsToUser && step.status !== 'error')) continue;
-      // KVM_RUN's own decisions on its VMCB copy are bookkeeping; userspace-facing ioctls are not
-      if (ev.area === 'vmcb' && !step.op.returnsToUser && !step.op.setsState) continue;
+      if (!readCanMatter(ev, { setsState: !!step.op.setsState, returnsToUser: !!step.op.returnsToUser })) continue;
+      if (!ev.decided && step.status === 'error') continue; // nothing was handed back
       const use = ev.decided ? 'decides on it' : `returns it to userspace through ${step.op.name}`;
       out.push({
         rule: this.id,

@@ -1,8 +1,13 @@
-import type { Hazard, Rule } from './rule';
+import type { Hazard, Purpose, Rule } from './rule';
 import { succeeded, vcpuName } from './rule';
 
 /** Debug registers: KVM must never change them for a protected guest, whatever asked it to. */
 const DEBUG_FIELDS = new Set(['DR6', 'DR7']);
+
+/** Whether a write can be reported; the interpreter records only these (and this rule decides). */
+export function writeCanMatter(ev: { area: 'page' | 'vmcb'; field: string; encrypted: boolean }, purpose: Purpose): boolean {
+  return ev.encrypted && (ev.area === 'page' || purpose.setsState || DEBUG_FIELDS.has(ev.field));
+}
 
 /**
  * A path writes VMSA-backed state of a vCPU whose VMSA is already encrypted: the VMSA page
@@ -15,8 +20,7 @@ export const vmsaWriteAfterEncryption: Rule = {
   check(step) {
     const out: Hazard[] = [];
     for (const ev of step.events) {
-      if (ev.k !== 'vmsaWrite' || !ev.encrypted) continue;
-      if (ev.area === 'vmcb' && !step.op.setsState && !DEBUG_FIELDS.has(ev.field)) continue;
+      if (ev.k !== 'vmsaWrite' || !writeCanMatter(ev, { setsState: !!step.op.setsState, returnsToUser: !!step.op.returnsToUser })) continue;
       const what = ev.field === 'VMSA' ? 'the VMSA page' : ev.area === 'page' ? `${ev.field} in the VMSA page` : `VMSA-backed ${ev.field} (its VMCB save-area copy)`;
       out.push({
         rule: this.id,

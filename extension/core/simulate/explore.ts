@@ -107,7 +107,10 @@ export class Simulator {
         if (vcpu === null || !st.vcpus[vcpu]) return [];
         break;
     }
-    const ctx: PathCtx = { st, vcpu: op.kind === 'sev-command' || op.kind === 'sev-init' ? null : vcpu, locals: {}, events: [], guards: [], fn: op.handler };
+    const ctx: PathCtx = {
+      st, vcpu: op.kind === 'sev-command' || op.kind === 'sev-init' ? null : vcpu, locals: {}, events: [], guards: [], fn: op.handler,
+      purpose: { setsState: !!op.setsState, returnsToUser: !!op.returnsToUser },
+    };
     const results: StepResult[] = [];
     const distinct = new Set<string>();
     for (const o of this.interp.runFunction(handler, ctx)) {

@@ -5,6 +5,9 @@ import type { Callee, Expr, FunctionIr, Loc, StateRef, Stmt } from '../summary/i
 import { FLAGS, isWholeArea, debugArmingCall, firmwareCommand, flagKey, flagSetter, FIRMWARE_CALLS, MEMORY_WRITERS, isWarnMacro } from '../summary/idioms';
 import { type FlagValue, type SimState, cloneState, readFlag, writeFlag } from './state';
 import { SimulationCache } from './simulationCache';
+import type { Purpose } from '../rules/rule';
+import { writeCanMatter } from '../rules/vmsaWriteAfterEncryption';
+import { readCanMatter } from '../rules/vmsaReadAfterEncryption';
 import type { Program } from './program';
 import { labelTail } from '../summary/irKeys';
 
@@ -55,6 +58,8 @@ export interface PathCtx {
   /** The last patch line run in the current function (its first changed line on entry). */
   here?: Loc;
   fn: string;
+  /** What the operation being run asks of KVM: decides which state accesses can matter. */
+  purpose: Purpose;
 }
 
 interface Outcome { ctx: PathCtx; flow: Flow }
@@ -84,7 +89,7 @@ export class Interpreter {
     }
     // A call's outcomes depend only on what the callee can run, the state, the vCPU and the
     // known arguments: computed once, they are reused wherever and whenever the call recurs.
-    const key = `${this.program.fingerprint(fn.name)}|${ctx.vcpu}|${this.cache.stateId(ctx.st)}|${args.map((a) => a.n).join(',')}`;
+    const key = `${this.program.fingerprint(fn.name)}|${ctx.vcpu}|${this.cache.stateId(ctx.st)}|${+ctx.purpose.setsState}${+ctx.purpose.returnsToUser}|${args.map((a) => a.n).join(',')}`;
     let results = this.cache.calls.get(key);
     if (!results) {
       this.cache.misses++;
@@ -113,7 +118,7 @@ export class Interpreter {
     try {
       const locals: Record<string, Val> = {};
       fn.params.forEach((p, i) => { if (args[i] && args[i].n !== null) locals[p] = args[i]; });
-      const inner: PathCtx = { st: ctx.st, vcpu: ctx.vcpu, locals, events: [], guards: [], fn: fn.name, ...(fn.touched ? { seriesLoc: { loc: fn.touched, fn: fn.name }, here: fn.touched } : {}) };
+      const inner: PathCtx = { st: ctx.st, vcpu: ctx.vcpu, locals, events: [], guards: [], fn: fn.name, purpose: ctx.purpose, ...(fn.touched ? { seriesLoc: { loc: fn.touched, fn: fn.name }, here: fn.touched } : {}) };
       return this.execFunctionBody(fn, inner).map((o) => ({
         st: o.ctx.st,
         events: o.ctx.events,
@@ -287,7 +292,7 @@ export class Interpreter {
     return this.evalExpr(e, ctx).map(([c, v]) => {
       if (!v.taint || c.vcpu === null) return [c, v];
       const enc = c.st.vcpus[c.vcpu]?.encrypted ?? false;
-      return [{ ...c, events: [...c.events, { k: 'vmsaRead', field: v.taint.slice(v.taint.indexOf(':') + 1), area: v.taint.startsWith('page:') ? 'page' : 'vmcb', vcpu: c.vcpu, encrypted: enc, decided: true, loc: e.loc, fn: c.fn, ...at(c) }] }, v];
+      return [withStateEvent(c, { k: 'vmsaRead', field: v.taint.slice(v.taint.indexOf(':') + 1), area: v.taint.startsWith('page:') ? 'page' : 'vmcb', vcpu: c.vcpu, encrypted: enc, decided: true, loc: e.loc, fn: c.fn, ...at(c) }), v];
     });
   }
 
@@ -356,7 +361,7 @@ export class Interpreter {
     if (ref.k === 'vmsa') {
       const enc = ctx.vcpu !== null && (ctx.st.vcpus[ctx.vcpu]?.encrypted ?? false);
       const ev: SimEvent = { k: 'vmsaRead', field: ref.field, area: ref.area, vcpu: ctx.vcpu, encrypted: enc, decided: false, loc, fn: ctx.fn, ...at(ctx) };
-      return [{ ...ctx, events: [...ctx.events, ev] }, { n: null, taint: `${ref.area}:${ref.field}` }];
+      return [withStateEvent(ctx, ev), { n: null, taint: `${ref.area}:${ref.field}` }];
     }
     const key = flagKey(ref);
     const n = readFlag(ctx.st, key, ctx.vcpu, this.program.trackedFlags);
@@ -371,7 +376,7 @@ export class Interpreter {
     }
     if (target.k === 'vmsa') {
       const enc = ctx.vcpu !== null && (ctx.st.vcpus[ctx.vcpu]?.encrypted ?? false);
-      return [[{ ...ctx, events: [...ctx.events, { k: 'vmsaWrite', field: target.field, area: target.area, vcpu: ctx.vcpu, encrypted: enc, loc: e.loc, fn: ctx.fn, ...at(ctx) }] }, v]];
+      return [[withStateEvent(ctx, { k: 'vmsaWrite', field: target.field, area: target.area, vcpu: ctx.vcpu, encrypted: enc, loc: e.loc, fn: ctx.fn, ...at(ctx) }), v]];
     }
     const key = flagKey(target);
     if (!this.program.trackedFlags.has(key)) return [[ctx, v]];
@@ -439,7 +444,7 @@ export class Interpreter {
     if (MEMORY_WRITERS.has(name) && e.args[0]?.k === 'read' && e.args[0].ref.k === 'vmsa') {
       const enc = ctx.vcpu !== null && (ctx.st.vcpus[ctx.vcpu]?.encrypted ?? false);
       const ev: SimEvent = { k: 'vmsaWrite', field: e.args[0].ref.field, area: e.args[0].ref.area, vcpu: ctx.vcpu, encrypted: enc, loc: e.loc, fn: ctx.fn, ...at(ctx) };
-      return [{ ...ctx, events: [...ctx.events, ev] }, UNKNOWN];
+      return [withStateEvent(ctx, ev), UNKNOWN];
     }
     return [ctx, UNKNOWN];
   }
@@ -471,6 +476,16 @@ export class Interpreter {
     events.push({ k: 'firmware', command: cmd, ok, loc: e.loc, fn: ctx.fn, ...at(ctx) });
     return [{ ...ctx, st, events }, ok ? { n: 0 } : { n: -1, errno: 'EIO' }];
   }
+}
+
+/**
+ * Records a VMSA access only when a rule could report it (encrypted state, a purpose that makes
+ * it matter): real kernel paths read KVM's VMCB copy everywhere, and recording every access
+ * would make each path heavy for nothing. The predicates are the rules' own.
+ */
+function withStateEvent(ctx: PathCtx, ev: SimEvent & { k: 'vmsaRead' | 'vmsaWrite' }): PathCtx {
+  const matters = ev.k === 'vmsaWrite' ? writeCanMatter(ev, ctx.purpose) : readCanMatter(ev, ctx.purpose);
+  return matters ? { ...ctx, events: [...ctx.events, ev] } : ctx;
 }
 
 /** Where in the patch an event happened, if a patch changed the function it happened in. */

@@ -25,10 +25,15 @@ export interface LoweredUnit {
   errorLines: number[];
 }
 
-export function lowerTranslationUnit(root: Node, opts: LowerOptions): LoweredUnit {
+/**
+ * Lowers the functions and ops tables of a parsed file. With `rows`, only the top-level items
+ * that overlap those 0-based rows (an edit in the editor), so unchanged functions keep their IR.
+ */
+export function lowerTranslationUnit(root: Node, opts: LowerOptions, rows?: { from: number; to: number }): LoweredUnit {
   const unit: LoweredUnit = { functions: [], opsTables: [], errorLines: [] };
   const visit = (n: Node): void => {
     for (const child of n.namedChildren) {
+      if (rows && (child.endPosition.row < rows.from || child.startPosition.row > rows.to)) continue;
       if (child.type === 'function_definition') {
         const fn = lowerFunction(child, opts);
         if (fn) unit.functions.push(fn);

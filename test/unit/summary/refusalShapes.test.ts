@@ -88,7 +88,8 @@ function protectedState(): SimState {
 
 async function run(name: string) {
   const { fns, program: p } = await program();
-  const ctx: PathCtx = { st: protectedState(), vcpu: 0, locals: {}, events: [], guards: [], fn: name };
+  // as KVM_SET_SREGS would run it: a user-requested change, so writes to KVM's copy are recorded
+  const ctx: PathCtx = { st: protectedState(), vcpu: 0, locals: {}, events: [], guards: [], fn: name, purpose: { setsState: true, returnsToUser: false } };
   return new Interpreter(p).runFunction(fns.get(name)!, ctx);
 }
 
