@@ -87,7 +87,13 @@ class SourceFile {
     const rows = { from: edit.startPosition.row, to: edit.newEndPosition.row };
     const unit = lowerTranslationUnit(next.rootNode, SourceFile.options(this.path), rows);
     const touched = (fn: FunctionIr) => fn.endLine - 1 >= rows.from && fn.loc.line - 1 <= rows.to;
-    this.functions = [...this.functions.filter((fn) => !touched(fn)), ...unit.functions].sort((a, b) => a.loc.line - b.loc.line);
+    // a function whose IR did not change (a comment, whitespace) keeps its object, and so its cache
+    const before = new Map(this.functions.filter(touched).map((fn) => [fn.name, fn]));
+    const relowered = unit.functions.map((fn) => {
+      const old = before.get(fn.name);
+      return old && JSON.stringify(old) === JSON.stringify(fn) ? old : fn;
+    });
+    this.functions = [...this.functions.filter((fn) => !touched(fn)), ...relowered].sort((a, b) => a.loc.line - b.loc.line);
     if (unit.opsTables.length) for (const [k, v] of opsOf(unit.opsTables)) this.ops.set(k, v);
     this.errorLines = [...this.errorLines.filter((l) => l - 1 < rows.from || l - 1 > rows.to), ...errorLinesOf(unit)].sort((a, b) => a - b);
   }
