@@ -197,8 +197,22 @@ export class TreeSession {
     return { functions, ops, modelFilled };
   }
 
-  simulate(options: AnalysisOptions, seriesFiles: ReadonlySet<string> = new Set()): ExploreResult {
+  /**
+   * A tree without KVM_SEV_INIT2 (before Linux 6.10) has no protected-state VM type: its
+   * SEV-ES VMs are all of the legacy type, whatever the default assumption says.
+   */
+  effectiveOptions(options: AnalysisOptions): { options: AnalysisOptions; note?: string } {
+    const hasInit2 = [...this.files.values()].some((f) => f.functions.some((fn) => fn.name === 'sev_guest_init2'));
+    if (hasInit2 || options.assumptions.vmType === 'legacy') return { options };
+    return {
+      options: { ...options, assumptions: { ...options.assumptions, vmType: 'legacy' } },
+      note: 'this tree has no KVM_SEV_INIT2 (sev_guest_init2), so no protected-state VM type: simulated as a legacy SEV-ES VM (KVM_SEV_ES_INIT)',
+    };
+  }
+
+  simulate(requested: AnalysisOptions, seriesFiles: ReadonlySet<string> = new Set()): ExploreResult {
     const t = performance.now();
+    const { options } = this.effectiveOptions(requested);
     const { functions, ops } = this.code();
     const program = new Program(functions, ops, seriesFiles, this.cache.fingerprints, { lifecycleFlagsOnly: true });
     const signature = BUILTIN_OPERATIONS.map((op) => `${op.name}:${program.fingerprint(op.handler)}`).join(',')
@@ -214,6 +228,8 @@ export class TreeSession {
   /** Applies the series patch by patch in memory, simulating after each, and reports. */
   async analyze(series: Series, options: AnalysisOptions): Promise<TreeReport> {
     const problems = [...this.problems];
+    const note = this.effectiveOptions(options).note;
+    if (note) problems.push({ file: this.root, severity: 'warning', message: note });
     const seriesFiles = new Set(series.patches.map((p) => p.file));
     const points: TimelinePoint[] = [{ patch: null, result: this.simulate(options, seriesFiles) }];
     for (const patch of series.patches) {

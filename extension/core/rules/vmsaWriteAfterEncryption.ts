@@ -27,7 +27,9 @@ export const vmsaWriteAfterEncryption: Rule = {
         key: `${this.id}|${ev.fn}`,
         detail: ev.field,
         loc: ev.loc, fn: ev.fn, ...(ev.at ? { seriesLoc: ev.at } : {}),
-        message: `${ev.fn}() writes ${what} of ${vcpuName(ev.vcpu)} after KVM_SEV_LAUNCH_UPDATE_VMSA encrypted it (reached by ${step.op.name}${succeeded(step) ? '' : ', even though the ioctl then fails'}): KVM cannot change protected state, so the write is lost or corrupts the VMSA and the next VMRUN fails with a SHUTDOWN exit`,
+        message: `${ev.fn}() writes ${what} of ${vcpuName(ev.vcpu)} after KVM_SEV_LAUNCH_UPDATE_VMSA encrypted it (reached by ${step.op.name}${succeeded(step) ? '' : ', even though the ioctl then fails'}): ${ev.area === 'page'
+          ? 'the write lands in the encrypted VMSA page, so the guest state is corrupted and the next VMRUN fails with a SHUTDOWN exit'
+          : 'KVM cannot change protected state; only its VMCB copy changes, which the hardware ignores for an SEV-ES guest, so the ioctl reports success while the guest state stays as it was and KVM\'s view of the vCPU is wrong'}`,
         note: `writes ${ev.field} in ${ev.fn}() although the VMSA is encrypted`,
       });
     }
