@@ -156,7 +156,12 @@ export class Interpreter {
       case 'break': return [{ ctx, flow: { k: 'break' } }];
       case 'continue': return [{ ctx, flow: { k: 'continue' } }];
       case 'goto': return [{ ctx: this.refusalMark(ctx), flow: { k: 'goto', label: s.label } }];
-      case 'expr': return this.evalExpr(s.expr, this.visit(ctx, s.loc)).map(([c]) => ({ ctx: c, flow: { k: 'normal' } }));
+      case 'expr': {
+        // a statement that neither touches modelled state nor sets a local is not run at all
+        const e = s.expr;
+        if (!this.program.relevance.stmtMatters(s) && !(e.k === 'assign' && e.target?.k === 'local')) return [{ ctx: this.visit(ctx, s.loc), flow: { k: 'normal' } }];
+        return this.evalExpr(e, this.visit(ctx, s.loc)).map(([c]) => ({ ctx: c, flow: { k: 'normal' } }));
+      }
       case 'return': {
         const c0 = this.visit(ctx, s.loc);
         if (!s.value) return [{ ctx: c0, flow: { k: 'return', val: { n: 0 } } }];
