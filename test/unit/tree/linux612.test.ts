@@ -52,3 +52,23 @@ describe('Linux 6.12 KVM, audited as it is', () => {
     assert.deepEqual(report.findings.filter((f) => f.severity === 'error' && handlers.test(f.location.function ?? '')), []);
   });
 });
+
+describe('a series made for another tree', () => {
+  it('hunks that do not apply are named with patch, file and hunk header; the rest is still analysed', async (t) => {
+    const dir = await kernelTreeFromEnvOrDebian();
+    if (!dir) return t.skip(SKIP);
+    // made against the built-in model's C, not against 6.12: its context does not match
+    const { readSeries } = await import('../../../extension/core/series/seriesReader');
+    const { join } = await import('node:path');
+    const series = await readSeries([join(__dirname, '../../fixtures/thread/dr-setters-keep-writing')]);
+    const r = await analyzeTree(dir, series, DEFAULT_OPTIONS);
+    const failed = r.problems.filter((p) => /@@ -\d+,\d+ \+\d+,\d+ @@/.test(p.message));
+    assert.ok(failed.length > 0, r.problems.map((p) => p.message).join('\n'));
+    for (const p of failed) {
+      assert.match(p.file, /0001-.*\.patch$/);
+      assert.ok(p.line && p.line > 0);
+      assert.match(p.message, /arch\/x86\/kvm\/svm\/svm\.c/);
+    }
+    assert.ok(r.tree.functions > 1200, 'the tree is still analysed');
+  });
+});
