@@ -1,6 +1,7 @@
 // The code the simulation runs: every function summary by name (series over model), the ops
 // tables that resolve indirect calls, and which kernel flags are state worth tracking.
-import type { Expr, FunctionIr, Stmt } from '../summary/ir';
+import type { FunctionIr, Stmt } from '../summary/ir';
+import { forEachExpr } from '../summary/irKeys';
 import { FLAGS, FPU_CONFIDENTIAL, flagKey, flagSetter } from '../summary/idioms';
 import { Interner } from './simulationCache';
 import { Relevance } from './relevance';
@@ -91,87 +92,32 @@ function objectId(o: object): number {
 /** Direct callee names and "op:<name>" for ops-table calls in a function body. */
 function calleesOf(body: Stmt): Set<string> {
   const out = new Set<string>();
-  const visitExpr = (e: Expr): void => {
-    switch (e.k) {
-      case 'call':
-        if (e.callee.k === 'direct') out.add(e.callee.name);
-        else if (e.callee.k === 'op' || e.callee.k === 'opPresent') out.add(`op:${e.callee.op}`);
-        e.args.forEach(visitExpr);
-        break;
-      case 'assign': visitExpr(e.value); break;
-      case 'not': visitExpr(e.arg); break;
-      case 'logic': case 'binary': visitExpr(e.left); visitExpr(e.right); break;
-      case 'ternary': visitExpr(e.cond); visitExpr(e.then); visitExpr(e.else); break;
-      case 'opaque': e.parts.forEach(visitExpr); break;
-      default: break;
-    }
-  };
-  const visit = (s: Stmt): void => {
-    switch (s.k) {
-      case 'block': s.body.forEach(visit); break;
-      case 'if': visitExpr(s.cond); visit(s.then); if (s.else) visit(s.else); break;
-      case 'return': if (s.value) visitExpr(s.value); break;
-      case 'expr': visitExpr(s.expr); break;
-      case 'loop': visit(s.body); break;
-      case 'switch': visitExpr(s.subject); s.cases.forEach((c) => c.body.forEach(visit)); break;
-      default: break;
-    }
-  };
-  visit(body);
+  forEachExpr(body, (e) => {
+    if (e.k !== 'call') return;
+    if (e.callee.k === 'direct') out.add(e.callee.name);
+    else if (e.callee.k === 'op' || e.callee.k === 'opPresent') out.add(`op:${e.callee.op}`);
+  });
   return out;
 }
 
 /**
- * A flag that some code assigns and some code reads is state (zero at allocation); a flag
- * nobody assigns stays unknown, and one nobody reads cannot steer anything.
+ * A flag that some code assigns and some code tests is state (zero at allocation); a flag
+ * nobody assigns stays unknown, and one nobody tests cannot steer anything.
  */
 function computeTrackedFlags(fns: Iterable<FunctionIr>): Set<string> {
   const assigned = new Set<string>();
-  const read = new Set<string>();
+  const tested = new Set<string>();
   const tracked = new Set<string>([
     FLAGS.protectedState, FLAGS.guestDebug, FLAGS.hasProtectedState, FLAGS.esActive, FLAGS.sevActive,
     FLAGS.createdVcpus, `vcpu.${FPU_CONFIDENTIAL}`,
   ]);
-  const visitExpr = (e: Expr): void => {
-    switch (e.k) {
-      case 'assign':
-        if (e.target && e.target.k === 'flag') assigned.add(flagKey(e.target));
-        visitExpr(e.value);
-        break;
-      case 'call': {
-        if (e.callee.k === 'direct') { const s = flagSetter(e.callee.name); if (s) tracked.add(flagKey(s.ref)); }
-        e.args.forEach(visitExpr);
-        break;
-      }
-      case 'not': visitExpr(e.arg); break;
-      case 'logic': case 'binary': visitExpr(e.left); visitExpr(e.right); break;
-      case 'ternary': visitCond(e.cond); visitExpr(e.cond); visitExpr(e.then); visitExpr(e.else); break;
-      case 'opaque': e.parts.forEach(visitExpr); break;
-      default: break;
-    }
-  };
-  // flags that decide something: read in an if, a ternary's condition, or a && / || / ! chain
-  const visitCond = (e: Expr): void => {
-    switch (e.k) {
-      case 'read': if (e.ref.k === 'flag') read.add(flagKey(e.ref)); break;
-      case 'not': visitCond(e.arg); break;
-      case 'logic': case 'binary': visitCond(e.left); visitCond(e.right); break;
-      case 'call': if (e.callee.k === 'direct' && /^(WARN_ON|WARN_ON_ONCE|likely|unlikely)$/.test(e.callee.name)) e.args.forEach(visitCond); break;
-      default: break;
-    }
-  };
-  const visit = (s: Stmt): void => {
-    switch (s.k) {
-      case 'block': s.body.forEach(visit); break;
-      case 'if': visitCond(s.cond); visitExpr(s.cond); visit(s.then); if (s.else) visit(s.else); break;
-      case 'return': if (s.value) visitExpr(s.value); break;
-      case 'expr': visitExpr(s.expr); break;
-      case 'loop': visit(s.body); break;
-      case 'switch': visitExpr(s.subject); s.cases.forEach((c) => c.body.forEach(visit)); break;
-      default: break;
-    }
-  };
-  for (const fn of fns) visit(fn.body);
-  for (const key of assigned) if (read.has(key)) tracked.add(key);
+  for (const fn of fns) {
+    forEachExpr(fn.body, (e, inCondition) => {
+      if (e.k === 'assign' && e.target?.k === 'flag') assigned.add(flagKey(e.target));
+      else if (e.k === 'call' && e.callee.k === 'direct') { const setter = flagSetter(e.callee.name); if (setter) assigned.add(flagKey(setter.ref)); }
+      else if (e.k === 'read' && e.ref.k === 'flag' && inCondition) tested.add(flagKey(e.ref));
+    });
+  }
+  for (const key of assigned) if (tested.has(key)) tracked.add(key);
   return tracked;
 }

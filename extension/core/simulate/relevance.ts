@@ -3,6 +3,7 @@
 // relevant when it (or anything it calls) reads or writes a tracked flag or VMSA-backed state,
 // or talks to the firmware; everything else is skipped and returns "unknown".
 import type { Expr, FunctionIr, Stmt } from '../summary/ir';
+import { forEachExpr } from '../summary/irKeys';
 import { debugArmingCall, FIRMWARE_CALLS, flagKey, flagSetter, MEMORY_WRITERS } from '../summary/idioms';
 
 export class Relevance {
@@ -83,43 +84,17 @@ export class Relevance {
   private scan(body: Stmt): { direct: boolean; callees: Set<string> } {
     let direct = false;
     const callees = new Set<string>();
-    const ve = (e: Expr): void => {
-      switch (e.k) {
-        case 'read': if (e.ref.k === 'vmsa' || (e.ref.k === 'flag' && this.tracked.has(flagKey(e.ref)))) direct = true; break;
-        case 'assign':
-          if (e.target && (e.target.k === 'vmsa' || (e.target.k === 'flag' && this.tracked.has(flagKey(e.target))))) direct = true;
-          ve(e.value);
-          break;
-        case 'call': {
-          if (e.callee.k === 'direct') {
-            if (intrinsicMatters(e.callee.name, e)) direct = true;
-            callees.add(e.callee.name);
-          } else if (e.callee.k === 'op') {
-            const target = this.resolveOp(e.callee.op);
-            if (target) callees.add(target);
-          }
-          e.args.forEach(ve);
-          break;
-        }
-        case 'not': ve(e.arg); break;
-        case 'logic': case 'binary': ve(e.left); ve(e.right); break;
-        case 'ternary': ve(e.cond); ve(e.then); ve(e.else); break;
-        case 'opaque': e.parts.forEach(ve); break;
-        default: break;
+    forEachExpr(body, (e) => {
+      if (e.k === 'read' && (e.ref.k === 'vmsa' || (e.ref.k === 'flag' && this.tracked.has(flagKey(e.ref))))) direct = true;
+      else if (e.k === 'assign' && e.target && (e.target.k === 'vmsa' || (e.target.k === 'flag' && this.tracked.has(flagKey(e.target))))) direct = true;
+      else if (e.k === 'call' && e.callee.k === 'direct') {
+        if (intrinsicMatters(e.callee.name, e)) direct = true;
+        callees.add(e.callee.name);
+      } else if (e.k === 'call' && e.callee.k === 'op') {
+        const target = this.resolveOp(e.callee.op);
+        if (target) callees.add(target);
       }
-    };
-    const vs = (s: Stmt): void => {
-      switch (s.k) {
-        case 'block': s.body.forEach(vs); break;
-        case 'if': ve(s.cond); vs(s.then); if (s.else) vs(s.else); break;
-        case 'return': if (s.value) ve(s.value); break;
-        case 'expr': ve(s.expr); break;
-        case 'loop': vs(s.body); break;
-        case 'switch': ve(s.subject); s.cases.forEach((c) => c.body.forEach(vs)); break;
-        default: break;
-      }
-    };
-    vs(body);
+    });
     return { direct, callees };
   }
 }

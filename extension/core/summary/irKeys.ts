@@ -70,3 +70,39 @@ export function labelTail(body: Stmt, label: string): Stmt[] | undefined {
   }
   return undefined;
 }
+
+/**
+ * Calls `visit` on every expression of a statement tree, sub-expressions included, in source
+ * order, with whether it sits in a condition (an if, a ternary's test, a && / || / ! chain
+ * under them, or a WARN_ON/likely wrapper around one).
+ */
+export function forEachExpr(s: Stmt, visit: (e: Expr, inCondition: boolean) => void): void {
+  const ve = (e: Expr, cond: boolean): void => {
+    visit(e, cond);
+    switch (e.k) {
+      case 'call': {
+        const wrapsCondition = cond && e.callee.k === 'direct' && /^(WARN_ON|WARN_ON_ONCE|likely|unlikely)$/.test(e.callee.name);
+        e.args.forEach((a) => ve(a, wrapsCondition));
+        break;
+      }
+      case 'assign': ve(e.value, false); break;
+      case 'not': ve(e.arg, cond); break;
+      case 'logic': case 'binary': ve(e.left, cond); ve(e.right, cond); break;
+      case 'ternary': ve(e.cond, true); ve(e.then, false); ve(e.else, false); break;
+      case 'opaque': e.parts.forEach((p) => ve(p, false)); break;
+      default: break;
+    }
+  };
+  const vs = (x: Stmt): void => {
+    switch (x.k) {
+      case 'block': x.body.forEach(vs); break;
+      case 'if': ve(x.cond, true); vs(x.then); if (x.else) vs(x.else); break;
+      case 'return': if (x.value) ve(x.value, false); break;
+      case 'expr': ve(x.expr, false); break;
+      case 'loop': vs(x.body); break;
+      case 'switch': ve(x.subject, false); x.cases.forEach((c) => c.body.forEach(vs)); break;
+      default: break;
+    }
+  };
+  vs(s);
+}
