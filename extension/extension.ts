@@ -1,29 +1,55 @@
-// The editor entry point. The editor features (diagnostics, hovers, CodeLens, series view,
-// simulation panel) are the next issue; for now one command runs the core on the active
-// patch or mbox and shows the report in an output channel, so the manifest is a working one.
+// The editor entry point: each feature is a small class built from the analysed series
+// documents; everything it creates is pushed to the context and disposed with it.
 import * as vscode from 'vscode';
-import { analyzeSeries, DEFAULT_OPTIONS } from './core/analysis/analyzeSeries';
-import { readSeries } from './core/series/seriesReader';
 import { formatText } from './core/report/textReport';
+import { FindingDiagnostics } from './editor/diagnostics';
+import { PatchCodeLens } from './editor/patchCodeLens';
+import { SeriesDocuments } from './editor/seriesDocuments';
+import { LensStatusBar } from './editor/statusBar';
+import { AnalysisClient } from './worker/analysisClient';
 
-export function activate(context: vscode.ExtensionContext): void {
+export interface KvmLensApi {
+  /** Analyses a document now and returns the number of findings located in it (tests, other extensions). */
+  analyse(uri: vscode.Uri): Promise<number | undefined>;
+}
+
+export function activate(context: vscode.ExtensionContext): KvmLensApi {
   const output = vscode.window.createOutputChannel('KVM Lens');
-  context.subscriptions.push(output);
-  context.subscriptions.push(vscode.commands.registerCommand('kvmLens.checkActiveSeries', async () => {
-    const doc = vscode.window.activeTextEditor?.document;
-    if (!doc || doc.uri.scheme !== 'file') {
-      void vscode.window.showInformationMessage('KVM Lens: open a .patch, .mbox or .eml file saved on disk first.');
-      return;
-    }
-    const series = await readSeries([doc.uri.fsPath]);
-    const report = await analyzeSeries(series, DEFAULT_OPTIONS);
-    output.clear();
-    for (const p of series.problems) output.appendLine(`${p.file}${p.line ? ':' + p.line : ''}: ${p.severity}: ${p.message}`);
-    output.append(formatText(report));
-    output.show(true);
-  }));
+  const client = new AnalysisClient();
+  const documents = new SeriesDocuments(client, output);
+  const codeLens = new PatchCodeLens(documents);
+  context.subscriptions.push(
+    output,
+    { dispose: () => client.dispose() },
+    documents,
+    new FindingDiagnostics(documents, context.extensionUri),
+    new LensStatusBar(documents),
+    codeLens,
+    vscode.languages.registerCodeLensProvider([{ language: 'diff' }, { pattern: '**/*.{patch,diff,mbox,mbx,eml}' }], codeLens),
+    vscode.commands.registerCommand('kvmLens.checkActiveSeries', async () => {
+      const doc = vscode.window.activeTextEditor?.document;
+      if (!doc || !documents.isSeries(doc)) {
+        void vscode.window.showInformationMessage('KVM Lens: open a .patch, .diff, .mbox, .mbx or .eml file first.');
+        return;
+      }
+      const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'KVM Lens: simulating the SEV-ES lifecycle' }, () => documents.analyseNow(doc));
+      if (!result) return;
+      output.clear();
+      for (const p of result.analysis.problems) output.appendLine(`${p.file}${p.line ? ':' + p.line : ''}: ${p.severity}: ${p.message}`);
+      output.append(formatText(result.analysis.report));
+      output.show(true);
+    }),
+    vscode.commands.registerCommand('kvmLens.showOutput', () => output.show()),
+  );
+  return {
+    async analyse(uri) {
+      const doc = await vscode.workspace.openTextDocument(uri);
+      const result = await documents.analyseNow(doc);
+      return result?.analysis.report.findings.filter((f) => f.location.file === (uri.fsPath || uri.path)).length;
+    },
+  };
 }
 
 export function deactivate(): void {
-  // nothing outlives the subscriptions disposed by VS Code
+  // everything is disposed through context.subscriptions
 }

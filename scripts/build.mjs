@@ -28,3 +28,4 @@ const common = {
 };
 await build({ ...common, entryPoints: [join(root, 'extension/cli/main.ts')], outfile: join(root, 'dist/cli.js') });
 await build({ ...common, entryPoints: [join(root, 'extension/extension.ts')], outfile: join(root, 'dist/extension.js'), external: ['vscode'] });
+await build({ ...common, entryPoints: [join(root, 'extension/worker/analysisWorker.ts')], outfile: join(root, 'dist/analysisWorker.js') });

@@ -1,0 +1,46 @@
+// Above each patch of a series: its place in the series, how many findings its lines hold,
+// and how many findings it introduced or fixed (the timeline).
+import * as vscode from 'vscode';
+import type { SeriesDocuments } from './seriesDocuments';
+
+export class PatchCodeLens implements vscode.CodeLensProvider, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.changed.event;
+  private readonly subscription: vscode.Disposable;
+
+  constructor(private readonly documents: SeriesDocuments) {
+    this.subscription = documents.onDidAnalyse(() => this.changed.fire());
+  }
+
+  provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
+    const result = this.documents.get(doc.uri);
+    if (!result || result.version !== doc.version) return [];
+    const { report, patches } = result.analysis;
+    const lenses: vscode.CodeLens[] = [];
+    for (const p of patches) {
+      const line = Math.min(Math.max(0, p.startLine - 1), doc.lineCount - 1);
+      const range = new vscode.Range(line, 0, line, 0);
+      const next = patches.filter((x) => x.startLine > p.startLine).map((x) => x.startLine).sort((a, b) => a - b)[0] ?? Number.MAX_SAFE_INTEGER;
+      const inPatch = report.findings.filter((f) => f.location.file === p.file && f.location.line >= p.startLine && f.location.line < next && f.rule !== 'analysis-incomplete');
+      const introduced = report.findings.filter((f) => f.introducedBy === p.file && sameMessageStart(f.location.line, p.startLine, next)).length;
+      const fixed = report.fixed.filter((f) => f.fixedBy === p.file).length;
+      const place = p.index !== undefined && p.total !== undefined ? `${String(p.index).padStart(String(p.total).length, '0')}/${p.total}` : 'patch';
+      const parts = [`${place}: ${inPatch.length} finding${inPatch.length === 1 ? '' : 's'}`];
+      if (introduced) parts.push(`${introduced} introduced here`);
+      if (fixed) parts.push(`fixes ${fixed}`);
+      lenses.push(new vscode.CodeLens(range, { title: `KVM Lens ${parts.join(' · ')}`, command: 'workbench.actions.view.problems', tooltip: 'Show the findings in the Problems panel' }));
+      lenses.push(new vscode.CodeLens(range, { title: 'Simulate', command: 'kvmLens.checkActiveSeries', tooltip: 'Re-run the simulation and show the report with its traces' }));
+    }
+    return lenses;
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.changed.dispose();
+  }
+}
+
+/** In a single-file series every patch shares the file: only count findings inside this patch's mail. */
+function sameMessageStart(line: number, start: number, next: number): boolean {
+  return line >= start && line < next;
+}

@@ -1,0 +1,106 @@
+// Which open documents are patch series, and their latest analysis: analysed when opened and,
+// debounced, as the user types; a result for an older version of the text is dropped.
+import * as vscode from 'vscode';
+import { AnalysisClient } from '../worker/analysisClient';
+import type { DocumentAnalysis } from '../translate/documentAnalysis';
+import { readSettings } from './settings';
+
+export interface AnalysedDocument {
+  uri: vscode.Uri;
+  version: number;
+  analysis: DocumentAnalysis;
+  ms: number;
+}
+
+export class SeriesDocuments implements vscode.Disposable {
+  private readonly results = new Map<string, AnalysedDocument>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly emitter = new vscode.EventEmitter<AnalysedDocument>();
+  private readonly busyEmitter = new vscode.EventEmitter<number>();
+  private busy = 0;
+  readonly onDidAnalyse = this.emitter.event;
+  /** Number of analyses under way, for the status bar. */
+  readonly onDidChangeBusy = this.busyEmitter.event;
+  private readonly subscriptions: vscode.Disposable[] = [];
+
+  constructor(private readonly client: AnalysisClient, private readonly output: vscode.OutputChannel) {
+    this.subscriptions.push(
+      vscode.workspace.onDidOpenTextDocument((d) => this.schedule(d, 0)),
+      vscode.workspace.onDidChangeTextDocument((e) => this.schedule(e.document, readSettings().debounceMs)),
+      vscode.workspace.onDidCloseTextDocument((d) => this.forget(d.uri)),
+      vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('kvmLens')) this.reanalyseAll(); }),
+    );
+    for (const d of vscode.workspace.textDocuments) this.schedule(d, 0);
+  }
+
+  get(uri: vscode.Uri): AnalysedDocument | undefined {
+    return this.results.get(uri.toString());
+  }
+
+  isSeries(doc: vscode.TextDocument): boolean {
+    if (doc.uri.scheme !== 'file' && doc.uri.scheme !== 'untitled' && doc.uri.scheme !== 'vscode-remote') return false;
+    if (doc.languageId === 'diff') return true;
+    return readSettings().seriesFiles.some((glob) => vscode.languages.match({ pattern: glob }, doc) > 0);
+  }
+
+  reanalyseAll(): void {
+    for (const d of vscode.workspace.textDocuments) this.schedule(d, 0);
+  }
+
+  /** Analyses now and returns the result (the check command, tests). */
+  async analyseNow(doc: vscode.TextDocument): Promise<AnalysedDocument | undefined> {
+    return this.run(doc);
+  }
+
+  private schedule(doc: vscode.TextDocument, delay: number): void {
+    if (!this.isSeries(doc)) return;
+    const key = doc.uri.toString();
+    clearTimeout(this.timers.get(key));
+    this.timers.set(key, setTimeout(() => { this.timers.delete(key); void this.run(doc); }, delay));
+  }
+
+  private async run(doc: vscode.TextDocument): Promise<AnalysedDocument | undefined> {
+    const key = doc.uri.toString();
+    const version = doc.version;
+    const settings = readSettings();
+    const started = performance.now();
+    this.busyEmitter.fire(++this.busy);
+    try {
+      const analysis = await this.client.analyze(key, { file: doc.uri.fsPath || doc.uri.path, text: doc.getText(), settings: settings.analysis });
+      if (!analysis || doc.isClosed || doc.version !== version) return undefined; // superseded
+      const result: AnalysedDocument = { uri: doc.uri, version, analysis, ms: performance.now() - started };
+      this.results.set(key, result);
+      for (const p of analysis.settingsProblems) this.output.appendLine(`settings: ${p}`);
+      const ms = analysis.report.stats.ms;
+      this.output.appendLine(`${doc.uri.fsPath}: ${analysis.report.findings.length} findings, ${analysis.report.stats.statesExplored} states; read ${ms.read.toFixed(0)} parse ${ms.parse.toFixed(0)} summarise ${ms.summarize.toFixed(0)} simulate ${ms.simulate.toFixed(0)} ms; ${result.ms.toFixed(0)} ms in all`);
+      this.emitter.fire(result);
+      return result;
+    } catch (e) {
+      this.output.appendLine(`${doc.uri.fsPath}: analysis failed: ${(e as Error).message}`);
+      return undefined;
+    } finally {
+      this.busyEmitter.fire(--this.busy);
+    }
+  }
+
+  private forget(uri: vscode.Uri): void {
+    const key = uri.toString();
+    clearTimeout(this.timers.get(key));
+    this.timers.delete(key);
+    if (this.results.delete(key)) this.emitter.fire({ uri, version: -1, analysis: emptyAnalysis(), ms: 0 });
+  }
+
+  dispose(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    for (const s of this.subscriptions) s.dispose();
+    this.emitter.dispose();
+    this.busyEmitter.dispose();
+  }
+}
+
+function emptyAnalysis(): DocumentAnalysis {
+  return {
+    report: { findings: [], fixed: [], origins: [], stats: { patches: 0, functions: 0, statesExplored: 0, boundReached: false, ms: { read: 0, parse: 0, summarize: 0, simulate: 0 } } },
+    problems: [], patches: [], settingsProblems: [],
+  };
+}

@@ -1,0 +1,45 @@
+// One status bar item: the analysis state and the finding count of the active series.
+import * as vscode from 'vscode';
+import type { SeriesDocuments } from './seriesDocuments';
+
+export class LensStatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('kvmLens.status', vscode.StatusBarAlignment.Left, 50);
+  private readonly subscriptions: vscode.Disposable[] = [];
+  private busy = 0;
+
+  constructor(private readonly documents: SeriesDocuments) {
+    this.item.name = 'KVM Lens';
+    this.item.command = 'workbench.actions.view.problems';
+    this.subscriptions.push(
+      documents.onDidAnalyse(() => this.update()),
+      documents.onDidChangeBusy((n) => { this.busy = n; this.update(); }),
+      vscode.window.onDidChangeActiveTextEditor(() => this.update()),
+    );
+    this.update();
+  }
+
+  private update(): void {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || !this.documents.isSeries(editor.document)) { this.item.hide(); return; }
+    const result = this.documents.get(editor.document.uri);
+    if (this.busy > 0) {
+      this.item.text = '$(sync~spin) KVM Lens: simulating';
+      this.item.tooltip = 'Simulating the SEV-ES lifecycle over this series';
+    } else if (result) {
+      const f = result.analysis.report.findings;
+      const errors = f.filter((x) => x.severity === 'error').length;
+      const warnings = f.filter((x) => x.severity === 'warning').length;
+      this.item.text = `$(shield) KVM Lens: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`;
+      this.item.tooltip = `${result.analysis.report.stats.patches} patches, ${result.analysis.report.stats.statesExplored} states explored in ${result.ms.toFixed(0)} ms`;
+    } else {
+      this.item.text = '$(shield) KVM Lens';
+      this.item.tooltip = 'Not analysed yet';
+    }
+    this.item.show();
+  }
+
+  dispose(): void {
+    for (const s of this.subscriptions) s.dispose();
+    this.item.dispose();
+  }
+}

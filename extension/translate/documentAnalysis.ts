@@ -1,0 +1,85 @@
+// What the editor asks of the core for one open document, and what it gets back: plain,
+// serialisable data, so the work can run in a worker thread and be unit-tested without VS Code.
+import type { AnalysisReport, Finding, Severity } from '../core/findings';
+import { analyzeSeries, DEFAULT_OPTIONS, type AnalysisOptions } from '../core/analysis/analyzeSeries';
+import { applyAssumption } from '../core/analysis/assumptions';
+import { assembleSeries, parseSeriesText } from '../core/series/seriesReader';
+import type { InputProblem, Patch } from '../core/series/types';
+
+export interface AnalysisSettings {
+  depth: number;
+  vcpus: number;
+  /** KEY=VALUE what-if assumptions, as on the command line. */
+  assumptions: Record<string, string>;
+}
+
+export interface DocumentRequest {
+  /** Path of the file on disk (or the document's name for an untitled buffer). */
+  file: string;
+  text: string;
+  settings: AnalysisSettings;
+}
+
+export interface PatchOutline {
+  subject: string;
+  file: string;
+  /** 1-based line where the patch's mail starts in this document. */
+  startLine: number;
+  /** 1-based line of the first hunk header, or the start line when there is none. */
+  firstHunkLine: number;
+  version: number;
+  index?: number;
+  total?: number;
+  from?: string;
+}
+
+export interface DocumentAnalysis {
+  report: AnalysisReport;
+  problems: InputProblem[];
+  patches: PatchOutline[];
+  /** Setting problems (an unknown assumption key), for the output channel. */
+  settingsProblems: string[];
+}
+
+export function optionsFromSettings(settings: AnalysisSettings): { options: AnalysisOptions; problems: string[] } {
+  const options: AnalysisOptions = { ...DEFAULT_OPTIONS, depth: settings.depth, assumptions: { ...DEFAULT_OPTIONS.assumptions }, absentGuards: [] };
+  const problems: string[] = [];
+  const vcpus = applyAssumption(options, 'vcpus', String(settings.vcpus));
+  if (vcpus) problems.push(`kvmLens.vcpus: ${vcpus}`);
+  for (const [key, value] of Object.entries(settings.assumptions)) {
+    const msg = applyAssumption(options, key, value);
+    if (msg) problems.push(`kvmLens.assumptions: ${msg}`);
+  }
+  return { options, problems };
+}
+
+/** Analyses one document's text as a series (a patch, an mbox, a mail). */
+export async function analyzeDocument(req: DocumentRequest): Promise<DocumentAnalysis> {
+  const parsed = parseSeriesText(req.file, req.text);
+  const series = assembleSeries(parsed.patches, parsed.problems);
+  const { options, problems } = optionsFromSettings(req.settings);
+  const report = await analyzeSeries(series, options);
+  const all = series.coverLetter ? [series.coverLetter, ...series.patches] : series.patches;
+  return { report, problems: series.problems, patches: all.map(outline), settingsProblems: problems };
+}
+
+function outline(p: Patch): PatchOutline {
+  const firstHunk = p.diffs.flatMap((d) => d.hunks)[0];
+  return {
+    subject: p.subject, file: p.file, startLine: p.startLine, firstHunkLine: firstHunk?.headerPatchLine ?? p.startLine,
+    version: p.tags.version, ...(p.tags.index !== undefined ? { index: p.tags.index } : {}), ...(p.tags.total !== undefined ? { total: p.tags.total } : {}),
+    ...(p.from ? { from: p.from } : {}),
+  };
+}
+
+/** Findings whose location is in this file, with the severity the user's settings give them. */
+export function findingsForFile(report: AnalysisReport, file: string, severities: Partial<Record<string, Severity | 'off'>>): (Finding & { shownSeverity: Severity })[] {
+  const out: (Finding & { shownSeverity: Severity })[] = [];
+  for (const f of report.findings) {
+    if (f.location.file !== file) continue;
+    const s = severities[f.rule] ?? f.severity;
+    if (s === 'off') continue;
+    out.push({ ...f, shownSeverity: s });
+  }
+  return out;
+}

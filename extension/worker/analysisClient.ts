@@ -1,0 +1,77 @@
+// The extension host's side of the analysis worker: one worker, one analysis at a time, and
+// per document only the newest request waits (typing supersedes what was queued before).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { DocumentAnalysis, DocumentRequest } from '../translate/documentAnalysis';
+
+interface Pending { key: string; request: DocumentRequest; resolve: (r: DocumentAnalysis | undefined) => void; reject: (e: Error) => void }
+
+export class AnalysisClient {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private running: { id: number; pending: Pending } | undefined;
+  private readonly queue: Pending[] = [];
+
+  constructor(private readonly workerScript: string = defaultWorkerScript()) {}
+
+  /**
+   * Analyses a document; resolves undefined when a newer request for the same key replaced this
+   * one before it started (the caller then simply waits for the newer result).
+   */
+  analyze(key: string, request: DocumentRequest): Promise<DocumentAnalysis | undefined> {
+    return new Promise((resolve, reject) => {
+      const stale = this.queue.findIndex((p) => p.key === key);
+      if (stale >= 0) this.queue.splice(stale, 1)[0].resolve(undefined);
+      this.queue.push({ key, request, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.running || this.queue.length === 0) return;
+    const pending = this.queue.shift()!;
+    const id = this.nextId++;
+    this.running = { id, pending };
+    this.ensureWorker().postMessage({ id, request: pending.request });
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(this.workerScript);
+    w.on('message', (msg: { id: number; result?: DocumentAnalysis; error?: string }) => {
+      const run = this.running;
+      if (!run || run.id !== msg.id) return;
+      this.running = undefined;
+      if (msg.error !== undefined) run.pending.reject(new Error(msg.error));
+      else run.pending.resolve(msg.result);
+      this.pump();
+    });
+    w.on('error', (e) => this.fail(e));
+    w.on('exit', (code) => { if (code !== 0) this.fail(new Error(`analysis worker exited with code ${code}`)); });
+    this.worker = w;
+    return w;
+  }
+
+  private fail(e: Error): void {
+    this.worker = undefined;
+    const run = this.running;
+    this.running = undefined;
+    run?.pending.reject(e);
+    this.pump();
+  }
+
+  dispose(): void {
+    for (const p of this.queue.splice(0)) p.resolve(undefined);
+    void this.worker?.terminate();
+    this.worker = undefined;
+  }
+}
+
+/** dist/analysisWorker.js next to the bundle that uses it. */
+function defaultWorkerScript(): string {
+  for (const candidate of [join(__dirname, 'analysisWorker.js'), join(__dirname, '..', '..', 'dist', 'analysisWorker.js')]) {
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error(`kvm-lens: analysisWorker.js not found next to ${__dirname}; run "npm run build"`);
+}
