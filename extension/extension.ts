@@ -3,10 +3,13 @@
 import * as vscode from 'vscode';
 import { formatText } from './core/report/textReport';
 import { FindingDiagnostics } from './editor/diagnostics';
+import { FunctionHover } from './editor/functionHover';
 import { PatchCodeLens } from './editor/patchCodeLens';
 import { SeriesDocuments } from './editor/seriesDocuments';
 import { LensStatusBar } from './editor/statusBar';
 import { AnalysisClient } from './worker/analysisClient';
+
+const SERIES_SELECTOR: vscode.DocumentSelector = [{ language: 'diff' }, { pattern: '**/*.{patch,diff,mbox,mbx,eml}' }];
 
 export interface KvmLensApi {
   /** Analyses a document now and returns the number of findings located in it (tests, other extensions). */
@@ -25,7 +28,8 @@ export function activate(context: vscode.ExtensionContext): KvmLensApi {
     new FindingDiagnostics(documents, context.extensionUri),
     new LensStatusBar(documents),
     codeLens,
-    vscode.languages.registerCodeLensProvider([{ language: 'diff' }, { pattern: '**/*.{patch,diff,mbox,mbx,eml}' }], codeLens),
+    vscode.languages.registerCodeLensProvider(SERIES_SELECTOR, codeLens),
+    vscode.languages.registerHoverProvider(SERIES_SELECTOR, new FunctionHover(documents)),
     vscode.commands.registerCommand('kvmLens.checkActiveSeries', async () => {
       const doc = vscode.window.activeTextEditor?.document;
       if (!doc || !documents.isSeries(doc)) {

@@ -54,10 +54,25 @@ export interface AnalysisStats {
   ms: { read: number; parse: number; summarize: number; simulate: number };
 }
 
+export interface FunctionInfo {
+  name: string;
+  origin: 'series' | 'series+model';
+  /** Patch file and the first and last patch lines of the function's code there. */
+  file: string;
+  line: number;
+  endLine: number;
+  /** One line per path: guards, effects, how it ends. */
+  summary: string[];
+  /** The operations whose handlers can reach it. */
+  reachedBy: string[];
+}
+
 export interface AnalysisReport {
   findings: Finding[];
   fixed: Finding[];
   stats: AnalysisStats;
+  /** Functions the series touched, summarised for hovers (not part of the JSON output). */
+  functions?: FunctionInfo[];
   /** Where each summarized function came from, for "which came from where". */
   origins: { function: string; origin: 'series' | 'model' | 'series+model' | 'tree'; file: string }[];
 }

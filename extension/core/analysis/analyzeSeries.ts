@@ -1,7 +1,9 @@
 // The whole pipeline for a series: apply each patch in order to the built-in model, simulate
 // after each one, and compare: a finding is introduced by the patch after which it appears
 // (and stays), and fixed by the patch after which it is gone.
-import type { AnalysisReport, Finding, SourceLocation, TraceStep } from '../findings';
+import type { AnalysisReport, Finding, FunctionInfo, SourceLocation, TraceStep } from '../findings';
+import type { Stmt } from '../summary/ir';
+import { formatSummary, summarizeFunction } from '../summary/pathSummary';
 import type { Patch, Series } from '../series/types';
 import { loadBuiltinModel, isModelFile } from '../model/builtinModel';
 import { SimulationCache } from '../simulate/simulationCache';
@@ -95,6 +97,7 @@ export async function analyzeSeries(series: Series, options: AnalysisOptions = D
   return {
     findings,
     fixed,
+    functions: describeSeriesFunctions(code, seriesFiles),
     stats: {
       patches: series.patches.length,
       functions: code.functions.size,
@@ -108,6 +111,43 @@ export async function analyzeSeries(series: Series, options: AnalysisOptions = D
       file: fn.loc.file,
     })),
   };
+}
+
+/** The functions a patch touched: where, what they do, which ioctls reach them. */
+function describeSeriesFunctions(code: CodeBase, seriesFiles: Set<string>): FunctionInfo[] {
+  const program = new Program(code.functions, code.ops, seriesFiles);
+  const reach = new Map<string, string[]>();
+  for (const op of code.operations) for (const name of program.closure(op.handler)) reach.set(name, [...(reach.get(name) ?? []), op.name]);
+  const out: FunctionInfo[] = [];
+  for (const name of code.changed) {
+    const fn = code.functions.get(name);
+    if (!fn) continue;
+    const lines = seriesLines(fn.body, seriesFiles);
+    if (fn.touched && seriesFiles.has(fn.touched.file)) lines.push({ file: fn.touched.file, line: fn.touched.line });
+    if (fn.loc.change === undefined && seriesFiles.has(fn.loc.file)) lines.push({ file: fn.loc.file, line: fn.loc.line }, { file: fn.loc.file, line: fn.endLine });
+    if (lines.length === 0) continue;
+    const file = lines[0].file;
+    const inFile = lines.filter((l) => l.file === file).map((l) => l.line);
+    out.push({
+      name, origin: isModelFile(fn.loc.file) ? 'series+model' : 'series', file,
+      line: Math.min(...inFile), endLine: Math.max(...inFile),
+      summary: formatSummary(summarizeFunction(fn)), reachedBy: [...new Set(reach.get(name) ?? [])].sort(),
+    });
+  }
+  return out.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+}
+
+function seriesLines(body: Stmt, seriesFiles: Set<string>): { file: string; line: number }[] {
+  const out: { file: string; line: number }[] = [];
+  const visit = (s: Stmt): void => {
+    if (seriesFiles.has(s.loc.file)) out.push({ file: s.loc.file, line: s.loc.line });
+    if (s.k === 'block') s.body.forEach(visit);
+    else if (s.k === 'if') { visit(s.then); if (s.else) visit(s.else); }
+    else if (s.k === 'loop') visit(s.body);
+    else if (s.k === 'switch') s.cases.forEach((c) => c.body.forEach(visit));
+  };
+  visit(body);
+  return out;
 }
 
 function mapsEqual(a: Map<string, string>, b: Map<string, string>): boolean {

@@ -58,6 +58,20 @@ export class Program {
     let fp = this.fingerprints.get(handler);
     if (fp !== undefined) return fp;
     const parts: string[] = [];
+    this.walkClosure(handler, (name, fn) => parts.push(`${name}#${fn ? objectId(fn) : '-'}`), (op, target) => parts.push(`op:${op}=${target ?? '-'}`));
+    fp = `f${this.interner.id(parts.sort().join(',') + '|' + [...this.trackedFlags].sort().join(','))}`;
+    this.fingerprints.set(handler, fp);
+    return fp;
+  }
+
+  /** Every function a handler can reach, through direct and ops-table calls. */
+  closure(handler: string): Set<string> {
+    const names = new Set<string>();
+    this.walkClosure(handler, (name, fn) => { if (fn) names.add(name); }, () => {});
+    return names;
+  }
+
+  private walkClosure(handler: string, onFunction: (name: string, fn: FunctionIr | undefined) => void, onOp: (op: string, target: string | undefined) => void): void {
     const seen = new Set<string>();
     const queue = [handler];
     while (queue.length) {
@@ -65,19 +79,16 @@ export class Program {
       if (seen.has(name)) continue;
       seen.add(name);
       const fn = this.functions.get(name);
-      parts.push(`${name}#${fn ? objectId(fn) : '-'}`);
+      onFunction(name, fn);
       if (!fn) continue;
       for (const callee of calleesOf(fn.body)) {
         if (callee.startsWith('op:')) {
           const target = this.resolveOp(callee.slice(3));
-          parts.push(`${callee}=${target ?? '-'}`);
+          onOp(callee.slice(3), target);
           if (target) queue.push(target);
         } else queue.push(callee);
       }
     }
-    fp = `f${this.interner.id(parts.sort().join(',') + '|' + [...this.trackedFlags].sort().join(','))}`;
-    this.fingerprints.set(handler, fp);
-    return fp;
   }
 }
 

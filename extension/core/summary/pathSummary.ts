@@ -163,3 +163,29 @@ export function effectsOf(e: Expr): Effect[] {
     default: return [];
   }
 }
+
+/** A summary as short lines for a hover: one line per path, guards then effects then the end. */
+export function formatSummary(s: FunctionSummary, maxPaths = 6): string[] {
+  const lines = s.paths.slice(0, maxPaths).map((p, i) => {
+    const guards = p.guards.map((g) => `${g.holds ? '' : 'not '}(${g.text})`).join(' and ');
+    const effects = p.effects.filter((e) => e.kind !== 'call').map(effectText);
+    const calls = p.effects.filter((e) => e.kind === 'call').map(effectText);
+    const parts = [guards ? `when ${guards}` : 'always'];
+    if (effects.length) parts.push(effects.join(', '));
+    if (calls.length) parts.push(`calls ${[...new Set(calls)].slice(0, 6).join(', ')}${calls.length > 6 ? ', ...' : ''}`);
+    parts.push(p.end.kind === 'error' ? `returns ${p.end.value}` : p.end.kind === 'success' ? `succeeds${p.end.value && p.end.value !== 'void' ? ` (${p.end.value})` : ''}` : `returns ${p.end.value || 'a value'}`);
+    return `${i + 1}. ${parts.join('; ')}`;
+  });
+  if (s.paths.length > maxPaths || s.truncated) lines.push(`(${s.paths.length}${s.truncated ? '+' : ''} paths; ${maxPaths} shown)`);
+  return lines;
+}
+
+function effectText(e: Effect): string {
+  switch (e.kind) {
+    case 'vmsa-write': return `writes ${e.state}`;
+    case 'vmsa-read': return `reads ${e.state}`;
+    case 'flag': return `sets ${e.flag.replace(/^(vcpu|vm)\./, '')} = ${e.value}`;
+    case 'firmware': return `firmware ${e.command}`;
+    case 'call': return `${e.callee}()`;
+  }
+}

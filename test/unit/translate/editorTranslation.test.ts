@@ -43,6 +43,16 @@ describe('a document analysed as a series', () => {
     assert.ok(data.related.length >= 4 && data.related.at(-1)!.message.includes('KVM_RUN'));
   });
 
+  it('functions the series touched carry a hover summary and the ioctls that reach them', async () => {
+    const a = await analyzeDocument({ file: '/ws/rfc.mbx', text: MBOX, settings: SETTINGS });
+    const dr7 = (a.report.functions ?? []).find((f) => f.name === 'svm_set_dr7');
+    assert.ok(dr7, (a.report.functions ?? []).map((f) => f.name).join(', '));
+    assert.equal(dr7.file, '/ws/rfc.mbx');
+    assert.deepEqual(dr7.reachedBy, ['KVM_RUN', 'KVM_SET_DEBUGREGS', 'KVM_SET_GUEST_DEBUG']);
+    assert.ok(dr7.summary.some((l) => /writes DR7/.test(l)), dr7.summary.join('\n'));
+    assert.match(MBOX.split('\n')[dr7.line - 1], /^-.*guest_state_protected/, 'hovering the removed guard shows it');
+  });
+
   it('settings change the verdict: severity off hides a rule, an assumption makes a finding vanish', async () => {
     const a = await analyzeDocument({ file: '/ws/rfc.mbx', text: MBOX, settings: SETTINGS });
     assert.equal(findingsForFile(a.report, '/ws/rfc.mbx', { 'vmsa-write-after-encryption': 'off' }).filter((f) => f.rule === 'vmsa-write-after-encryption').length, 0);
