@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { formatText } from './core/report/textReport';
 import { FindingDiagnostics } from './editor/diagnostics';
 import { FunctionHover } from './editor/functionHover';
+import { findKernelRoot, KernelWorkspace } from './editor/kernelWorkspace';
 import { PatchCodeLens } from './editor/patchCodeLens';
 import { SeriesDocuments } from './editor/seriesDocuments';
 import { LensStatusBar } from './editor/statusBar';
@@ -45,6 +46,20 @@ export function activate(context: vscode.ExtensionContext): KvmLensApi {
     }),
     vscode.commands.registerCommand('kvmLens.showOutput', () => output.show()),
   );
+  const kernelRoot = findKernelRoot();
+  let kernel: KernelWorkspace | undefined;
+  if (kernelRoot) {
+    kernel = new KernelWorkspace(kernelRoot, client, output);
+    context.subscriptions.push(kernel);
+    void kernel.run(true);
+  }
+  context.subscriptions.push(vscode.commands.registerCommand('kvmLens.auditKernelTree', async () => {
+    if (!kernel) {
+      void vscode.window.showInformationMessage('KVM Lens: this workspace is not a kernel tree with arch/x86/kvm; set kvmLens.kernelTree to one.');
+      return undefined;
+    }
+    return (await kernel.run(true))?.report.findings.length;
+  }));
   return {
     async analyse(uri) {
       const doc = await vscode.workspace.openTextDocument(uri);

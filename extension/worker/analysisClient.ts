@@ -4,8 +4,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { DocumentAnalysis, DocumentRequest } from '../translate/documentAnalysis';
+import type { TreeAnalysis, TreeRequest } from '../translate/treeAnalysis';
+import type { WorkerRequest } from './analysisWorker';
 
-interface Pending { key: string; request: DocumentRequest; resolve: (r: DocumentAnalysis | undefined) => void; reject: (e: Error) => void }
+interface Pending { key: string; work: WorkerRequest; resolve: (r: unknown) => void; reject: (e: Error) => void }
 
 export class AnalysisClient {
   private worker: Worker | undefined;
@@ -20,10 +22,19 @@ export class AnalysisClient {
    * one before it started (the caller then simply waits for the newer result).
    */
   analyze(key: string, request: DocumentRequest): Promise<DocumentAnalysis | undefined> {
+    return this.enqueue(key, { kind: 'series', request }) as Promise<DocumentAnalysis | undefined>;
+  }
+
+  /** Audits a kernel tree with the given open buffers (the worker keeps the tree between calls). */
+  analyzeTree(request: TreeRequest): Promise<TreeAnalysis | undefined> {
+    return this.enqueue(`tree:${request.root}`, { kind: 'tree', request }) as Promise<TreeAnalysis | undefined>;
+  }
+
+  private enqueue(key: string, work: WorkerRequest): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const stale = this.queue.findIndex((p) => p.key === key);
       if (stale >= 0) this.queue.splice(stale, 1)[0].resolve(undefined);
-      this.queue.push({ key, request, resolve, reject });
+      this.queue.push({ key, work, resolve, reject });
       this.pump();
     });
   }
@@ -33,13 +44,13 @@ export class AnalysisClient {
     const pending = this.queue.shift()!;
     const id = this.nextId++;
     this.running = { id, pending };
-    this.ensureWorker().postMessage({ id, request: pending.request });
+    this.ensureWorker().postMessage({ id, work: pending.work });
   }
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
     const w = new Worker(this.workerScript);
-    w.on('message', (msg: { id: number; result?: DocumentAnalysis; error?: string }) => {
+    w.on('message', (msg: { id: number; result?: unknown; error?: string }) => {
       const run = this.running;
       if (!run || run.id !== msg.id) return;
       this.running = undefined;

@@ -1,0 +1,102 @@
+// A kernel checkout as the workspace: the KVM C files are audited in place (kernel-tree mode),
+// and an edit in an open C file is re-analysed as you type, with findings in those files.
+import { existsSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import * as vscode from 'vscode';
+import { diagnosticData, type TextRange } from '../translate/diagnosticData';
+import type { TreeAnalysis } from '../translate/treeAnalysis';
+import type { AnalysisClient } from '../worker/analysisClient';
+import { DIAGNOSTIC_SOURCE } from './diagnostics';
+import { readSettings } from './settings';
+
+const KVM_FILE = /^(arch\/x86\/kvm\/(x86\.c|regs\.c|kvm_cache_regs\.h|svm\/[^/]+\.[ch])|arch\/x86\/include\/asm\/kvm_host\.h|virt\/kvm\/kvm_main\.c)$/;
+
+const SEVERITY = { error: vscode.DiagnosticSeverity.Error, warning: vscode.DiagnosticSeverity.Warning, info: vscode.DiagnosticSeverity.Information } as const;
+
+/** The kernel tree to audit: the setting, else a workspace folder that holds x86 KVM. */
+export function findKernelRoot(): string | undefined {
+  const configured = vscode.workspace.getConfiguration('kvmLens').get<string>('kernelTree', '');
+  if (configured) return configured;
+  for (const f of vscode.workspace.workspaceFolders ?? []) {
+    if (f.uri.scheme === 'file' && existsSync(join(f.uri.fsPath, 'arch/x86/kvm/x86.c'))) return f.uri.fsPath;
+  }
+  return undefined;
+}
+
+export class KernelWorkspace implements vscode.Disposable {
+  private readonly collection = vscode.languages.createDiagnosticCollection(`${DIAGNOSTIC_SOURCE}-tree`);
+  private readonly subscriptions: vscode.Disposable[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  /** The last analysis, for hovers and tests. */
+  last: TreeAnalysis | undefined;
+
+  constructor(private readonly root: string, private readonly client: AnalysisClient, private readonly output: vscode.OutputChannel) {
+    this.subscriptions.push(
+      vscode.workspace.onDidChangeTextDocument((e) => { if (this.pathOf(e.document)) this.schedule(readSettings().debounceMs); }),
+      vscode.workspace.onDidSaveTextDocument((d) => { if (this.pathOf(d)) this.schedule(0); }),
+    );
+  }
+
+  /** Tree-relative path of a KVM source document, or undefined for anything else. */
+  private pathOf(doc: vscode.TextDocument): string | undefined {
+    if (doc.uri.scheme !== 'file') return undefined;
+    const rel = relative(this.root, doc.uri.fsPath).split(sep).join('/');
+    return KVM_FILE.test(rel) ? rel : undefined;
+  }
+
+  private schedule(delay: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.run(), delay);
+  }
+
+  /** Audits the tree with the open buffers; the first call parses it (a progress notification says so). */
+  async run(first = false): Promise<TreeAnalysis | undefined> {
+    const buffers: Record<string, string> = {};
+    for (const d of vscode.workspace.textDocuments) {
+      const p = this.pathOf(d);
+      if (p && d.isDirty) buffers[p] = d.getText();
+    }
+    const request = { root: this.root, buffers, settings: readSettings().analysis };
+    const result = first
+      ? await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'KVM Lens: auditing the kernel tree' }, () => this.client.analyzeTree(request))
+      : await this.client.analyzeTree(request);
+    if (!result) return undefined;
+    this.last = result;
+    this.show(result);
+    const ms = result.report.stats.ms;
+    this.output.appendLine(`kernel tree ${this.root}: ${result.report.findings.length} findings; parse ${ms.parse.toFixed(0)} simulate ${ms.simulate.toFixed(0)} ms; ${result.ms.toFixed(0)} ms in all`);
+    return result;
+  }
+
+  private show(result: TreeAnalysis): void {
+    const severities = readSettings().severities;
+    const byFile = new Map<string, vscode.Diagnostic[]>();
+    for (const f of result.report.findings) {
+      if (!KVM_FILE.test(f.location.file)) continue;
+      const shown = severities[f.rule] ?? f.severity;
+      if (shown === 'off') continue;
+      const uri = vscode.Uri.file(join(this.root, f.location.file));
+      const doc = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === uri.fsPath);
+      const lineText = doc && f.location.line - 1 < doc.lineCount ? doc.lineAt(f.location.line - 1).text : undefined;
+      const data = diagnosticData(f, shown, lineText, f.location.file);
+      const diag = new vscode.Diagnostic(range(data.range), data.message, SEVERITY[data.severity]);
+      diag.source = DIAGNOSTIC_SOURCE;
+      diag.code = data.code;
+      diag.relatedInformation = data.related.map((r) => new vscode.DiagnosticRelatedInformation(
+        new vscode.Location(vscode.Uri.file(r.target.kind === 'model' ? r.target.file : join(this.root, r.target.kind === 'file' ? r.target.path : r.target.path)), range(r.range)), r.message));
+      byFile.set(uri.fsPath, [...(byFile.get(uri.fsPath) ?? []), diag]);
+    }
+    this.collection.clear();
+    for (const [path, diags] of byFile) this.collection.set(vscode.Uri.file(path), diags);
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    for (const s of this.subscriptions) s.dispose();
+    this.collection.dispose();
+  }
+}
+
+function range(r: TextRange): vscode.Range {
+  return new vscode.Range(r.startLine, r.startCharacter, r.endLine, r.endCharacter);
+}
