@@ -29,3 +29,5 @@ const common = {
 await build({ ...common, entryPoints: [join(root, 'extension/cli/main.ts')], outfile: join(root, 'dist/cli.js') });
 await build({ ...common, entryPoints: [join(root, 'extension/extension.ts')], outfile: join(root, 'dist/extension.js'), external: ['vscode'] });
 await build({ ...common, entryPoints: [join(root, 'extension/worker/analysisWorker.ts')], outfile: join(root, 'dist/analysisWorker.js') });
+// Integration suite (run inside VS Code by scripts/run-vscode-tests.mjs); mocha comes from node_modules.
+await build({ ...common, entryPoints: [join(root, 'test/integration/*.ts')], outdir: join(root, 'dist/test/integration'), external: ['vscode', 'mocha'] });
