@@ -17,9 +17,10 @@ export function readSettings(): LensSettings {
     analysis: {
       depth: c.get<number>('depth', 12),
       vcpus: c.get<number>('vcpus', 2),
-      assumptions: c.get<Record<string, string>>('assumptions', {}),
+      // object settings arrive as read-only proxies, which cannot cross to the worker thread
+      assumptions: { ...c.get<Record<string, string>>('assumptions', {}) },
     },
-    severities: c.get<Record<string, Severity | 'off'>>('severity', {}),
+    severities: { ...c.get<Record<string, Severity | 'off'>>('severity', {}) },
     seriesFiles: c.get<string[]>('files', ['**/*.patch', '**/*.diff', '**/*.mbox', '**/*.mbx', '**/*.eml']),
     debounceMs: c.get<number>('debounceMs', 400),
   };
