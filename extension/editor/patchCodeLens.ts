@@ -15,7 +15,10 @@ export class PatchCodeLens implements vscode.CodeLensProvider, vscode.Disposable
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
     const result = this.documents.get(doc.uri);
     if (!result || result.version !== doc.version) return [];
-    const { report, patches } = result.analysis;
+    const { report } = result.analysis;
+    // the series may include sibling files: lenses only for the patches in this document
+    const file = doc.uri.fsPath || doc.uri.path;
+    const patches = result.analysis.patches.filter((p) => p.file === file);
     const lenses: vscode.CodeLens[] = [];
     for (const p of patches) {
       const line = Math.min(Math.max(0, p.startLine - 1), doc.lineCount - 1);

@@ -1,5 +1,7 @@
 // Which open documents are patch series, and their latest analysis: analysed when opened and,
 // debounced, as the user types; a result for an older version of the text is dropped.
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { AnalysisClient } from '../worker/analysisClient';
 import type { DocumentAnalysis } from '../translate/documentAnalysis';
@@ -66,7 +68,8 @@ export class SeriesDocuments implements vscode.Disposable {
     const started = performance.now();
     this.busyEmitter.fire(++this.busy);
     try {
-      const analysis = await this.client.analyze(key, { file: doc.uri.fsPath || doc.uri.path, text: doc.getText(), settings: settings.analysis });
+      const file = doc.uri.fsPath || doc.uri.path;
+      const analysis = await this.client.analyze(key, { file, text: doc.getText(), settings: settings.analysis, siblings: siblingPatches(doc, file) });
       if (!analysis || doc.isClosed || doc.version !== version) return undefined; // superseded
       const result: AnalysedDocument = { uri: doc.uri, version, analysis, ms: performance.now() - started };
       this.results.set(key, result);
@@ -97,6 +100,29 @@ export class SeriesDocuments implements vscode.Disposable {
     this.busyEmitter.dispose();
   }
 }
+
+/**
+ * A format-patch file is one patch of a series: its siblings in the same directory (from open
+ * buffers when they are open) let the timeline say which patch introduced what.
+ */
+function siblingPatches(doc: vscode.TextDocument, file: string): { file: string; text: string }[] {
+  if (doc.uri.scheme !== 'file' || !/^\d{4}-.*\.patch$/.test(basename(file))) return [];
+  let names: string[];
+  try {
+    names = readdirSync(dirname(file)).filter((n) => /^\d{4}-.*\.patch$/.test(n) && join(dirname(file), n) !== file).sort().slice(0, MAX_SIBLINGS);
+  } catch {
+    return [];
+  }
+  const out: { file: string; text: string }[] = [];
+  for (const n of names) {
+    const path = join(dirname(file), n);
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === path);
+    try { out.push({ file: path, text: open ? open.getText() : readFileSync(path, 'utf8') }); } catch { /* unreadable sibling: analysed without it */ }
+  }
+  return out;
+}
+
+const MAX_SIBLINGS = 200;
 
 function emptyAnalysis(): DocumentAnalysis {
   return {

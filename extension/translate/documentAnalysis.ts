@@ -18,6 +18,8 @@ export interface DocumentRequest {
   file: string;
   text: string;
   settings: AnalysisSettings;
+  /** The other patches of the series (format-patch files beside it), so one patch is seen in its series. */
+  siblings?: { file: string; text: string }[];
 }
 
 export interface PatchOutline {
@@ -56,7 +58,8 @@ export function optionsFromSettings(settings: AnalysisSettings): { options: Anal
 /** Analyses one document's text as a series (a patch, an mbox, a mail). */
 export async function analyzeDocument(req: DocumentRequest): Promise<DocumentAnalysis> {
   const parsed = parseSeriesText(req.file, req.text);
-  const series = assembleSeries(parsed.patches, parsed.problems);
+  const others = (req.siblings ?? []).map((s) => parseSeriesText(s.file, s.text));
+  const series = assembleSeries([...parsed.patches, ...others.flatMap((o) => o.patches)], [...parsed.problems, ...others.flatMap((o) => o.problems)]);
   const { options, problems } = optionsFromSettings(req.settings);
   const report = await analyzeSeries(series, options);
   const all = series.coverLetter ? [series.coverLetter, ...series.patches] : series.patches;
