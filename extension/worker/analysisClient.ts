@@ -6,6 +6,8 @@ import { Worker } from 'node:worker_threads';
 import type { DocumentAnalysis, DocumentRequest } from '../translate/documentAnalysis';
 import type { TreeAnalysis, TreeRequest } from '../translate/treeAnalysis';
 import type { WorkerRequest } from './analysisWorker';
+import type { SequenceRequest, SequenceResult } from '../translate/sequenceSimulation';
+import type { WhatIfResult } from '../translate/whatIf';
 
 interface Pending { key: string; work: WorkerRequest; resolve: (r: unknown) => void; reject: (e: Error) => void }
 
@@ -28,6 +30,16 @@ export class AnalysisClient {
   /** Audits a kernel tree with the given open buffers (the worker keeps the tree between calls). */
   analyzeTree(request: TreeRequest): Promise<TreeAnalysis | undefined> {
     return this.enqueue(`tree:${request.root}`, { kind: 'tree', request }) as Promise<TreeAnalysis | undefined>;
+  }
+
+  /** Runs one chosen ioctl sequence over a series (the simulation panel). */
+  simulateSequence(request: SequenceRequest): Promise<SequenceResult | undefined> {
+    return this.enqueue(`sequence:${request.file}`, { kind: 'sequence', request }) as Promise<SequenceResult | undefined>;
+  }
+
+  /** The findings that appear or vanish under other assumptions. */
+  whatIf(request: DocumentRequest, assumptions: Record<string, string>): Promise<WhatIfResult | undefined> {
+    return this.enqueue(`whatif:${request.file}`, { kind: 'whatIf', request, assumptions }) as Promise<WhatIfResult | undefined>;
   }
 
   private enqueue(key: string, work: WorkerRequest): Promise<unknown> {

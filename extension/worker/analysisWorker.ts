@@ -5,8 +5,14 @@ import { parentPort } from 'node:worker_threads';
 import { TreeSession } from '../core/analysis/analyzeTree';
 import { analyzeDocument, optionsFromSettings, type DocumentRequest } from '../translate/documentAnalysis';
 import type { TreeAnalysis, TreeRequest } from '../translate/treeAnalysis';
+import { simulateSequence, type SequenceRequest } from '../translate/sequenceSimulation';
+import { whatIf } from '../translate/whatIf';
 
-export type WorkerRequest = { kind: 'series'; request: DocumentRequest } | { kind: 'tree'; request: TreeRequest };
+export type WorkerRequest =
+  | { kind: 'series'; request: DocumentRequest }
+  | { kind: 'tree'; request: TreeRequest }
+  | { kind: 'sequence'; request: SequenceRequest }
+  | { kind: 'whatIf'; request: DocumentRequest; assumptions: Record<string, string> };
 
 let tree: { root: string; session: TreeSession } | undefined;
 
@@ -24,7 +30,11 @@ async function analyzeTreeRequest(req: TreeRequest): Promise<TreeAnalysis> {
 
 parentPort?.on('message', async (msg: { id: number; work: WorkerRequest }) => {
   try {
-    const result = msg.work.kind === 'series' ? await analyzeDocument(msg.work.request) : await analyzeTreeRequest(msg.work.request);
+    const w = msg.work;
+    const result = w.kind === 'series' ? await analyzeDocument(w.request)
+      : w.kind === 'tree' ? await analyzeTreeRequest(w.request)
+        : w.kind === 'sequence' ? await simulateSequence(w.request)
+          : await whatIf(w.request, w.assumptions);
     parentPort?.postMessage({ id: msg.id, result });
   } catch (e) {
     parentPort?.postMessage({ id: msg.id, error: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e) });

@@ -138,8 +138,9 @@ export class Simulator {
   }
 
   /**
-   * Runs one chosen sequence (the what-if panel, tests): each step takes the first outcome that
-   * does not fail, else the first outcome; a step whose operation cannot run here says why.
+   * Runs one chosen sequence (the what-if panel, tests). Of a step's outcomes it takes the one
+   * that does not fail and changes the most (encryption, then armed debugging, then any state
+   * change): the case the user is asking about. A step that cannot run here says why.
    */
   runSequence(seq: { operation: string; vcpu: number | null }[]): { step: StepResult | null; state: SimState; message?: string }[] {
     let state = initialState(this.assumptions);
@@ -148,7 +149,10 @@ export class Simulator {
       const op = this.operations.find((o) => o.name === want.operation);
       if (!op) { out.push({ step: null, state, message: `unknown operation ${want.operation}` }); continue; }
       const results = this.step(state, op, op.kind === 'vcpu-ioctl' ? want.vcpu ?? 0 : null);
-      const r = results.find((x) => x.status !== 'error') ?? results[0];
+      const score = (x: StepResult): number => (x.status === 'error' ? -10 : 0)
+        + 4 * x.events.filter((e) => e.k === 'encrypt').length + 2 * x.events.filter((e) => e.k === 'debugArm').length
+        + (stateKey(x.after) !== stateKey(state) ? 1 : 0);
+      const r = results.reduce<StepResult | undefined>((best, x) => (!best || score(x) > score(best) ? x : best), undefined);
       if (!r) { out.push({ step: null, state, message: `${op.name} cannot run in this state` }); continue; }
       state = r.after;
       out.push({ step: r, state });
