@@ -7,6 +7,7 @@ import { FunctionHover } from './editor/functionHover';
 import { findKernelRoot, KernelWorkspace } from './editor/kernelWorkspace';
 import { PatchCodeLens } from './editor/patchCodeLens';
 import { SeriesDocuments } from './editor/seriesDocuments';
+import { SimulationPanel } from './editor/simulationPanel';
 import { LensStatusBar } from './editor/statusBar';
 import { AnalysisClient } from './worker/analysisClient';
 
@@ -15,6 +16,8 @@ const SERIES_SELECTOR: vscode.DocumentSelector = [{ language: 'diff' }, { patter
 export interface KvmLensApi {
   /** Analyses a document now and returns the number of findings located in it (tests, other extensions). */
   analyse(uri: vscode.Uri): Promise<number | undefined>;
+  /** The simulation panel, to drive it from tests. */
+  simulation: SimulationPanel;
 }
 
 export function activate(context: vscode.ExtensionContext): KvmLensApi {
@@ -46,6 +49,16 @@ export function activate(context: vscode.ExtensionContext): KvmLensApi {
     }),
     vscode.commands.registerCommand('kvmLens.showOutput', () => output.show()),
   );
+  const simulation = new SimulationPanel(context.extensionUri, client);
+  context.subscriptions.push(simulation, vscode.commands.registerCommand('kvmLens.openSimulation', async () => {
+    const doc = vscode.window.activeTextEditor?.document;
+    if (!doc || !documents.isSeries(doc)) {
+      void vscode.window.showInformationMessage('KVM Lens: open a patch series to simulate it.');
+      return undefined;
+    }
+    return simulation.open(doc);
+  }));
+
   const kernelRoot = findKernelRoot();
   let kernel: KernelWorkspace | undefined;
   if (kernelRoot) {
@@ -61,6 +74,7 @@ export function activate(context: vscode.ExtensionContext): KvmLensApi {
     return (await kernel.run(true))?.report.findings.length;
   }));
   return {
+    simulation,
     async analyse(uri) {
       const doc = await vscode.workspace.openTextDocument(uri);
       const result = await documents.analyseNow(doc);
