@@ -28,7 +28,22 @@ if (setup.status !== 0) {
 }
 if (setup.stderr.trim()) process.stderr.write(setup.stderr);
 
-const runner = spawn(process.execPath, [join(root, 'scripts/run-vscode-tests.mjs'), ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+// The suite against the repository, then (when it passed) the packed .vsix installed in the host
+// (scripts/run-vsix-test.mjs, about 20 s more; KVM_LENS_SKIP_VSIX=1 leaves it out).
+const steps = [[join(root, 'scripts/run-vscode-tests.mjs'), ...process.argv.slice(2)]];
+if (process.env.KVM_LENS_SKIP_VSIX === '1') console.log('vsix test skipped: KVM_LENS_SKIP_VSIX=1');
+else steps.push([join(root, 'scripts/run-vsix-test.mjs'), ...process.argv.slice(2).filter((a) => a === '--verbose')]);
+let current;
 // Pass a cancel on so the runner can end code-server's process group itself.
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => runner.kill(sig));
-runner.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => current?.kill(sig));
+const next = () => {
+  const args = steps.shift();
+  if (!args) process.exit(0);
+  current = spawn(process.execPath, args, { cwd: root, stdio: 'inherit' });
+  current.on('exit', (code, signal) => {
+    const rc = code ?? (signal ? 1 : 0);
+    if (rc !== 0) process.exit(rc);
+    next();
+  });
+};
+next();
