@@ -3,10 +3,12 @@
 import * as vscode from 'vscode';
 import { formatText } from './core/report/textReport';
 import { FindingDiagnostics } from './editor/diagnostics';
+import { ExplainFinding, FindingActions } from './editor/findingActions';
 import { FunctionHover } from './editor/functionHover';
 import { findKernelRoot, KernelWorkspace } from './editor/kernelWorkspace';
 import { PatchCodeLens } from './editor/patchCodeLens';
 import { SeriesDocuments } from './editor/seriesDocuments';
+import { SeriesView } from './editor/seriesView';
 import { SimulationPanel } from './editor/simulationPanel';
 import { LensStatusBar } from './editor/statusBar';
 import { AnalysisClient } from './worker/analysisClient';
@@ -18,6 +20,10 @@ export interface KvmLensApi {
   analyse(uri: vscode.Uri): Promise<number | undefined>;
   /** The simulation panel, to drive it from tests. */
   simulation: SimulationPanel;
+  /** The "Series" view's data (tests). */
+  seriesView: SeriesView;
+  /** kvmLens.explainFinding's pages: the markdown shown for a page URI (tests). */
+  explainPage(uri: vscode.Uri): string | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): KvmLensApi {
@@ -25,6 +31,8 @@ export function activate(context: vscode.ExtensionContext): KvmLensApi {
   const client = new AnalysisClient();
   const documents = new SeriesDocuments(client, output);
   const codeLens = new PatchCodeLens(documents);
+  const seriesView = new SeriesView(documents, context.extensionUri);
+  const explain = new ExplainFinding(documents, context.extensionUri);
   context.subscriptions.push(
     output,
     { dispose: () => client.dispose() },
@@ -34,6 +42,10 @@ export function activate(context: vscode.ExtensionContext): KvmLensApi {
     codeLens,
     vscode.languages.registerCodeLensProvider(SERIES_SELECTOR, codeLens),
     vscode.languages.registerHoverProvider(SERIES_SELECTOR, new FunctionHover(documents)),
+    seriesView,
+    vscode.window.registerTreeDataProvider('kvmLens.series', seriesView),
+    explain,
+    vscode.languages.registerCodeActionsProvider(SERIES_SELECTOR, new FindingActions(documents), FindingActions.metadata),
     vscode.commands.registerCommand('kvmLens.checkActiveSeries', async () => {
       const doc = vscode.window.activeTextEditor?.document;
       if (!doc || !documents.isSeries(doc)) {
@@ -80,6 +92,8 @@ export function activate(context: vscode.ExtensionContext): KvmLensApi {
       const result = await documents.analyseNow(doc);
       return result?.analysis.report.findings.filter((f) => f.location.file === (uri.fsPath || uri.path)).length;
     },
+    seriesView,
+    explainPage: (uri) => explain.pageText(uri),
   };
 }
 

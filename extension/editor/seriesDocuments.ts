@@ -39,6 +39,11 @@ export class SeriesDocuments implements vscode.Disposable {
     return this.results.get(uri.toString());
   }
 
+  /** Every analysed document's latest result, in the order they were first analysed (the series view). */
+  all(): AnalysedDocument[] {
+    return [...this.results.values()];
+  }
+
   isSeries(doc: vscode.TextDocument): boolean {
     if (doc.uri.scheme !== 'file' && doc.uri.scheme !== 'untitled' && doc.uri.scheme !== 'vscode-remote') return false;
     if (doc.languageId === 'diff') return true;
