@@ -1,0 +1,113 @@
+// The series view, "Explain this finding" and the guard quick fix in a real VS Code, on the
+// example series: the view lists the series' patches with their findings and timeline, the
+// DR7 diagnostic offers both code actions, and applying the fix clears the diagnostic.
+/// <reference types="mocha" />
+import * as assert from 'node:assert';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import * as pkg from '../../package.json';
+
+const ROOT = join(__dirname, '../../..');
+const DR7_PATCH = join(ROOT, 'examples/sev-es-debug-rfc/0002-KVM-SVM-Let-DR7-writes-through-for-SEV-ES-guests.patch');
+
+interface Node { kind: string; doc?: { uri: vscode.Uri } }
+interface Api {
+  seriesView: { getChildren(node?: Node): Node[]; getTreeItem(node: Node): vscode.TreeItem };
+  explainPage(uri: vscode.Uri): string | undefined;
+}
+
+async function poll<T>(probe: () => T | undefined, ms = 30_000): Promise<T | undefined> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const isDr7 = (d: vscode.Diagnostic) => d.source === 'kvm-lens' && (typeof d.code === 'object' ? d.code.value : d.code) === 'vmsa-write-after-encryption';
+const label = (item: vscode.TreeItem) => (typeof item.label === 'string' ? item.label : item.label?.label ?? '');
+
+suite('KVM Lens series view, explain and quick fix', () => {
+  let api: Api;
+  let doc: vscode.TextDocument;
+  let dr7: vscode.Diagnostic;
+
+  suiteSetup(async () => {
+    const ext = vscode.extensions.getExtension<Api>(`${pkg.publisher}.${pkg.name}`);
+    assert.ok(ext);
+    api = await ext.activate();
+    doc = await vscode.workspace.openTextDocument(vscode.Uri.file(DR7_PATCH));
+    await vscode.window.showTextDocument(doc);
+    const found = await poll(() => vscode.languages.getDiagnostics(doc.uri).find(isDr7));
+    assert.ok(found, 'the DR7 finding arrives');
+    dr7 = found;
+  });
+
+  test('the series view lists the example series\' patches in order, with the DR7 finding under 02/03', async () => {
+    const view = api.seriesView;
+    const root = await poll(() => view.getChildren().find((n) => n.doc?.uri.toString() === doc.uri.toString()));
+    assert.ok(root, 'the opened patch is a root of the view');
+    const patches = view.getChildren(root);
+    const labels = patches.map((p) => label(view.getTreeItem(p)));
+    assert.deepStrictEqual(labels.map((l) => l.slice(0, 6)), ['00/03 ', '01/03 ', '02/03 ', '03/03 '], labels.join(' | '));
+    assert.strictEqual(labels[2], '02/03 KVM: SVM: Let DR7 writes through for SEV-ES guests');
+    const second = view.getTreeItem(patches[2]);
+    assert.match(String(second.description), /Ada Reviewer · v1/);
+    const children = view.getChildren(patches[2]).map((c) => view.getTreeItem(c));
+    const finding = children.find((c) => /vmsa-write-after-encryption/.test(String(c.description)));
+    assert.ok(finding, children.map((c) => `${label(c)} ${c.description ?? ''}`).join(' | '));
+    assert.strictEqual(finding.command?.command, 'vscode.open');
+    assert.ok(children.some((c) => /^introduced here: [1-9]/.test(label(c))), 'the timeline says patch 2 introduced it');
+    assert.ok(children.some((c) => /^fixed here: \d+$/.test(label(c))));
+  });
+
+  test('code actions at the DR7 diagnostic: Explain, and the guard quick fix', async () => {
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', doc.uri, dr7.range);
+    const titles = actions.map((a) => a.title);
+    assert.ok(titles.includes('Explain this finding'), titles.join(' | '));
+    assert.ok(titles.includes('Insert a guest_state_protected guard'), titles.join(' | '));
+    const explain = actions.find((a) => a.title === 'Explain this finding')!;
+    assert.strictEqual(explain.command?.command, 'kvmLens.explainFinding');
+    const page = await vscode.commands.executeCommand<vscode.Uri | undefined>('kvmLens.explainFinding', ...(explain.command?.arguments ?? []));
+    assert.ok(page, 'a page was shown');
+    const text = api.explainPage(page) ?? '';
+    assert.match(text, /^# vmsa-write-after-encryption in svm\\_set\\_dr7\(\)/);
+    assert.match(text, /## The rule/);
+    assert.match(text, /^1\. `KVM_SEV_INIT2`.*\[sev\.c:\d+\]\(file:\/\/.*dist\/model\/builtin\/sev\.c#L\d+\)$/m);
+  });
+
+  test('applying the guard quick fix clears the DR7 diagnostic; revert brings the patch back', async () => {
+    // on a copy of the series, so the example on disk stays as it is whatever the editor saves
+    const dir = mkdtempSync(join(tmpdir(), 'kvm-lens-fix-'));
+    try {
+      cpSync(join(ROOT, 'examples/sev-es-debug-rfc'), dir, { recursive: true });
+      const copy = await vscode.workspace.openTextDocument(vscode.Uri.file(join(dir, DR7_PATCH.split('/').pop()!)));
+      await vscode.window.showTextDocument(copy);
+      const diag = await poll(() => vscode.languages.getDiagnostics(copy.uri).find(isDr7));
+      assert.ok(diag, 'the copy has the DR7 finding');
+      const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', copy.uri, diag.range);
+      const fix = actions.find((a) => a.title === 'Insert a guest_state_protected guard');
+      assert.ok(fix?.edit);
+      assert.ok(await vscode.workspace.applyEdit(fix.edit));
+      assert.ok(copy.isDirty, 'the fix edits the buffer, it does not save');
+      const lines = copy.getText().split('\n');
+      const at = lines.indexOf('+\tif (vcpu->arch.guest_state_protected)');
+      assert.ok(at > 0 && lines[at + 1] === '+\t\treturn;', 'the two added lines');
+      assert.ok(lines.some((l) => l.startsWith('@@ -88,9 +88,8 @@')), 'the hunk header counts them');
+      const cleared = await poll(() => (vscode.languages.getDiagnostics(copy.uri).some(isDr7) ? undefined : true));
+      assert.ok(cleared, 'the finding goes once the guard is in the patch');
+      assert.ok(!vscode.languages.getDiagnostics(copy.uri).some((d) => d.code === 'input'), 'and the patch still reads cleanly');
+      await vscode.window.showTextDocument(copy);
+      await vscode.commands.executeCommand('workbench.action.files.revert');
+      assert.ok(!copy.isDirty);
+      const back = await poll(() => vscode.languages.getDiagnostics(copy.uri).find(isDr7));
+      assert.ok(back, 'and returns with the revert');
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
