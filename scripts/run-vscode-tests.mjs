@@ -92,6 +92,9 @@ function writeSettings(userData) {
     'git.enabled': false,
     'git.autoRepositoryDetection': false,
     'security.workspace.trust.enabled': false,
+    // tests edit documents in memory; nothing may reach the repository or a shared tree on disk
+    'files.autoSave': 'off',
+    'files.hotExit': 'off',
   }, null, 2));
 }
 
