@@ -6,6 +6,7 @@ import { FindingDiagnostics } from './editor/diagnostics';
 import { ExplainFinding, FindingActions } from './editor/findingActions';
 import { FunctionHover } from './editor/functionHover';
 import { findKernelRoot, KernelWorkspace } from './editor/kernelWorkspace';
+import { KernelSourceFeatures } from './editor/kernelSourceFeatures';
 import { PatchCodeLens } from './editor/patchCodeLens';
 import { SeriesDocuments } from './editor/seriesDocuments';
 import { SeriesView } from './editor/seriesView';
@@ -75,7 +76,11 @@ export function activate(context: vscode.ExtensionContext): KvmLensApi {
   let kernel: KernelWorkspace | undefined;
   if (kernelRoot) {
     kernel = new KernelWorkspace(kernelRoot, client, output);
-    context.subscriptions.push(kernel);
+    const sourceFeatures = new KernelSourceFeatures(kernel);
+    const cFiles: vscode.DocumentSelector = [{ language: 'c', scheme: 'file' }];
+    context.subscriptions.push(kernel, sourceFeatures,
+      vscode.languages.registerHoverProvider(cFiles, sourceFeatures),
+      vscode.languages.registerCodeLensProvider(cFiles, sourceFeatures));
     void kernel.run(true);
   }
   context.subscriptions.push(vscode.commands.registerCommand('kvmLens.auditKernelTree', async () => {

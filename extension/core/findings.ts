@@ -56,7 +56,7 @@ export interface AnalysisStats {
 
 export interface FunctionInfo {
   name: string;
-  origin: 'series' | 'series+model';
+  origin: 'series' | 'series+model' | 'tree';
   /** Patch file and the first and last patch lines of the function's code there. */
   file: string;
   line: number;
@@ -65,6 +65,8 @@ export interface FunctionInfo {
   summary: string[];
   /** The operations whose handlers can reach it. */
   reachedBy: string[];
+  /** The operations this function is the handler of. */
+  handles?: string[];
 }
 
 export interface AnalysisReport {

@@ -1,6 +1,7 @@
 // Hover on a function's code in a patch: its summary (guards, VMSA-backed reads and writes,
 // flags it sets, how each path ends) and the ioctls that reach it.
 import * as vscode from 'vscode';
+import { summaryMarkdown } from './kernelSourceFeatures';
 import type { SeriesDocuments } from './seriesDocuments';
 
 export class FunctionHover implements vscode.HoverProvider {
@@ -13,10 +14,6 @@ export class FunctionHover implements vscode.HoverProvider {
     const line = position.line + 1;
     const fn = (result.analysis.report.functions ?? []).find((f) => f.file === file && f.line <= line && line <= f.endLine);
     if (!fn) return undefined;
-    const md = new vscode.MarkdownString();
-    md.appendMarkdown(`**${fn.name}()** — ${fn.origin === 'series' ? 'defined whole by the series' : 'the built-in model with this series\' changes merged in'}\n\n`);
-    md.appendCodeblock(fn.summary.join('\n'), 'text');
-    md.appendMarkdown(fn.reachedBy.length ? `\nReached by: ${fn.reachedBy.map((o) => `\`${o}\``).join(', ')}` : '\nNo simulated ioctl reaches it.');
-    return new vscode.Hover(md);
+    return new vscode.Hover(summaryMarkdown(fn));
   }
 }

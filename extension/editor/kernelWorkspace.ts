@@ -5,6 +5,7 @@ import { join, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
 import { diagnosticData, type TextRange } from '../translate/diagnosticData';
 import type { TreeAnalysis } from '../translate/treeAnalysis';
+import type { Finding, FunctionInfo } from '../core/findings';
 import type { AnalysisClient } from '../worker/analysisClient';
 import { DIAGNOSTIC_SOURCE } from './diagnostics';
 import { readSettings } from './settings';
@@ -27,6 +28,9 @@ export class KernelWorkspace implements vscode.Disposable {
   private readonly collection = vscode.languages.createDiagnosticCollection(`${DIAGNOSTIC_SOURCE}-tree`);
   private readonly subscriptions: vscode.Disposable[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private readonly changed = new vscode.EventEmitter<void>();
+  /** Fires after each analysis (CodeLens refresh). */
+  readonly onDidAnalyse = this.changed.event;
   /** The last analysis, for hovers and tests. */
   last: TreeAnalysis | undefined;
 
@@ -34,11 +38,29 @@ export class KernelWorkspace implements vscode.Disposable {
     this.subscriptions.push(
       vscode.workspace.onDidChangeTextDocument((e) => { if (this.pathOf(e.document)) this.schedule(readSettings().debounceMs); }),
       vscode.workspace.onDidSaveTextDocument((d) => { if (this.pathOf(d)) this.schedule(0); }),
+      // a newly opened KVM file needs its functions described for hovers and CodeLens
+      vscode.workspace.onDidOpenTextDocument((d) => { if (this.pathOf(d) && !this.described(d)) this.schedule(0); }),
     );
   }
 
+  /** The functions of an open KVM file, as the last analysis described them. */
+  functionsOf(doc: vscode.TextDocument): FunctionInfo[] {
+    const path = this.pathOf(doc);
+    return path ? (this.last?.functions ?? []).filter((f) => f.file === path) : [];
+  }
+
+  private described(doc: vscode.TextDocument): boolean {
+    const path = this.pathOf(doc);
+    return !!path && !!this.last?.functions.some((f) => f.file === path);
+  }
+
+  findingsIn(doc: vscode.TextDocument): Finding[] {
+    const path = this.pathOf(doc);
+    return path ? (this.last?.report.findings ?? []).filter((f) => f.location.file === path) : [];
+  }
+
   /** Tree-relative path of a KVM source document, or undefined for anything else. */
-  private pathOf(doc: vscode.TextDocument): string | undefined {
+  pathOf(doc: vscode.TextDocument): string | undefined {
     if (doc.uri.scheme !== 'file') return undefined;
     const rel = relative(this.root, doc.uri.fsPath).split(sep).join('/');
     return KVM_FILE.test(rel) ? rel : undefined;
@@ -56,13 +78,15 @@ export class KernelWorkspace implements vscode.Disposable {
       const p = this.pathOf(d);
       if (p && d.isDirty) buffers[p] = d.getText();
     }
-    const request = { root: this.root, buffers, settings: readSettings().analysis };
+    const describe = vscode.workspace.textDocuments.map((d) => this.pathOf(d)).filter((p): p is string => !!p);
+    const request = { root: this.root, buffers, settings: readSettings().analysis, describe };
     const result = first
       ? await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'KVM Lens: auditing the kernel tree' }, () => this.client.analyzeTree(request))
       : await this.client.analyzeTree(request);
     if (!result) return undefined;
     this.last = result;
     this.show(result);
+    this.changed.fire();
     const ms = result.report.stats.ms;
     this.output.appendLine(`kernel tree ${this.root}: ${result.report.findings.length} findings; parse ${ms.parse.toFixed(0)} simulate ${ms.simulate.toFixed(0)} ms; ${result.ms.toFixed(0)} ms in all`);
     return result;
@@ -93,6 +117,7 @@ export class KernelWorkspace implements vscode.Disposable {
   dispose(): void {
     clearTimeout(this.timer);
     for (const s of this.subscriptions) s.dispose();
+    this.changed.dispose();
     this.collection.dispose();
   }
 }

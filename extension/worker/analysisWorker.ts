@@ -25,7 +25,7 @@ async function analyzeTreeRequest(req: TreeRequest): Promise<TreeAnalysis> {
   const texts = tree.session.texts();
   for (const [path, text] of Object.entries(req.buffers)) if (texts.get(path) !== text) await tree.session.setText(path, text);
   const report = await tree.session.analyze({ patches: [], problems: [] }, optionsFromSettings(req.settings).options);
-  return { report, ms: performance.now() - started };
+  return { report, functions: tree.session.describe(req.describe ?? []), ms: performance.now() - started };
 }
 
 parentPort?.on('message', async (msg: { id: number; work: WorkerRequest }) => {

@@ -4,7 +4,8 @@
 // patch. Findings are located in the C files. A session keeps the parse trees and the
 // simulation cache, so an edit re-parses incrementally and re-runs only what it affects.
 import { Edit, type Tree } from 'web-tree-sitter';
-import type { AnalysisReport, Finding, SourceLocation } from '../findings';
+import type { AnalysisReport, Finding, FunctionInfo, SourceLocation } from '../findings';
+import { formatSummary, summarizeFunction } from '../summary/pathSummary';
 import type { Series } from '../series/types';
 import { parseC } from '../parse/cParser';
 import { blankKernelNoise } from '../parse/preprocessorBlanking';
@@ -270,6 +271,37 @@ export class TreeSession {
       },
       problems,
     };
+  }
+
+  /**
+   * Summaries of the functions defined in the given files (hovers on C files), with the ioctls
+   * whose handlers reach each, and which operation each handler serves (CodeLens on handlers).
+   */
+  describe(paths: string[]): FunctionInfo[] {
+    const wanted = new Set(paths);
+    if (wanted.size === 0) return [];
+    const { functions, ops } = this.code();
+    const program = new Program(functions, ops, new Set(), this.cache.fingerprints, { lifecycleFlagsOnly: true });
+    const reach = new Map<string, Set<string>>();
+    for (const op of BUILTIN_OPERATIONS) {
+      for (const name of program.closure(op.handler)) {
+        if (!reach.has(name)) reach.set(name, new Set());
+        reach.get(name)!.add(op.name);
+      }
+    }
+    const out: FunctionInfo[] = [];
+    for (const path of wanted) {
+      for (const fn of this.files.get(path)?.functions ?? []) {
+        // describe only what the lifecycle can touch: a hover elsewhere has nothing to say
+        if (!reach.has(fn.name) && !program.relevance.isRelevant(fn.name)) continue;
+        out.push({
+          name: fn.name, origin: 'tree', file: path, line: fn.loc.line, endLine: fn.endLine,
+          summary: formatSummary(summarizeFunction(fn)), reachedBy: [...(reach.get(fn.name) ?? [])].sort(),
+          handles: BUILTIN_OPERATIONS.filter((op) => op.handler === fn.name).map((op) => op.name),
+        });
+      }
+    }
+    return out;
   }
 
   dispose(): void {

@@ -15,8 +15,12 @@ describe('the analysis worker on a kernel tree', () => {
     if (!root) return t.skip('no kernel tree: install Debian\'s linux-source-6.12 or set KVM_LENS_KERNEL_TREE');
     const client = new AnalysisClient();
     try {
-      const clean = await client.analyzeTree({ root, buffers: {}, settings: SETTINGS });
+      const clean = await client.analyzeTree({ root, buffers: {}, settings: SETTINGS, describe: ['arch/x86/kvm/svm/svm.c', 'arch/x86/kvm/regs.c'] });
       assert.ok(clean);
+      // hovers and handler CodeLens in the C files come from these descriptions
+      const dr7 = clean.functions.find((f) => f.name === 'svm_set_dr7');
+      assert.ok(dr7 && dr7.reachedBy.includes('KVM_RUN') && dr7.summary.some((l) => /writes DR7/.test(l)), JSON.stringify(dr7));
+      assert.deepEqual(clean.functions.find((f) => f.name === 'kvm_arch_vcpu_ioctl_set_sregs')?.handles, ['KVM_SET_SREGS']);
       assert.deepEqual(clean.report.findings.filter((f) => f.severity !== 'info').map((f) => f.rule), []);
       const path = 'arch/x86/kvm/svm/svm.c';
       const lines = readFileSync(join(root, path), 'utf8').split('\n');
