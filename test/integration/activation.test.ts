@@ -3,28 +3,11 @@
 // mocha's tdd globals are declared here, not in tsconfig, so unit tests cannot pick them up by mistake.
 /// <reference types="mocha" />
 import * as assert from 'node:assert';
-import { join } from 'node:path';
 import * as vscode from 'vscode';
 import * as pkg from '../../package.json';
+import { DR7_PATCH, poll, codeOf } from './support';
 
 const EXTENSION_ID = `${pkg.publisher}.${pkg.name}`;
-// compiled to dist/test/integration/, three levels below the repository
-const ROOT = join(__dirname, '../../..');
-const DR7_PATCH = join(ROOT, 'examples/sev-es-debug-rfc/0002-KVM-SVM-Let-DR7-writes-through-for-SEV-ES-guests.patch');
-
-// Analysis runs in a worker after a debounce, so diagnostics arrive some time after the open.
-async function poll<T>(probe: () => T | undefined, ms: number): Promise<T | undefined> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-function codeOf(d: vscode.Diagnostic): string | number | undefined {
-  return typeof d.code === 'object' ? d.code.value : d.code;
-}
 
 suite('KVM Lens in VS Code', () => {
   suiteSetup(() => {

@@ -3,22 +3,10 @@
 // diagnostics that follow the text as it is edited.
 /// <reference types="mocha" />
 import * as assert from 'node:assert';
-import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { DR7_PATCH, poll, isDr7 } from './support';
 
-const ROOT = join(__dirname, '../../..');
-const DR7_PATCH = join(ROOT, 'examples/sev-es-debug-rfc/0002-KVM-SVM-Let-DR7-writes-through-for-SEV-ES-guests.patch');
 
-async function poll<T>(probe: () => T | undefined, ms = 30_000): Promise<T | undefined> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-const isDr7 = (d: vscode.Diagnostic) => d.source === 'kvm-lens' && (typeof d.code === 'object' ? d.code.value : d.code) === 'vmsa-write-after-encryption';
 
 suite('KVM Lens features on the example series', () => {
   let doc: vscode.TextDocument;

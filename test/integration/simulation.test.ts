@@ -5,8 +5,8 @@ import * as assert from 'node:assert';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import * as pkg from '../../package.json';
+import { ROOT } from './support';
 
-const ROOT = join(__dirname, '../../..');
 const PATCH_3 = join(ROOT, 'examples/sev-es-debug-rfc/0003-KVM-SVM-Refuse-LAUNCH_UPDATE_VMSA-while-guest-debug-.patch');
 
 interface Api {

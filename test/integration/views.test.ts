@@ -8,9 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import * as pkg from '../../package.json';
+import { ROOT, DR7_PATCH, poll, isDr7 } from './support';
 
-const ROOT = join(__dirname, '../../..');
-const DR7_PATCH = join(ROOT, 'examples/sev-es-debug-rfc/0002-KVM-SVM-Let-DR7-writes-through-for-SEV-ES-guests.patch');
 
 interface Node { kind: string; doc?: { uri: vscode.Uri } }
 interface Api {
@@ -18,16 +17,6 @@ interface Api {
   explainPage(uri: vscode.Uri): string | undefined;
 }
 
-async function poll<T>(probe: () => T | undefined, ms = 30_000): Promise<T | undefined> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-const isDr7 = (d: vscode.Diagnostic) => d.source === 'kvm-lens' && (typeof d.code === 'object' ? d.code.value : d.code) === 'vmsa-write-after-encryption';
 const label = (item: vscode.TreeItem) => (typeof item.label === 'string' ? item.label : item.label?.label ?? '');
 
 suite('KVM Lens series view, explain and quick fix', () => {
