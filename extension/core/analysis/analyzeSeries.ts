@@ -3,6 +3,7 @@
 // (and stays), and fixed by the patch after which it is gone.
 import type { AnalysisReport, Finding, FunctionInfo, SourceLocation, TraceStep } from '../findings';
 import type { Stmt } from '../summary/ir';
+import { forEachStmt } from '../summary/irKeys';
 import { formatSummary, summarizeFunction } from '../summary/pathSummary';
 import type { Patch, Series } from '../series/types';
 import { loadBuiltinModel, isModelFile } from '../model/builtinModel';
@@ -139,14 +140,7 @@ function describeSeriesFunctions(code: CodeBase, seriesFiles: Set<string>): Func
 
 function seriesLines(body: Stmt, seriesFiles: Set<string>): { file: string; line: number }[] {
   const out: { file: string; line: number }[] = [];
-  const visit = (s: Stmt): void => {
-    if (seriesFiles.has(s.loc.file)) out.push({ file: s.loc.file, line: s.loc.line });
-    if (s.k === 'block') s.body.forEach(visit);
-    else if (s.k === 'if') { visit(s.then); if (s.else) visit(s.else); }
-    else if (s.k === 'loop') visit(s.body);
-    else if (s.k === 'switch') s.cases.forEach((c) => c.body.forEach(visit));
-  };
-  visit(body);
+  forEachStmt(body, (s) => { if (seriesFiles.has(s.loc.file)) out.push({ file: s.loc.file, line: s.loc.line }); });
   return out;
 }
 

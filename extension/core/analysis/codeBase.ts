@@ -7,6 +7,7 @@ import { parseC } from '../parse/cParser';
 import type { FunctionIr, Loc, Stmt } from '../summary/ir';
 import { lowerTranslationUnit } from '../summary/lowerToIr';
 import { mergeDelta } from '../summary/mergeDelta';
+import { forEachStmt } from '../summary/irKeys';
 import { BUILTIN_OPERATIONS, type Operation } from '../simulate/operations';
 import type { BuiltinModel } from '../model/builtinModel';
 import { entryPointsOfHunk } from './newEntryPoints';
@@ -168,14 +169,9 @@ function blockBody(s: Stmt | undefined): Stmt[] {
 
 function firstChangedLoc(s: Stmt): Loc | undefined {
   let best: Loc | undefined;
-  const visit = (x: Stmt): void => {
+  forEachStmt(s, (x) => {
     if ((x.loc.change === 'added' || x.loc.change === 'removed') && (!best || x.loc.line < best.line)) best = x.loc;
-    if (x.k === 'block') x.body.forEach(visit);
-    else if (x.k === 'if') { visit(x.then); if (x.else) visit(x.else); }
-    else if (x.k === 'loop') visit(x.body);
-    else if (x.k === 'switch') x.cases.forEach((c) => c.body.forEach(visit));
-  };
-  visit(s);
+  });
   return best;
 }
 

@@ -106,3 +106,12 @@ export function forEachExpr(s: Stmt, visit: (e: Expr, inCondition: boolean) => v
   };
   vs(s);
 }
+
+/** Calls `visit` on a statement and every statement nested in it, in source order, without changing anything. */
+export function forEachStmt(s: Stmt, visit: (s: Stmt) => void): void {
+  visit(s);
+  if (s.k === 'block') s.body.forEach((x) => forEachStmt(x, visit));
+  else if (s.k === 'if') { forEachStmt(s.then, visit); if (s.else) forEachStmt(s.else, visit); }
+  else if (s.k === 'loop') forEachStmt(s.body, visit);
+  else if (s.k === 'switch') s.cases.forEach((c) => c.body.forEach((x) => forEachStmt(x, visit)));
+}
