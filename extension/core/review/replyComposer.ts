@@ -1,0 +1,372 @@
+// Composes the reviewer's mailing-list replies from the annotations on a series, in the
+// kernel's trimmed, interleaved style: quote only a few lines above each commented line,
+// put the comment right under it, elide the rest with "> [...]", trailers last. One reply per
+// patch with something to say, plus one to the cover letter (or patch 1) for series-wide trailers.
+
+import { createHash } from 'node:crypto';
+import { diffIdentity } from '../series/diffIdentity';
+import type { Patch, Series } from '../series/types';
+import type { Annotation, LineAnchor, PatchKey, ReviewFile, ReviewTrailer } from './types';
+
+export interface ComposeOptions {
+  /** Date of the replies (default: now); also feeds the generated Message-Ids. */
+  date?: Date;
+  to?: string[];
+  cc?: string[];
+}
+
+export interface ComposedReply {
+  patch: PatchKey;
+  /** e.g. "0002-re-kvm-svm-let-dr7-writes.eml" */
+  fileName: string;
+  /** The whole RFC 2822 message, LF line ends. */
+  text: string;
+  /** Problems with this reply: not threaded, comments whose line was not found. */
+  warnings: string[];
+}
+
+export interface ComposeResult {
+  replies: ComposedReply[];
+  /** Problems not tied to one reply (annotations on a patch the series does not hold). */
+  warnings: string[];
+}
+
+/** Lines of context quoted above each commented line. */
+export const CONTEXT_LINES = 3;
+/** Column at which the reviewer's own text is wrapped. */
+export const WRAP_COLUMN = 72;
+const ELISION = '> [...]';
+
+export function composeReplies(series: Series, review: ReviewFile, opts: ComposeOptions = {}): ComposedReply[] {
+  return composeReplyBatch(series, review, opts).replies;
+}
+
+interface Pending {
+  patch: Patch;
+  annotations: Annotation[];
+  trailers: ReviewTrailer[];
+}
+
+export function composeReplyBatch(series: Series, review: ReviewFile, opts: ComposeOptions = {}): ComposeResult {
+  const date = opts.date ?? new Date();
+  const warnings: string[] = [];
+  const all: Patch[] = series.coverLetter ? [series.coverLetter, ...series.patches] : [...series.patches];
+  const ids = new Map<Patch, string | undefined>(all.map((p) => [p, diffIdentity(p)]));
+  const pending = new Map<Patch, Pending>();
+  const slot = (p: Patch): Pending => {
+    let s = pending.get(p);
+    if (!s) pending.set(p, (s = { patch: p, annotations: [], trailers: [] }));
+    return s;
+  };
+
+  for (const a of review.annotations) {
+    if (a.resolved) continue;
+    const p = findPatch(all, ids, a.patch, a.anchor.part === 'cover-letter');
+    if (!p) {
+      warnings.push(`annotation ${a.id} on "${a.patch.title}" matches no patch of this series; it is in no reply`);
+      continue;
+    }
+    slot(p).annotations.push(a);
+  }
+  for (const t of review.trailers) {
+    const p = t.patch ? findPatch(all, ids, t.patch, false) : (series.coverLetter ?? series.patches[0]);
+    if (!p) {
+      warnings.push(t.patch ? `${t.key} for "${t.patch.title}" matches no patch of this series; it is in no reply` : `${t.key} for the whole series: the series has no patch to reply to`);
+      continue;
+    }
+    const s = slot(p);
+    if (!s.trailers.some((x) => x.key === t.key)) s.trailers.push(t);
+  }
+
+  const replies: ComposedReply[] = [];
+  for (const p of all) {
+    const s = pending.get(p);
+    if (s) replies.push(composeOne(s, series, review, opts, date, ids.get(p)));
+  }
+  return { replies, warnings };
+}
+
+function findPatch(all: Patch[], ids: Map<Patch, string | undefined>, key: PatchKey, cover: boolean): Patch | undefined {
+  if (key.messageId) {
+    const p = all.find((x) => x.messageId === key.messageId);
+    if (p) return p;
+  }
+  if (key.diffId) {
+    const p = all.find((x) => ids.get(x) === key.diffId);
+    if (p) return p;
+  }
+  const byTitle = all.filter((x) => x.title === key.title && (!cover || x.isCoverLetter));
+  if (byTitle.length === 1) return byTitle[0];
+  if (byTitle.length > 1 && key.index !== undefined) return byTitle.find((x) => (x.isCoverLetter ? 0 : x.tags.index) === key.index) ?? byTitle[0];
+  if (byTitle.length > 0) return byTitle[0];
+  if (cover) return all.find((x) => x.isCoverLetter);
+  return undefined;
+}
+
+// ---------------------------------------------------------------- the quoted original
+
+interface QuotedLine {
+  text: string;
+  part: LineAnchor['part'] | 'header';
+  file?: string;
+  hunkSection?: string;
+}
+
+function originalLines(p: Patch): QuotedLine[] {
+  const out: QuotedLine[] = [];
+  const msgPart: LineAnchor['part'] = p.isCoverLetter ? 'cover-letter' : 'commit-message';
+  if (p.commitMessage !== '') for (const l of splitLf(p.commitMessage)) out.push({ text: l, part: msgPart });
+  for (const d of p.diffs) {
+    const file = d.newPath ?? d.oldPath ?? '';
+    const a = d.oldPath ?? d.newPath ?? '';
+    const b = d.newPath ?? d.oldPath ?? '';
+    out.push({ text: `diff --git a/${a} b/${b}`, part: 'header', file });
+    out.push({ text: `--- ${d.oldPath === null ? '/dev/null' : 'a/' + d.oldPath}`, part: 'header', file });
+    out.push({ text: `+++ ${d.newPath === null ? '/dev/null' : 'b/' + d.newPath}`, part: 'header', file });
+    for (const h of d.hunks) {
+      const range = (s: number, c: number): string => (c === 1 ? `${s}` : `${s},${c}`);
+      out.push({ text: `@@ -${range(h.oldStart, h.oldCount)} +${range(h.newStart, h.newCount)} @@${h.section ? ' ' + h.section.replace(/^ /, '') : ''}`, part: 'header', file, hunkSection: h.section });
+      for (const l of h.lines) {
+        const prefix = l.kind === 'added' ? '+' : l.kind === 'removed' ? '-' : ' ';
+        out.push({ text: prefix + stripCr(l.text), part: 'diff', file, hunkSection: h.section });
+      }
+    }
+  }
+  return out;
+}
+
+function splitLf(text: string): string[] {
+  return text.split('\n').map(stripCr);
+}
+
+function stripCr(s: string): string {
+  return s.endsWith('\r') ? s.slice(0, -1) : s;
+}
+
+/** Index of the anchored line in `lines`, or -1. */
+function findAnchor(lines: QuotedLine[], anchor: LineAnchor): number {
+  const partOk = (q: QuotedLine): boolean => (anchor.part === 'diff' ? q.part === 'diff' : q.part === 'commit-message' || q.part === 'cover-letter');
+  const want = stripCr(anchor.text);
+  let cands = lines.map((q, i) => ({ q, i })).filter(({ q }) => partOk(q) && q.text === want);
+  if (cands.length === 0) cands = lines.map((q, i) => ({ q, i })).filter(({ q }) => partOk(q) && q.text.trimEnd() === want.trimEnd());
+  if (cands.length === 0) return -1;
+  if (cands.length === 1) return cands[0]!.i;
+  const score = (i: number, q: QuotedLine): number => {
+    let s = 0;
+    if (anchor.file !== undefined && q.file === anchor.file) s += 100;
+    if (anchor.hunkSection !== undefined && q.hunkSection?.trim() === anchor.hunkSection.trim()) s += 50;
+    const before = anchor.before.map(stripCr);
+    for (let k = 1; k <= before.length; k++) {
+      const mine = lines[i - k];
+      if (mine !== undefined && mine.text.trimEnd() === before[before.length - k]!.trimEnd()) s += 10;
+    }
+    return s;
+  };
+  let best = cands[0]!;
+  let bestScore = score(best.i, best.q);
+  for (const c of cands.slice(1)) {
+    const sc = score(c.i, c.q);
+    if (sc > bestScore) { best = c; bestScore = sc; }
+  }
+  return best.i;
+}
+
+function quote(text: string): string {
+  return text === '' ? '>' : `> ${text}`;
+}
+
+// ---------------------------------------------------------------- one reply
+
+function composeOne(s: Pending, series: Series, review: ReviewFile, opts: ComposeOptions, date: Date, diffId: string | undefined): ComposedReply {
+  const p = s.patch;
+  const warnings: string[] = [];
+  const where = `${p.file}${p.startLine > 1 ? ':' + p.startLine : ''}`;
+  const lines = originalLines(p);
+
+  const placed: { at: number; a: Annotation }[] = [];
+  const lost: Annotation[] = [];
+  for (const a of s.annotations) {
+    const at = findAnchor(lines, a.anchor);
+    if (at < 0) {
+      lost.push(a);
+      warnings.push(`${where}: the line of annotation ${a.id} ("${a.anchor.text.trim()}") is no longer in "${p.subject}"; its comment is at the end of the reply`);
+    } else placed.push({ at, a });
+  }
+  placed.sort((x, y) => x.at - y.at || x.a.created.localeCompare(y.a.created));
+
+  const body: string[] = [attribution(p)];
+  let next = 0; // first original line not yet quoted
+  if (placed.length === 0 && lost.length === 0) {
+    // trailers only: quote the message they answer, then elide the rest
+    const msg = lines.filter((q) => q.part !== 'diff' && q.part !== 'header');
+    for (const q of msg) body.push(quote(q.text));
+    next = msg.length;
+    if (msg.length < lines.length) body.push(ELISION);
+  } else {
+    for (let k = 0; k < placed.length; k++) {
+      const { at, a } = placed[k]!;
+      if (at >= next) {
+        const from = Math.max(next, at - CONTEXT_LINES);
+        if (from > next) body.push(ELISION);
+        else if (next > 0 && body[body.length - 1] !== '') { /* continuing straight on */ }
+        for (let i = from; i <= at; i++) body.push(quote(lines[i]!.text));
+        next = at + 1;
+      }
+      body.push('', ...wrapComment(a.body), '');
+      // Several comments on one line follow each other without repeating the quote.
+    }
+    if (lost.length > 0) {
+      if (next < lines.length || placed.length === 0) body.push(ELISION);
+      for (const a of lost) body.push('', ...wrapComment(a.body), '');
+    }
+  }
+  while (body.length > 0 && body[body.length - 1] === '') body.pop();
+  if (s.trailers.length > 0) {
+    body.push('');
+    for (const t of s.trailers) body.push(`${t.key}: ${review.reviewer.name} <${review.reviewer.email}>`);
+  }
+  // drop the blank line that would follow a comment before a quote block twice
+  const bodyText = collapseBlankRuns(body).join('\n') + '\n';
+
+  // headers
+  const h: string[] = [];
+  h.push(`From: ${encodeAddress(`${review.reviewer.name} <${review.reviewer.email}>`)}`);
+  const to = [...(p.from ? [p.from] : []), ...(opts.to ?? [])];
+  if (to.length > 0) h.push(foldList('To', uniq(to).map(encodeAddress)));
+  if (opts.cc && opts.cc.length > 0) h.push(foldList('Cc', uniq(opts.cc).map(encodeAddress)));
+  const subject = /^re:/i.test(p.subject.trim()) ? p.subject.trim() : `Re: ${p.subject.trim()}`;
+  h.push(encodeHeader('Subject', subject));
+  h.push(`Date: ${rfc2822Date(date)}`);
+  if (p.messageId) {
+    h.push(`In-Reply-To: <${p.messageId}>`);
+    const refs = uniq([...p.references.filter((r) => r !== p.messageId), p.messageId]);
+    h.push(foldList('References', refs.map((r) => `<${r}>`), ' '));
+  } else {
+    warnings.push(`${where}: no Message-Id: the reply is not threaded; send it with --in-reply-to`);
+  }
+  const hash = createHash('sha1').update(`${p.messageId ?? ''}\0${diffId ?? ''}\0${p.subject}\0${date.toISOString()}\0${bodyText}`).digest('hex');
+  h.push(`Message-Id: <${hash.slice(0, 24)}@kvm-lens>`);
+  h.push('MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit');
+
+  const index = p.isCoverLetter ? 0 : (p.tags.index ?? series.patches.indexOf(p) + 1);
+  const key: PatchKey = { title: p.title, index };
+  if (p.messageId) key.messageId = p.messageId;
+  if (diffId) key.diffId = diffId;
+  return { patch: key, fileName: `${String(index).padStart(4, '0')}-re-${slug(p.title)}.eml`, text: h.join('\n') + '\n\n' + bodyText, warnings };
+}
+
+function collapseBlankRuns(lines: string[]): string[] {
+  const out: string[] = [];
+  for (const l of lines) if (!(l === '' && out[out.length - 1] === '')) out.push(l);
+  return out;
+}
+
+function attribution(p: Patch): string {
+  const who = p.from ? displayName(p.from) : 'you';
+  return p.date ? `On ${p.date}, ${who} wrote:` : `${who} wrote:`;
+}
+
+/** "Ada <a@x>" -> "Ada"; "a@x" -> "a@x". */
+function displayName(addr: string): string {
+  const m = /^\s*(.*?)\s*<([^<>]*)>\s*$/.exec(addr);
+  if (!m) return addr.trim();
+  const name = m[1]!.replace(/^"(.*)"$/, '$1').replace(/\\(.)/g, '$1').trim();
+  return name || m[2]!;
+}
+
+function uniq(xs: string[]): string[] {
+  return [...new Set(xs)];
+}
+
+export function slug(title: string): string {
+  const s = title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  if (s.length <= 24) return s || 'patch';
+  const cut = s.slice(0, 25);
+  const dash = cut.lastIndexOf('-');
+  return (dash > 8 ? cut.slice(0, dash) : cut.slice(0, 24)).replace(/-+$/, '');
+}
+
+// ---------------------------------------------------------------- the reviewer's text
+
+/** Wrap each line of a comment at WRAP_COLUMN, keeping the reviewer's own line breaks. */
+export function wrapComment(text: string, width = WRAP_COLUMN): string[] {
+  const out: string[] = [];
+  for (const raw of text.replace(/\r\n?/g, '\n').replace(/\n+$/, '').split('\n')) {
+    const line = raw.trimEnd();
+    if ([...line].length <= width) { out.push(line); continue; }
+    const indent = /^\s*/.exec(line)![0];
+    const words = line.slice(indent.length).split(/ +/);
+    let cur = indent;
+    for (const w of words) {
+      const candidate = cur.trim() === '' ? indent + w : `${cur} ${w}`;
+      if ([...candidate].length > width && cur.trim() !== '') {
+        out.push(cur);
+        cur = indent + w;
+      } else cur = candidate;
+    }
+    out.push(cur);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- headers
+
+function isAscii(s: string): boolean {
+  return /^[\x00-\x7f]*$/.test(s);
+}
+
+/** RFC 2047 B-encoded words of at most 75 characters, never splitting a character. */
+export function encodeWords(text: string): string[] {
+  const words: string[] = [];
+  let chunk: number[] = [];
+  const flush = (): void => {
+    if (chunk.length) words.push(`=?UTF-8?B?${Buffer.from(chunk).toString('base64')}?=`);
+    chunk = [];
+  };
+  for (const ch of text) {
+    const bytes = [...Buffer.from(ch, 'utf8')];
+    if (chunk.length + bytes.length > 45) flush();
+    chunk.push(...bytes);
+  }
+  flush();
+  return words;
+}
+
+function encodeHeader(name: string, value: string): string {
+  if (isAscii(value)) return `${name}: ${value}`;
+  return `${name}: ${encodeWords(value).join('\n ')}`;
+}
+
+/** "Name <addr>" with the name encoded when it is not ASCII, quoted when it holds specials. */
+export function encodeAddress(addr: string): string {
+  const m = /^\s*(.*?)\s*<([^<>]*)>\s*$/.exec(addr);
+  if (!m) return addr.trim();
+  let name = m[1]!.replace(/^"(.*)"$/, '$1').replace(/\\(.)/g, '$1').trim();
+  const email = m[2]!.trim();
+  if (name === '') return `<${email}>`;
+  if (!isAscii(name)) name = encodeWords(name).join(' ');
+  else if (/[()<>\[\]:;@\\,."]/.test(name)) name = `"${name.replace(/(["\\])/g, '\\$1')}"`;
+  return `${name} <${email}>`;
+}
+
+function foldList(name: string, items: string[], sep = ', '): string {
+  const lines: string[] = [];
+  let cur = `${name}: `;
+  items.forEach((it, k) => {
+    const piece = it + (k < items.length - 1 ? sep.trimEnd() : '');
+    if (cur.length + piece.length > 78 && cur.trim() !== `${name}:`) {
+      lines.push(cur.trimEnd());
+      cur = ' ' + piece;
+    } else cur += (cur.endsWith(': ') || cur === ' ' ? '' : ' ') + piece;
+  });
+  lines.push(cur.trimEnd());
+  return lines.join('\n');
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+export function rfc2822Date(d: Date): string {
+  const p2 = (n: number): string => String(n).padStart(2, '0');
+  return `${DAYS[d.getUTCDay()]}, ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} +0000`;
+}
