@@ -1,6 +1,8 @@
 // kvm-lens: the command-line twin of the extension, a thin entry point over the core.
 import { accessSync, constants, writeFileSync } from 'node:fs';
 import { parseCheckArgs, usageText } from './args';
+import { replyCommand } from './reply';
+import { readProcessStdin, runB4Check } from './b4Check';
 import { analyzeSeries, DEFAULT_OPTIONS, type AnalysisOptions } from '../core/analysis/analyzeSeries';
 import { analyzeTree } from '../core/analysis/analyzeTree';
 import type { AnalysisReport } from '../core/findings';
@@ -19,15 +21,20 @@ export interface CliIo {
   out: (text: string) => void;
   err: (text: string) => void;
   isTty: boolean;
+  /** All of stdin (default: process.stdin); only `b4-check` reads it. */
+  stdin?: () => Promise<string>;
 }
 
 const processIo: CliIo = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
   isTty: !!process.stdout.isTTY,
+  stdin: readProcessStdin,
 };
 
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  if (argv[0] === 'reply') return replyCommand(argv.slice(1), io);
+  if (argv[0] === 'b4-check') return runB4Check(argv.slice(1), io);
   const parsed = parseCheckArgs(argv);
   if (!parsed.ok) {
     io.err(parsed.message + '\n');
