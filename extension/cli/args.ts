@@ -160,7 +160,7 @@ function positiveInteger(name: string, value: string): number {
 
 export function usageText(): string {
   return `Usage: ${PROGRAM} check <inputs...> [options]
-       ${PROGRAM} reply <inputs...> --annotations FILE --out DIR [--to ADDR]... [--cc ADDR]... [--force]
+       ${PROGRAM} reply <inputs...> --annotations FILE --out DIR [--to/--cc ADDR]...
        ${PROGRAM} --help | --version
 
 Simulates the AMD SEV-ES vCPU lifecycle over a KVM patch series and reports code paths
