@@ -11,6 +11,7 @@ import { PatchCodeLens } from './editor/patchCodeLens';
 import { SeriesDocuments } from './editor/seriesDocuments';
 import { SeriesView } from './editor/seriesView';
 import { SimulationPanel } from './editor/simulationPanel';
+import { ReviewComments } from './editor/reviewComments';
 import { LensStatusBar } from './editor/statusBar';
 import { AnalysisClient } from './worker/analysisClient';
 
@@ -62,6 +63,8 @@ export function activate(context: vscode.ExtensionContext): KvmLensApi {
     }),
     vscode.commands.registerCommand('kvmLens.showOutput', () => output.show()),
   );
+  context.subscriptions.push(new ReviewComments(documents, output));
+
   const simulation = new SimulationPanel(context.extensionUri, client);
   context.subscriptions.push(simulation, vscode.commands.registerCommand('kvmLens.openSimulation', async () => {
     const doc = vscode.window.activeTextEditor?.document;

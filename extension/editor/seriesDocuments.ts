@@ -74,7 +74,7 @@ export class SeriesDocuments implements vscode.Disposable {
     this.busyEmitter.fire(++this.busy);
     try {
       const file = doc.uri.fsPath || doc.uri.path;
-      const analysis = await this.client.analyze(key, { file, text: doc.getText(), settings: settings.analysis, siblings: siblingPatches(doc, file) });
+      const analysis = await this.client.analyze(key, { file, text: doc.getText(), settings: settings.analysis, siblings: siblingTexts(doc, file) });
       if (!analysis || doc.isClosed || doc.version !== version) return undefined; // superseded
       const result: AnalysedDocument = { uri: doc.uri, version, analysis, ms: performance.now() - started };
       this.results.set(key, result);
@@ -110,7 +110,7 @@ export class SeriesDocuments implements vscode.Disposable {
  * A format-patch file is one patch of a series: its siblings in the same directory (from open
  * buffers when they are open) let the timeline say which patch introduced what.
  */
-function siblingPatches(doc: vscode.TextDocument, file: string): { file: string; text: string }[] {
+export function siblingTexts(doc: vscode.TextDocument, file: string): { file: string; text: string }[] {
   if (doc.uri.scheme !== 'file' || !/^\d{4}-.*\.patch$/.test(basename(file))) return [];
   let names: string[];
   try {

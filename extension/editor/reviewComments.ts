@@ -1,0 +1,248 @@
+// Review annotations as VS Code comment threads on a series: on any line of a patch (changed
+// and context lines, the commit message, the cover letter), kept in the sidecar file next to the
+// series on every change, placed again when the series is reopened or revised; findings can be
+// added to the review, trailers given per patch or for the whole series, and the replies
+// composed in the kernel's trimmed interleaved style, previewed before they are written.
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import * as vscode from 'vscode';
+import type { Finding } from '../core/findings';
+import {
+  anchorAt, authorText, findingToAnnotation, loadReviewFile, newReview, patchKeyOf, placeAnnotations, reviewerIdentity, saveReviewFile, sidecarPath,
+} from '../core/review/annotations';
+import { composeReplyBatch } from '../core/review/replyComposer';
+import type { Annotation, ReviewFile, ReviewTrailer } from '../core/review/types';
+import { assembleSeries, parseSeriesText } from '../core/series/seriesReader';
+import type { Patch, Series } from '../core/series/types';
+import type { SeriesDocuments } from './seriesDocuments';
+import { siblingTexts } from './seriesDocuments';
+
+class Note implements vscode.Comment {
+  mode = vscode.CommentMode.Preview;
+  contextValue = 'kvmLens.note';
+  constructor(readonly annotation: Annotation) {}
+  get body(): vscode.MarkdownString {
+    const md = new vscode.MarkdownString();
+    md.appendText(this.annotation.body);
+    return md;
+  }
+  get author(): vscode.CommentAuthorInformation { return { name: this.annotation.author }; }
+  get label(): string | undefined { return this.annotation.state === 'draft' ? 'draft' : undefined; }
+}
+
+/** A series as the review sees it: where its sidecar lives and what its patches are now. */
+interface ReviewScope {
+  sidecar: string;
+  series: Series;
+  texts: Map<string, string>;
+}
+
+export class ReviewComments implements vscode.Disposable {
+  private readonly controller = vscode.comments.createCommentController('kvmLens.review', 'KVM Lens review');
+  private readonly threads = new Map<string, vscode.CommentThread[]>();
+  private readonly subscriptions: vscode.Disposable[] = [];
+
+  constructor(private readonly documents: SeriesDocuments, private readonly output: vscode.OutputChannel) {
+    this.controller.options = { prompt: 'Comment on this line for the reply', placeHolder: 'Your review comment (plain text, it is quoted under this line)' };
+    this.controller.commentingRangeProvider = {
+      provideCommentingRanges: (doc) => (documents.isSeries(doc) && doc.uri.scheme === 'file' ? [new vscode.Range(0, 0, Math.max(0, doc.lineCount - 1), 0)] : []),
+    };
+    this.subscriptions.push(
+      this.controller,
+      vscode.workspace.onDidOpenTextDocument((d) => this.show(d)),
+      vscode.commands.registerCommand('kvmLens.review.createNote', (reply: vscode.CommentReply) => this.createNote(reply)),
+      vscode.commands.registerCommand('kvmLens.review.deleteNote', (note: Note) => this.deleteNote(note)),
+      vscode.commands.registerCommand('kvmLens.review.resolveThread', (thread: vscode.CommentThread) => this.resolve(thread, true)),
+      vscode.commands.registerCommand('kvmLens.review.unresolveThread', (thread: vscode.CommentThread) => this.resolve(thread, false)),
+      vscode.commands.registerCommand('kvmLens.review.addNote', (uri: vscode.Uri, line: number, body: string) => this.addNote(uri, line, body)),
+      vscode.commands.registerCommand('kvmLens.review.addFinding', (uri: vscode.Uri, key: string) => this.addFinding(uri, key)),
+      vscode.commands.registerCommand('kvmLens.review.addTrailer', (key?: ReviewTrailer['key'], wholeSeries?: boolean) => this.addTrailer(key, wholeSeries)),
+      vscode.commands.registerCommand('kvmLens.review.composeReplies', (outDir?: string) => this.compose(outDir)),
+    );
+    for (const d of vscode.workspace.textDocuments) this.show(d);
+  }
+
+  /** The series a document belongs to (with its sibling patch files) and its sidecar. */
+  private scope(doc: vscode.TextDocument): ReviewScope {
+    const file = doc.uri.fsPath;
+    const siblings = siblingTexts(doc, file);
+    const texts = new Map<string, string>([[file, doc.getText()], ...siblings.map((s) => [s.file, s.text] as [string, string])]);
+    const parsed = [...texts].map(([f, t]) => parseSeriesText(f, t));
+    const series = assembleSeries(parsed.flatMap((p) => p.patches), parsed.flatMap((p) => p.problems));
+    return { sidecar: sidecarPath(siblings.length ? dirname(file) : file), series, texts };
+  }
+
+  private load(scope: ReviewScope): ReviewFile {
+    const loaded = loadReviewFile(scope.sidecar);
+    for (const p of loaded.problems) this.output.appendLine(`review: ${p}`);
+    if (loaded.problems.length) void vscode.window.showWarningMessage(`KVM Lens: ${loaded.problems[0]}. Your next comment saves a new review; the broken file is kept as a backup.`);
+    return loaded.review ?? newReview(scope.series, this.reviewer(scope));
+  }
+
+  private save(scope: ReviewScope, review: ReviewFile): void {
+    try {
+      const result = saveReviewFile(scope.sidecar, review);
+      for (const m of result.messages) { this.output.appendLine(`review: ${m}`); void vscode.window.showWarningMessage(`KVM Lens: ${m}`); }
+    } catch (e) {
+      void vscode.window.showErrorMessage(`KVM Lens: ${(e as Error).message}`);
+    }
+  }
+
+  private reviewer(scope: ReviewScope): { name: string; email: string } {
+    const c = vscode.workspace.getConfiguration('kvmLens.reviewer');
+    const id = reviewerIdentity({ name: c.get<string>('name', ''), email: c.get<string>('email', '') }, { cwd: dirname(scope.sidecar) });
+    if (id.problem) this.output.appendLine(`review: ${id.problem}`);
+    return { name: id.name, email: id.email };
+  }
+
+  /** Shows the document's annotations as threads, where their lines are now. */
+  private show(doc: vscode.TextDocument): void {
+    if (!this.documents.isSeries(doc) || doc.uri.scheme !== 'file') return;
+    const scope = this.scope(doc);
+    const loaded = loadReviewFile(scope.sidecar);
+    const key = doc.uri.toString();
+    for (const t of this.threads.get(key) ?? []) t.dispose();
+    this.threads.set(key, []);
+    if (!loaded.review) return;
+    const placement = placeAnnotations(loaded.review, scope.series, { texts: scope.texts });
+    const byLine = new Map<number, Annotation[]>();
+    for (const p of placement.placed) {
+      if (p.patch.file !== doc.uri.fsPath) continue;
+      byLine.set(p.patchLine, [...(byLine.get(p.patchLine) ?? []), p.annotation]);
+    }
+    for (const [line, annotations] of byLine) {
+      const thread = this.controller.createCommentThread(doc.uri, new vscode.Range(line - 1, 0, line - 1, 0), annotations.map((a) => new Note(a)));
+      thread.canReply = true;
+      thread.state = annotations.every((a) => a.resolved) ? vscode.CommentThreadState.Resolved : vscode.CommentThreadState.Unresolved;
+      thread.contextValue = 'kvmLens.thread';
+      this.threads.get(key)!.push(thread);
+    }
+    if (placement.orphans.length) this.output.appendLine(`review: ${placement.orphans.length} comment(s) no longer fit ${basename(scope.sidecar)}'s series; kept in the review file under "orphans"`);
+  }
+
+  private patchAt(scope: ReviewScope, file: string, line: number): Patch | undefined {
+    const all = [...(scope.series.coverLetter ? [scope.series.coverLetter] : []), ...scope.series.patches].filter((p) => p.file === file).sort((a, b) => a.startLine - b.startLine);
+    return all.filter((p) => p.startLine <= line).pop();
+  }
+
+  /** Adds an annotation at a line of a series document; returns its id, or undefined with a message. */
+  private async addNote(uri: vscode.Uri, line: number, body: string, state: Annotation['state'] = 'final'): Promise<string | undefined> {
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const scope = this.scope(doc);
+    const patch = this.patchAt(scope, uri.fsPath, line);
+    const anchor = patch && anchorAt(patch, line, doc.getText());
+    if (!patch || !anchor) {
+      void vscode.window.showInformationMessage('KVM Lens: comments go on the commit message, the cover letter or the lines of a hunk (not on mail headers, the diffstat or hunk headers).');
+      return undefined;
+    }
+    const review = this.load(scope);
+    const annotation: Annotation = {
+      id: randomUUID(), patch: patchKeyOf(patch), anchor, body, author: authorText(review.reviewer),
+      created: new Date().toISOString(), state, resolved: false,
+    };
+    review.annotations.push(annotation);
+    this.save(scope, review);
+    this.show(doc);
+    return annotation.id;
+  }
+
+  private async createNote(reply: vscode.CommentReply): Promise<void> {
+    const line = reply.thread.range ? reply.thread.range.start.line + 1 : 1;
+    const id = await this.addNote(reply.thread.uri, line, reply.text);
+    if (id) reply.thread.dispose(); // show() recreated the line's thread from the sidecar
+  }
+
+  private editReview(uri: vscode.Uri, change: (review: ReviewFile) => void): void {
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+    if (!doc) return;
+    const scope = this.scope(doc);
+    const review = this.load(scope);
+    change(review);
+    this.save(scope, review);
+    this.show(doc);
+  }
+
+  private deleteNote(note: Note): void {
+    for (const [key, threads] of this.threads) {
+      if (threads.some((t) => t.comments.includes(note))) {
+        this.editReview(vscode.Uri.parse(key), (r) => { r.annotations = r.annotations.filter((a) => a.id !== note.annotation.id); });
+      }
+    }
+  }
+
+  private resolve(thread: vscode.CommentThread, resolved: boolean): void {
+    const ids = new Set(thread.comments.map((c) => (c as Note).annotation?.id));
+    this.editReview(thread.uri, (r) => { for (const a of r.annotations) if (ids.has(a.id)) a.resolved = resolved; });
+  }
+
+  /** "Add to review": a finding of the analysis as a draft comment with its trace. */
+  private async addFinding(uri: vscode.Uri, key: string): Promise<string | undefined> {
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const finding: Finding | undefined = this.documents.get(uri)?.analysis.report.findings.find((f) => f.key === key);
+    if (!finding) return undefined;
+    const scope = this.scope(doc);
+    const patch = this.patchAt(scope, uri.fsPath, finding.location.line);
+    if (!patch) return undefined;
+    const review = this.load(scope);
+    const annotation = findingToAnnotation(finding, patch, review.reviewer, doc.getText());
+    review.annotations.push(annotation);
+    this.save(scope, review);
+    this.show(doc);
+    return annotation.id;
+  }
+
+  private async addTrailer(key?: ReviewTrailer['key'], wholeSeries?: boolean): Promise<void> {
+    const doc = vscode.window.activeTextEditor?.document;
+    if (!doc || !this.documents.isSeries(doc)) return;
+    const which = key ?? (await vscode.window.showQuickPick(['Reviewed-by', 'Acked-by', 'Tested-by'], { placeHolder: 'Trailer to give' })) as ReviewTrailer['key'] | undefined;
+    if (!which) return;
+    const scope = this.scope(doc);
+    const line = (vscode.window.activeTextEditor?.selection.active.line ?? 0) + 1;
+    const patch = this.patchAt(scope, doc.uri.fsPath, line);
+    const all = wholeSeries ?? (await vscode.window.showQuickPick([`this patch${patch ? `: ${patch.title}` : ''}`, 'the whole series'], { placeHolder: `${which} for` })) === 'the whole series';
+    const review = this.load(scope);
+    review.trailers.push(all || !patch ? { key: which } : { key: which, patch: patchKeyOf(patch) });
+    this.save(scope, review);
+  }
+
+  /** Composes the replies, previews the first, and writes them all as .eml files. */
+  private async compose(outDir?: string): Promise<string[]> {
+    const doc = vscode.window.activeTextEditor?.document ?? vscode.workspace.textDocuments.find((d) => this.documents.isSeries(d));
+    if (!doc) return [];
+    const scope = this.scope(doc);
+    const loaded = loadReviewFile(scope.sidecar);
+    if (!loaded.review) {
+      void vscode.window.showInformationMessage('KVM Lens: no review comments for this series yet.');
+      return [];
+    }
+    const batch = composeReplyBatch(scope.series, loaded.review);
+    for (const w of [...batch.warnings, ...batch.replies.flatMap((r) => r.warnings)]) this.output.appendLine(`reply: ${w}`);
+    if (batch.replies.length === 0) return [];
+    const dir = outDir ?? join(dirname(scope.sidecar), 'review-replies');
+    if (!outDir) {
+      const preview = await vscode.workspace.openTextDocument({ content: batch.replies[0].text, language: 'plaintext' });
+      await vscode.window.showTextDocument(preview, { preview: true });
+      const go = await vscode.window.showInformationMessage(`KVM Lens: write ${batch.replies.length} repl${batch.replies.length === 1 ? 'y' : 'ies'} to ${dir}?`, 'Write', 'Cancel');
+      if (go !== 'Write') return [];
+    }
+    mkdirSync(dir, { recursive: true });
+    const written: string[] = [];
+    for (const r of batch.replies) {
+      const target = join(dir, r.fileName);
+      if (existsSync(target) && !outDir) {
+        const over = await vscode.window.showWarningMessage(`KVM Lens: ${target} exists.`, 'Overwrite', 'Skip');
+        if (over !== 'Overwrite') continue;
+      }
+      writeFileSync(target, r.text);
+      written.push(target);
+    }
+    this.output.appendLine(`reply: wrote ${written.join(', ')}`);
+    return written;
+  }
+
+  dispose(): void {
+    for (const threads of this.threads.values()) for (const t of threads) t.dispose();
+    for (const s of this.subscriptions) s.dispose();
+  }
+}
