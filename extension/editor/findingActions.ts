@@ -38,6 +38,10 @@ export class FindingActions implements vscode.CodeActionProvider {
       explain.diagnostics = [diag];
       explain.command = { command: EXPLAIN_COMMAND, title: 'Explain this finding', arguments: [doc.uri.toString(), finding.key] };
       actions.push(explain);
+      const review = new vscode.CodeAction('Add to review', vscode.CodeActionKind.QuickFix);
+      review.diagnostics = [diag];
+      review.command = { command: 'kvmLens.review.addFinding', title: 'Add to review', arguments: [doc.uri, finding.key] };
+      actions.push(review);
       // only on the text the analysis saw: a stale result's lines may have moved
       if (GUARDED_RULES.has(finding.rule) && result.version === doc.version) {
         const plan = planGuard(doc.getText(), finding.location.line, finding.location.function);

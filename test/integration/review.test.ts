@@ -37,6 +37,22 @@ suite('KVM Lens review replies', () => {
     assert.ok(existsSync(sidecar), 'kept in the sidecar next to the series');
     assert.strictEqual(JSON.parse(readFileSync(sidecar, 'utf8')).annotations.length, 1);
 
+    // "Add to review" on the DR7 finding: a draft comment with the finding and its trace
+    const dr7 = await new Promise<vscode.Diagnostic | undefined>((resolve) => {
+      const end = Date.now() + 30_000;
+      const look = () => {
+        const d = vscode.languages.getDiagnostics(doc.uri).find((x) => x.source === 'kvm-lens' && (typeof x.code === 'object' ? x.code.value : x.code) === 'vmsa-write-after-encryption');
+        if (d || Date.now() > end) resolve(d); else setTimeout(look, 250);
+      };
+      look();
+    });
+    assert.ok(dr7, 'the finding to add');
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', doc.uri, dr7.range);
+    const add = actions.find((a) => a.title === 'Add to review');
+    assert.ok(add?.command, actions.map((a) => a.title).join(' | '));
+    await vscode.commands.executeCommand(add.command.command, ...(add.command.arguments ?? []));
+    assert.strictEqual(JSON.parse(readFileSync(sidecar, 'utf8')).annotations.length, 2);
+
     await vscode.commands.executeCommand('kvmLens.review.addTrailer', 'Reviewed-by', true);
     const out = join(dir, 'replies');
     const written = await vscode.commands.executeCommand<string[]>('kvmLens.review.composeReplies', out);
