@@ -21,12 +21,17 @@ import { siblingTexts } from './seriesDocuments';
 class Note implements vscode.Comment {
   mode = vscode.CommentMode.Preview;
   contextValue = 'kvmLens.note';
+  /** While editing, the text being edited (VS Code writes the edit into `body`). */
+  private draft: string | vscode.MarkdownString | undefined;
   constructor(readonly annotation: Annotation) {}
-  get body(): vscode.MarkdownString {
+  get body(): string | vscode.MarkdownString {
+    if (this.mode === vscode.CommentMode.Editing) return this.draft ?? this.annotation.body;
     const md = new vscode.MarkdownString();
     md.appendText(this.annotation.body);
     return md;
   }
+  set body(value: string | vscode.MarkdownString) { this.draft = value; }
+  get editedText(): string { return typeof this.draft === 'string' ? this.draft : this.draft?.value ?? this.annotation.body; }
   get author(): vscode.CommentAuthorInformation { return { name: this.annotation.author }; }
   get label(): string | undefined { return this.annotation.state === 'draft' ? 'draft' : undefined; }
 }
@@ -53,6 +58,9 @@ export class ReviewComments implements vscode.Disposable {
       vscode.workspace.onDidOpenTextDocument((d) => this.show(d)),
       vscode.commands.registerCommand('kvmLens.review.createNote', (reply: vscode.CommentReply) => this.createNote(reply)),
       vscode.commands.registerCommand('kvmLens.review.deleteNote', (note: Note) => this.deleteNote(note)),
+      vscode.commands.registerCommand('kvmLens.review.editNote', (note: Note) => this.setMode(note, vscode.CommentMode.Editing)),
+      vscode.commands.registerCommand('kvmLens.review.cancelEdit', (note: Note) => this.setMode(note, vscode.CommentMode.Preview)),
+      vscode.commands.registerCommand('kvmLens.review.saveNote', (note: Note) => this.saveNote(note)),
       vscode.commands.registerCommand('kvmLens.review.resolveThread', (thread: vscode.CommentThread) => this.resolve(thread, true)),
       vscode.commands.registerCommand('kvmLens.review.unresolveThread', (thread: vscode.CommentThread) => this.resolve(thread, false)),
       vscode.commands.registerCommand('kvmLens.review.addNote', (uri: vscode.Uri, line: number, body: string) => this.addNote(uri, line, body)),
@@ -161,6 +169,31 @@ export class ReviewComments implements vscode.Disposable {
     change(review);
     this.save(scope, review);
     this.show(doc);
+  }
+
+  private threadOf(note: Note): [string, vscode.CommentThread] | undefined {
+    for (const [key, threads] of this.threads) {
+      const t = threads.find((x) => x.comments.includes(note));
+      if (t) return [key, t];
+    }
+    return undefined;
+  }
+
+  private setMode(note: Note, mode: vscode.CommentMode): void {
+    const found = this.threadOf(note);
+    if (!found) return;
+    note.mode = mode;
+    found[1].comments = [...found[1].comments]; // VS Code re-reads the comments when the array changes
+  }
+
+  /** Saves an edited comment's text (a draft becomes final once edited and saved). */
+  private saveNote(note: Note): void {
+    const found = this.threadOf(note);
+    if (!found) return;
+    const text = note.editedText;
+    this.editReview(vscode.Uri.parse(found[0]), (r) => {
+      for (const a of r.annotations) if (a.id === note.annotation.id) { a.body = text; a.state = 'final'; }
+    });
   }
 
   private deleteNote(note: Note): void {
