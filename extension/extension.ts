@@ -78,7 +78,7 @@ export function activate(context: vscode.ExtensionContext): KvmLensApi {
   const kernelRoot = findKernelRoot();
   let kernel: KernelWorkspace | undefined;
   if (kernelRoot) {
-    kernel = new KernelWorkspace(kernelRoot, client, output);
+    kernel = new KernelWorkspace(kernelRoot, client, output, context.extensionUri);
     const sourceFeatures = new KernelSourceFeatures(kernel);
     const cFiles: vscode.DocumentSelector = [{ language: 'c', scheme: 'file' }];
     context.subscriptions.push(kernel, sourceFeatures,

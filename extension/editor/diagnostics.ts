@@ -2,7 +2,7 @@
 // to its paragraph in the README), the trace as related information, each step clickable.
 import * as vscode from 'vscode';
 import type { Severity } from '../core/findings';
-import { diagnosticData, type RelatedData, type TextRange } from '../translate/diagnosticData';
+import { diagnosticData, type DiagnosticData, type RelatedData, type TextRange } from '../translate/diagnosticData';
 import { findingsForFile } from '../translate/documentAnalysis';
 import type { AnalysedDocument, SeriesDocuments } from './seriesDocuments';
 import { readSettings } from './settings';
@@ -30,12 +30,7 @@ export class FindingDiagnostics implements vscode.Disposable {
     const findings = findingsForFile(d.analysis.report, file, readSettings().severities);
     const diagnostics = findings.map((f) => {
       const lineText = doc && f.location.line - 1 < doc.lineCount ? doc.lineAt(f.location.line - 1).text : undefined;
-      const data = diagnosticData(f, f.shownSeverity, lineText, file);
-      const diag = new vscode.Diagnostic(range(data.range), data.message, SEVERITY[data.severity]);
-      diag.source = DIAGNOSTIC_SOURCE;
-      diag.code = { value: data.code, target: vscode.Uri.joinPath(this.extensionUri, 'README.md').with({ fragment: data.anchor }) };
-      diag.relatedInformation = data.related.map((r) => new vscode.DiagnosticRelatedInformation(new vscode.Location(this.targetUri(r, d.uri), range(r.range)), r.message));
-      return diag;
+      return toDiagnostic(diagnosticData(f, f.shownSeverity, lineText, file), this.extensionUri, (r) => this.targetUri(r, d.uri));
     });
     // input problems (a hunk that contradicts its header, a bad byte) belong in Problems too
     for (const p of d.analysis.problems) {
@@ -52,7 +47,7 @@ export class FindingDiagnostics implements vscode.Disposable {
   private targetUri(r: RelatedData, documentUri: vscode.Uri): vscode.Uri {
     switch (r.target.kind) {
       case 'file': return r.target.path === (documentUri.fsPath || documentUri.path) ? documentUri : vscode.Uri.file(r.target.path);
-      case 'model': return vscode.Uri.joinPath(this.extensionUri, 'dist', 'model', 'builtin', r.target.file);
+      case 'model': return modelUri(this.extensionUri, r.target.file);
       case 'workspace': {
         const folder = vscode.workspace.workspaceFolders?.[0];
         return folder ? vscode.Uri.joinPath(folder.uri, r.target.path) : vscode.Uri.file(r.target.path);
@@ -64,6 +59,20 @@ export class FindingDiagnostics implements vscode.Disposable {
     this.subscription.dispose();
     this.collection.dispose();
   }
+}
+
+/** A finding's diagnostic: its rule as the code, linked to the rule's paragraph in the README, and its trace. */
+export function toDiagnostic(data: DiagnosticData, extensionUri: vscode.Uri, targetOf: (r: RelatedData) => vscode.Uri): vscode.Diagnostic {
+  const diag = new vscode.Diagnostic(range(data.range), data.message, SEVERITY[data.severity]);
+  diag.source = DIAGNOSTIC_SOURCE;
+  diag.code = { value: data.code, target: vscode.Uri.joinPath(extensionUri, 'README.md').with({ fragment: data.anchor }) };
+  diag.relatedInformation = data.related.map((r) => new vscode.DiagnosticRelatedInformation(new vscode.Location(targetOf(r), range(r.range)), r.message));
+  return diag;
+}
+
+/** The built-in model's C, shipped in the extension, for trace steps that ran in it. */
+export function modelUri(extensionUri: vscode.Uri, file: string): vscode.Uri {
+  return vscode.Uri.joinPath(extensionUri, 'dist', 'model', 'builtin', file);
 }
 
 function range(r: TextRange): vscode.Range {

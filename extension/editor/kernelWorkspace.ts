@@ -3,16 +3,14 @@
 import { existsSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
-import { diagnosticData, type TextRange } from '../translate/diagnosticData';
+import { diagnosticData } from '../translate/diagnosticData';
 import type { TreeAnalysis } from '../translate/treeAnalysis';
 import type { Finding, FunctionInfo } from '../core/findings';
 import type { AnalysisClient } from '../worker/analysisClient';
-import { DIAGNOSTIC_SOURCE } from './diagnostics';
+import { DIAGNOSTIC_SOURCE, modelUri, toDiagnostic } from './diagnostics';
 import { readSettings } from './settings';
 
 const KVM_FILE = /^(arch\/x86\/kvm\/(x86\.c|regs\.c|kvm_cache_regs\.h|svm\/[^/]+\.[ch])|arch\/x86\/include\/asm\/kvm_host\.h|virt\/kvm\/kvm_main\.c)$/;
-
-const SEVERITY = { error: vscode.DiagnosticSeverity.Error, warning: vscode.DiagnosticSeverity.Warning, info: vscode.DiagnosticSeverity.Information } as const;
 
 /** The kernel tree to audit: the setting, else a workspace folder that holds x86 KVM. */
 export function findKernelRoot(): string | undefined {
@@ -34,7 +32,12 @@ export class KernelWorkspace implements vscode.Disposable {
   /** The last analysis, for hovers and tests. */
   last: TreeAnalysis | undefined;
 
-  constructor(private readonly root: string, private readonly client: AnalysisClient, private readonly output: vscode.OutputChannel) {
+  constructor(
+    private readonly root: string,
+    private readonly client: AnalysisClient,
+    private readonly output: vscode.OutputChannel,
+    private readonly extensionUri: vscode.Uri,
+  ) {
     this.subscriptions.push(
       vscode.workspace.onDidChangeTextDocument((e) => { if (this.pathOf(e.document)) this.schedule(readSettings().debounceMs); }),
       vscode.workspace.onDidSaveTextDocument((d) => { if (this.pathOf(d)) this.schedule(0); }),
@@ -102,12 +105,9 @@ export class KernelWorkspace implements vscode.Disposable {
       const uri = vscode.Uri.file(join(this.root, f.location.file));
       const doc = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === uri.fsPath);
       const lineText = doc && f.location.line - 1 < doc.lineCount ? doc.lineAt(f.location.line - 1).text : undefined;
-      const data = diagnosticData(f, shown, lineText, f.location.file);
-      const diag = new vscode.Diagnostic(range(data.range), data.message, SEVERITY[data.severity]);
-      diag.source = DIAGNOSTIC_SOURCE;
-      diag.code = data.code;
-      diag.relatedInformation = data.related.map((r) => new vscode.DiagnosticRelatedInformation(
-        new vscode.Location(vscode.Uri.file(r.target.kind === 'model' ? r.target.file : join(this.root, r.target.kind === 'file' ? r.target.path : r.target.path)), range(r.range)), r.message));
+      // tree paths are relative to the tree; model steps open the model C shipped in the extension
+      const diag = toDiagnostic(diagnosticData(f, shown, lineText, f.location.file), this.extensionUri,
+        (r) => (r.target.kind === 'model' ? modelUri(this.extensionUri, r.target.file) : vscode.Uri.file(join(this.root, r.target.path))));
       byFile.set(uri.fsPath, [...(byFile.get(uri.fsPath) ?? []), diag]);
     }
     this.collection.clear();
@@ -120,8 +120,4 @@ export class KernelWorkspace implements vscode.Disposable {
     this.changed.dispose();
     this.collection.dispose();
   }
-}
-
-function range(r: TextRange): vscode.Range {
-  return new vscode.Range(r.startLine, r.startCharacter, r.endLine, r.endCharacter);
 }
