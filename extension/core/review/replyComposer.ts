@@ -231,9 +231,18 @@ function composeOne(s: Pending, series: Series, review: ReviewFile, opts: Compos
   // headers
   const h: string[] = [];
   h.push(`From: ${encodeAddress(`${review.reviewer.name} <${review.reviewer.email}>`)}`);
+  // reply to all, as the list expects: the author in To, the original recipients (the list) in Cc
   const to = [...(p.from ? [p.from] : []), ...(opts.to ?? [])];
+  const emailOf = (a: string) => (/<([^>]+)>/.exec(a)?.[1] ?? a).trim().toLowerCase();
+  const taken = new Set([...to, `<${review.reviewer.email}>`].map(emailOf));
+  const cc: string[] = [];
+  for (const a of [...(opts.cc ?? []), ...(p.to ?? []), ...(p.cc ?? [])]) {
+    if (taken.has(emailOf(a))) continue;
+    taken.add(emailOf(a));
+    cc.push(a);
+  }
   if (to.length > 0) h.push(foldList('To', uniq(to).map(encodeAddress)));
-  if (opts.cc && opts.cc.length > 0) h.push(foldList('Cc', uniq(opts.cc).map(encodeAddress)));
+  if (cc.length > 0) h.push(foldList('Cc', cc.map(encodeAddress)));
   const subject = /^re:/i.test(p.subject.trim()) ? p.subject.trim() : `Re: ${p.subject.trim()}`;
   h.push(encodeHeader('Subject', subject));
   h.push(`Date: ${rfc2822Date(date)}`);

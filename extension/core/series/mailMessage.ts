@@ -12,6 +12,9 @@ export interface MailHeaders {
   subject?: string;
   messageId?: string;
   inReplyTo?: string;
+  /** Recipients of the original, decoded: a reply goes back to them (the list among them). */
+  to?: string[];
+  cc?: string[];
   references: string[];
   contentType?: string;
   contentTransferEncoding?: string;
@@ -99,6 +102,23 @@ function readHeaderBlock(lines: readonly string[], start: number, end: number): 
   return { fields, bodyStart: end, hasBody: false };
 }
 
+/** Splits "A <a@x>, \"B, C\" <b@x>" on the commas between addresses (not in quotes or angle brackets). */
+export function addressList(value: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  let angle = 0;
+  for (const ch of value.replace(/\s+/g, ' ')) {
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && ch === '<') angle++;
+    else if (!quoted && ch === '>') angle = Math.max(0, angle - 1);
+    if (ch === ',' && !quoted && angle === 0) { if (cur.trim()) out.push(cur.trim()); cur = ''; continue; }
+    cur += ch;
+  }
+  if (cur.trim()) out.push(cur.trim());
+  return out;
+}
+
 function pickHeaders(fields: HeaderField[]): MailHeaders {
   const first = (name: string): string | undefined => fields.find((f) => f.name === name)?.value;
   const headers: MailHeaders = { references: [] };
@@ -114,6 +134,10 @@ function pickHeaders(fields: HeaderField[]): MailHeaders {
   if (inReplyTo !== undefined) headers.inReplyTo = msgIds(inReplyTo)[0];
   const references = first('references');
   if (references !== undefined) headers.references = msgIds(references);
+  for (const name of ['to', 'cc'] as const) {
+    const all = fields.filter((f) => f.name === name).flatMap((f) => addressList(decodeEncodedWords(f.value)));
+    if (all.length) headers[name] = all;
+  }
   const ct = first('content-type');
   if (ct !== undefined) headers.contentType = ct.trim();
   const cte = first('content-transfer-encoding');

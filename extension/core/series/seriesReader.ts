@@ -213,6 +213,8 @@ function parseSeriesLines(file: string, lines: string[]): ParsedFile {
     if (h.messageId !== undefined) patch.messageId = h.messageId;
     if (h.inReplyTo !== undefined) patch.inReplyTo = h.inReplyTo;
     patch.references = h.references;
+    if (h.to) patch.to = h.to;
+    if (h.cc) patch.cc = h.cc;
     if (patch.from === undefined) delete patch.from;
     if (patch.date === undefined) delete patch.date;
 

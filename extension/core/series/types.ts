@@ -67,6 +67,9 @@ export interface Patch {
   messageId?: string;       // without angle brackets
   inReplyTo?: string;
   references: string[];
+  /** The original mail's recipients (the mailing list among them), for replies. */
+  to?: string[];
+  cc?: string[];
   isCoverLetter: boolean;
   commitMessage: string;    // body before the "---" separator, trailers included
   trailers: Trailer[];

@@ -116,6 +116,18 @@ describe('composeReplies on a sent series', () => {
     assert.deepEqual(r.warnings.filter((w) => /Message-Id/.test(w)), []);
   });
 
+  it('replies to all: the original recipients (the list among them) go to Cc, the reviewer and the author only once', async () => {
+    // the same series as it arrived from a list: recipients on each mail
+    const text = readFileSync(MBOX, 'utf8').replace(/^(Message-Id: <[^>]+>)$/gm,
+      '$1\nTo: kvm@vger.kernel.org, Bruno Sender <bruno@example.net>\nCc: "Doe, Jo" <jo@example.org>,\n =?UTF-8?B?Wm/DqyBSw6l2aWV3ZcWV?= <zoe@example.org>');
+    const parsed = parseSeriesText(MBOX, text);
+    const series = assembleSeries(parsed.patches, parsed.problems);
+    const r = byTitle(composeReplies(series, FULL, { date: DATE }), P1);
+    const { headers } = split(r.text);
+    assert.equal(headers.get('to'), 'Bruno Sender <bruno@example.net>');
+    assert.equal(headers.get('cc'), 'kvm@vger.kernel.org, "Doe, Jo" <jo@example.org>');
+  });
+
   it('is deterministic for the same content and date, and the Message-Id changes with the date', async () => {
     const series = await fixtureSeries();
     const a = composeReplies(series, FULL, { date: DATE });
