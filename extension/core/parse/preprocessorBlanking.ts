@@ -20,7 +20,7 @@ export function blankNestedConditionals(text: string): string {
 }
 
 /** Net change of ({ nesting on one line. */
-export function nestingChange(line: string): number {
+function nestingChange(line: string): number {
   let delta = 0;
   for (const ch of bracketsOf(line)) delta += ch === '{' || ch === '(' ? 1 : -1;
   return delta;

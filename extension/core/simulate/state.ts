@@ -86,9 +86,3 @@ export function writeFlag(s: SimState, key: string, vcpu: number | null, value: 
   s.vcpus[vcpu].flags[key.slice(5)] = value;
   return true;
 }
-
-export function describeState(s: SimState): string {
-  const vm = `VM ${s.vmType}${s.sevInit ? ', SEV-ES initialised' : ''}, firmware ${s.firmware}`;
-  const vcpus = s.vcpus.map((v, i) => `vcpu ${i}: VMSA ${v.encrypted ? 'encrypted' : 'plaintext'}${v.debugArmed ? ', debug armed' : ''}`);
-  return [vm, ...vcpus].join('; ');
-}
