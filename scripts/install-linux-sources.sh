@@ -95,7 +95,7 @@ fetch_backport_source() {
   "${SUDO[@]}" mkdir -p "$SOURCES_DIR" || { echo "cannot create $SOURCES_DIR"; return 1; }
   # Copy under a temporary name in the destination, then rename: no half-written tarball is ever
   # seen under the final name.
-  "${SUDO[@]}" cp "$work/x/usr/src/$tarball" "$SOURCES_DIR/.$tarball.part" &&
+  "${SUDO[@]}" cp --preserve=timestamps "$work/x/usr/src/$tarball" "$SOURCES_DIR/.$tarball.part" &&
     "${SUDO[@]}" chmod 644 "$SOURCES_DIR/.$tarball.part" &&
     "${SUDO[@]}" mv -f "$SOURCES_DIR/.$tarball.part" "$SOURCES_DIR/$tarball" ||
     { "${SUDO[@]}" rm -f "$SOURCES_DIR/.$tarball.part"; echo "cannot write $SOURCES_DIR/$tarball"; return 1; }
