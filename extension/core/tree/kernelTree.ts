@@ -2,10 +2,14 @@
 // writes. Every failure is reported as a TreeProblem rather than thrown, so a caller can show the
 // user what was read, what was skipped and why.
 //
+// What is read is KVM_SCOPE: every *.c / *.h under arch/x86/kvm/ (recursively, except vmx/), the
+// arch/x86/include/asm/kvm*.h headers, and every *.c / *.h under virt/kvm/ (recursively).
+//
 // Symlinks are followed only while their real path stays inside the (real) tree root; a link that
 // escapes the tree, a link cycle (ELOOP) and a directory link that points back at one of its own
-// ancestors (`a -> .`) are warnings naming the link. Only a fixed list of paths plus one directory
-// level (arch/x86/kvm/svm) is ever visited, so no walk can run away.
+// ancestors (`a -> .`) are warnings naming the link. The walk is bounded: directories more than
+// MAX_DEPTH levels below a scope directory are not entered, a directory reached twice (through a
+// link) is read once, and reading stops after MAX_FILES files, each with a warning.
 
 import { isUtf8 } from 'node:buffer';
 import type { Dirent, Stats } from 'node:fs';
@@ -36,17 +40,24 @@ export interface LocatedTree {
   problems: TreeProblem[];
 }
 
-/** Single files read when present. */
-export const KVM_FIXED_FILES: readonly string[] = [
-  'arch/x86/kvm/x86.c',
-  'arch/x86/kvm/regs.c',
-  'arch/x86/kvm/kvm_cache_regs.h',
-  'arch/x86/include/asm/kvm_host.h',
-  'virt/kvm/kvm_main.c',
-];
+/** One directory of the KVM scope. */
+export interface KvmScopeDir {
+  /** Tree-relative directory, forward slashes, no trailing slash. */
+  dir: string;
+  /** Shell glob (`*`, `?`, `[...]`) for the file names read; matched against the name only. */
+  glob: string;
+  /** Whether subdirectories are read too (up to MAX_DEPTH levels below `dir`). */
+  recursive: boolean;
+  /** Subdirectories (relative to `dir`) not read, with everything under them. */
+  exclude: readonly string[];
+}
 
-/** Directories whose immediate `*.c` and `*.h` entries are read (no recursion). */
-export const KVM_GLOB_DIRS: readonly string[] = ['arch/x86/kvm/svm'];
+/** What locateKvmFiles reads, and what extractKvmFiles takes out of a source tarball. */
+export const KVM_SCOPE: readonly KvmScopeDir[] = [
+  { dir: 'arch/x86/kvm', glob: '*.[ch]', recursive: true, exclude: ['vmx'] },
+  { dir: 'arch/x86/include/asm', glob: 'kvm*.h', recursive: false, exclude: [] },
+  { dir: 'virt/kvm', glob: '*.[ch]', recursive: true, exclude: [] },
+];
 
 /** The file whose absence means "no x86 KVM in this tree". */
 export const X86_KVM_MARKER = 'arch/x86/kvm/x86.c';
@@ -54,7 +65,39 @@ export const X86_KVM_MARKER = 'arch/x86/kvm/x86.c';
 /** Files larger than this are skipped with a warning. */
 export const MAX_FILE_BYTES = 8 * 1024 * 1024;
 
-const GLOB_NAME = /\.[ch]$/;
+/** Directories more than this many levels below a scope directory are not entered (with a warning). */
+export const MAX_DEPTH = 6;
+
+/** At most this many files are read (a warning names the first one left out). */
+export const MAX_FILES = 2000;
+
+export interface LocateOptions {
+  /** Default MAX_DEPTH. */
+  maxDepth?: number;
+  /** Default MAX_FILES. */
+  maxFiles?: number;
+}
+
+/** A shell glob over one file name as an anchored RegExp (`*`, `?`, `[...]`; the rest literal). */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = glob.indexOf(']', i + 2);
+      if (end < 0) re += '\\[';
+      else {
+        let body = glob.slice(i + 1, end);
+        if (body.startsWith('!')) body = '^' + body.slice(1);
+        re += `[${body.replace(/\\/g, '\\\\')}]`;
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
 
 type Resolved =
   | { kind: 'ok'; real: string; stat: Stats }
@@ -123,6 +166,44 @@ async function readLinkText(p: string): Promise<string> {
 }
 
 /**
+ * Follow the symlink at `p` (lexically `lexical`, in the real directory `cur`): its real path and
+ * stat when it stays inside `root` and is not a directory link to `cur` or one of its ancestors.
+ * `dirLike` tells whether a refused link is (or may be) a directory link.
+ */
+async function followLink(root: string, cur: string, p: string, lexical: string): Promise<Resolved & { dirLike?: boolean }> {
+  let real: string;
+  try {
+    real = await fsp.realpath(p);
+  } catch (e) {
+    const code = errCode(e);
+    if (code === 'ELOOP') {
+      return { kind: 'problem', dirLike: true, problem: { path: lexical, message: `symlink loop at ${lexical} (-> ${await readLinkText(p)}); not followed`, severity: 'warning' } };
+    }
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      return { kind: 'problem', dirLike: false, problem: { path: lexical, message: `cannot read ${lexical}: dangling symlink (-> ${await readLinkText(p)})`, severity: 'error' } };
+    }
+    return { kind: 'problem', dirLike: false, problem: { path: lexical, message: `cannot read ${lexical}: ${errText(e)}`, severity: 'error' } };
+  }
+  if (!isWithin(real, root)) {
+    return {
+      kind: 'problem',
+      dirLike: await isDir(real),
+      problem: { path: lexical, message: `symlink ${lexical} points outside the tree (to ${real}); not followed`, severity: 'warning' },
+    };
+  }
+  // A directory link to the directory holding it, or to an ancestor of that, is a cycle.
+  if (isWithin(cur, real) && (await isDir(real))) {
+    const shown = path.relative(root, real).split(path.sep).join('/') || '.';
+    return { kind: 'problem', dirLike: true, problem: { path: lexical, message: `symlink loop at ${lexical}: it points to ${shown}, which contains it; not followed`, severity: 'warning' } };
+  }
+  try {
+    return { kind: 'ok', real, stat: await fsp.stat(real) };
+  } catch (e) {
+    return { kind: 'problem', dirLike: false, problem: { path: lexical, message: `cannot read ${lexical}: ${errText(e)}`, severity: 'error' } };
+  }
+}
+
+/**
  * Resolve tree-relative `rel` one component at a time from the real `root`, checking every
  * symlink met on the way. The current directory is always a real path, so containment and
  * ancestor checks are plain prefix tests.
@@ -145,34 +226,141 @@ async function resolveInTree(root: string, rel: string): Promise<Resolved> {
       cur = p;
       continue;
     }
-    let real: string;
-    try {
-      real = await fsp.realpath(p);
-    } catch (e) {
-      const code = errCode(e);
-      if (code === 'ELOOP') {
-        return { kind: 'problem', problem: { path: lexical, message: `symlink loop at ${lexical} (-> ${await readLinkText(p)}); not followed`, severity: 'warning' } };
-      }
-      if (code === 'ENOENT' || code === 'ENOTDIR') {
-        return { kind: 'problem', problem: { path: lexical, message: `cannot read ${lexical}: dangling symlink (-> ${await readLinkText(p)})`, severity: 'error' } };
-      }
-      return { kind: 'problem', problem: { path: lexical, message: `cannot read ${lexical}: ${errText(e)}`, severity: 'error' } };
-    }
-    if (!isWithin(real, root)) {
-      return { kind: 'problem', problem: { path: lexical, message: `symlink ${lexical} points outside the tree (to ${real}); not followed`, severity: 'warning' } };
-    }
-    // A directory link to the directory holding it, or to an ancestor of that, is a cycle.
-    if (isWithin(cur, real) && (await isDir(real))) {
-      const shown = path.relative(root, real).split(path.sep).join('/') || '.';
-      return { kind: 'problem', problem: { path: lexical, message: `symlink loop at ${lexical}: it points to ${shown}, which contains it; not followed`, severity: 'warning' } };
-    }
-    cur = real;
+    const f = await followLink(root, cur, p, lexical);
+    if (f.kind !== 'ok') return f;
+    cur = f.real;
   }
   try {
     return { kind: 'ok', real: cur, stat: await fsp.stat(cur) };
   } catch (e) {
     return { kind: 'problem', problem: { path: rel, message: `cannot read ${rel}: ${errText(e)}`, severity: 'error' } };
   }
+}
+
+/** A file the walk chose to read: where it is, and what it is. */
+interface Candidate {
+  rel: string;
+  real: string;
+  stat: Stats;
+}
+
+function byName(a: Dirent, b: Dirent): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/**
+ * Walk KVM_SCOPE under the real `root`, in name order, collecting the files to read. Problems
+ * (links refused, directories too deep or unlistable, the file limit) go to `problems`.
+ */
+async function walkScope(root: string, opts: Required<LocateOptions>, problems: TreeProblem[]): Promise<Candidate[]> {
+  const out: Candidate[] = [];
+  const seenDirs = new Map<string, string>(); // real directory -> lexical path it was read as
+  const excludedLexical = new Set<string>();
+  const excludedReal: string[] = [];
+  for (const s of KVM_SCOPE) {
+    for (const x of s.exclude) {
+      const rel = `${s.dir}/${x}`;
+      excludedLexical.add(rel);
+      const r = await resolveInTree(root, rel);
+      if (r.kind === 'ok' && r.stat.isDirectory()) excludedReal.push(r.real);
+    }
+  }
+  let full = false;
+  // Directory links are walked after every real directory, so a directory reached both directly
+  // and through a link is read under its own path.
+  type Pending = { scope: KvmScopeDir; names: RegExp; real: string; rel: string; depth: number };
+  const linked: Pending[] = [];
+
+  const walkDir = async (scope: KvmScopeDir, names: RegExp, real: string, rel: string, depth: number): Promise<void> => {
+    const first = seenDirs.get(real);
+    if (first !== undefined) {
+      problems.push({ path: rel, message: `${rel} is the same directory as ${first}; read once`, severity: 'warning' });
+      return;
+    }
+    seenDirs.set(real, rel);
+    let entries: Dirent[];
+    try {
+      entries = await fsp.readdir(real, { withFileTypes: true });
+    } catch (e) {
+      problems.push({ path: rel, message: `cannot list ${rel}: ${errText(e)}`, severity: 'error' });
+      return;
+    }
+    for (const e of entries.sort(byName)) {
+      if (full) return;
+      const childRel = `${rel}/${e.name}`;
+      const childPath = path.join(real, e.name);
+      const matches = names.test(e.name);
+      let childReal = childPath;
+      let st: Stats;
+      // Some file systems do not report entry types; lstat then.
+      const typed = e.isFile() || e.isDirectory() || e.isSymbolicLink() || e.isFIFO() || e.isSocket() || e.isCharacterDevice() || e.isBlockDevice();
+      const isLink = typed ? e.isSymbolicLink() : (await fsp.lstat(childPath).catch(() => undefined))?.isSymbolicLink() ?? false;
+      if (isLink) {
+        const f = await followLink(root, real, childPath, childRel);
+        if (f.kind === 'problem') {
+          if (matches || (scope.recursive && f.dirLike)) problems.push(f.problem);
+          continue;
+        }
+        if (f.kind !== 'ok') continue;
+        childReal = f.real;
+        st = f.stat;
+      } else {
+        if (!matches && typed && !e.isDirectory()) continue;
+        try {
+          st = await fsp.stat(childPath);
+        } catch (err) {
+          problems.push({ path: childRel, message: `cannot read ${childRel}: ${errText(err)}`, severity: 'error' });
+          continue;
+        }
+      }
+      if (st.isDirectory()) {
+        if (!scope.recursive) continue;
+        if (excludedLexical.has(childRel) || excludedReal.some((x) => isWithin(childReal, x))) continue;
+        if (depth + 1 > opts.maxDepth) {
+          problems.push({
+            path: childRel,
+            message: `${childRel} is more than ${opts.maxDepth} directory levels below ${scope.dir}; not read`,
+            severity: 'warning',
+          });
+          continue;
+        }
+        if (isLink) linked.push({ scope, names, real: childReal, rel: childRel, depth: depth + 1 });
+        else await walkDir(scope, names, childReal, childRel, depth + 1);
+        continue;
+      }
+      if (!matches) continue;
+      if (out.length >= opts.maxFiles) {
+        full = true;
+        problems.push({
+          path: childRel,
+          message: `file limit reached: the KVM sources hold more than ${opts.maxFiles} files; ${childRel} and the files after it are not read`,
+          severity: 'warning',
+        });
+        return;
+      }
+      out.push({ rel: childRel, real: childReal, stat: st });
+    }
+  };
+
+  for (const scope of KVM_SCOPE) {
+    if (full) break;
+    const r = await resolveInTree(root, scope.dir);
+    if (r.kind === 'missing') continue;
+    if (r.kind === 'problem') {
+      problems.push(r.problem);
+      continue;
+    }
+    if (!r.stat.isDirectory()) {
+      problems.push({ path: scope.dir, message: `cannot read ${scope.dir}: it is not a directory`, severity: 'error' });
+      continue;
+    }
+    await walkDir(scope, globToRegExp(scope.glob), r.real, scope.dir, 0);
+  }
+  for (let i = 0; i < linked.length && !full; i++) {
+    const l = linked[i]!;
+    await walkDir(l.scope, l.names, l.real, l.rel, l.depth);
+  }
+  return out;
 }
 
 /** Architectures other than x86 with an `arch/<arch>/kvm` directory, sorted. */
@@ -203,10 +391,10 @@ function byPath(a: { path: string }, b: { path: string }): number {
 }
 
 /**
- * Find the kernel tree containing `dir` (or starting at it) and read the KVM x86 sources that
- * exist there. Never throws; never writes.
+ * Find the kernel tree containing `dir` (or starting at it) and read the KVM sources of
+ * KVM_SCOPE that exist there. Never throws; never writes.
  */
-export async function locateKvmFiles(dir: string): Promise<LocatedTree> {
+export async function locateKvmFiles(dir: string, options: LocateOptions = {}): Promise<LocatedTree> {
   const given = path.resolve(dir);
   const problems: TreeProblem[] = [];
   const files: TreeFile[] = [];
@@ -267,43 +455,24 @@ export async function locateKvmFiles(dir: string): Promise<LocatedTree> {
     return done(start);
   }
 
-  // Candidate paths: the fixed list plus the *.c / *.h entries of each glob directory.
-  const candidates = new Set<string>(KVM_FIXED_FILES);
-  for (const g of KVM_GLOB_DIRS) {
-    const r = await resolveInTree(root, g);
-    if (r.kind === 'missing') continue;
-    if (r.kind === 'problem') {
-      problems.push(r.problem);
-      continue;
-    }
-    if (!r.stat.isDirectory()) {
-      problems.push({ path: g, message: `cannot read ${g}: it is not a directory`, severity: 'error' });
-      continue;
-    }
-    try {
-      for (const name of await fsp.readdir(r.real)) {
-        if (GLOB_NAME.test(name)) candidates.add(`${g}/${name}`);
-      }
-    } catch (e) {
-      problems.push({ path: g, message: `cannot list ${g}: ${errText(e)}`, severity: 'error' });
-    }
+  const opts: Required<LocateOptions> = { maxDepth: options.maxDepth ?? MAX_DEPTH, maxFiles: options.maxFiles ?? MAX_FILES };
+  const candidates = await walkScope(root, opts, problems);
+
+  // The marker decides whether this is an x86 KVM tree at all; a refused link on its way was reported by the walk.
+  let markerMissing = false;
+  const marker = await resolveInTree(root, X86_KVM_MARKER);
+  if (marker.kind === 'missing') markerMissing = true;
+  else if (marker.kind === 'problem') problems.push(marker.problem);
+  else if (!marker.stat.isFile()) {
+    const what = marker.stat.isDirectory() ? 'it is a directory' : 'it is not a regular file';
+    problems.push({ path: X86_KVM_MARKER, message: `cannot read ${X86_KVM_MARKER}: ${what}`, severity: 'error' });
   }
 
   const byReal = new Map<string, string>();
-  let markerMissing = false;
-  for (const rel of [...candidates].sort()) {
-    const r = await resolveInTree(root, rel);
-    if (r.kind === 'missing') {
-      if (rel === X86_KVM_MARKER) markerMissing = true;
-      continue;
-    }
-    if (r.kind === 'problem') {
-      problems.push(r.problem);
-      continue;
-    }
+  for (const r of candidates.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0))) {
+    const rel = r.rel;
     if (!r.stat.isFile()) {
-      const what = r.stat.isDirectory() ? 'it is a directory' : 'it is not a regular file';
-      problems.push({ path: rel, message: `cannot read ${rel}: ${what}`, severity: 'error' });
+      problems.push({ path: rel, message: `cannot read ${rel}: it is not a regular file`, severity: 'error' });
       continue;
     }
     const dup = byReal.get(r.real);

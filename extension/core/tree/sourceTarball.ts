@@ -1,5 +1,6 @@
 // A kernel tree for tests and benchmarks: the KVM files of a source tarball (Debian's
-// linux-source-* package installs /usr/src/linux-source-<ver>.tar.xz), extracted once into a
+// linux-source-* package installs /usr/src/linux-source-<ver>.tar.xz; scripts/install-linux-sources.sh
+// puts newer ones, fetched from backports, under $KVM_LENS_SOURCES_DIR), extracted once into a
 // cache under os.tmpdir() and reused. Writes only under the cache root.
 //
 // Extraction goes to a temporary sibling, a `.complete` marker is written inside it last, and
@@ -7,19 +8,22 @@
 // finished one.
 
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, promises as fsp, readdirSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { KVM_FIXED_FILES, KVM_GLOB_DIRS, type TreeProblem } from './kernelTree';
+import { KVM_SCOPE, MAX_DEPTH, type TreeProblem } from './kernelTree';
 
 export const DEFAULT_CACHE_ROOT = path.join(os.tmpdir(), 'kvm-lens-linux-sources');
+/** Where scripts/install-linux-sources.sh leaves tarballs that no installed package provides; $KVM_LENS_SOURCES_DIR overrides. */
+export const DEFAULT_SOURCES_DIR = '/var/cache/kvm-lens/sources';
 export const COMPLETE_MARKER = '.complete';
 /** Temporary extraction directories older than this are taken to be left by a killed process. */
 const STALE_TMP_MS = 60 * 60 * 1000;
 const TARBALL_NAME = /^linux-source-(\d+(?:\.\d+)*)(.*)\.tar\.(xz|bz2)$/;
 
 export interface Extraction {
-  /** The extracted kernel tree root (e.g. ".../linux-source-6.12.tar.xz-<size>-<mtime>/linux-source-6.12"); "" on failure. */
+  /** The extracted kernel tree root (e.g. ".../linux-source-6.12.tar.xz-<size>-<mtime>-s<scope>/linux-source-6.12"); "" on failure. */
   dir: string;
   problems: TreeProblem[];
   /** True when an earlier complete extraction was reused. */
@@ -67,14 +71,50 @@ export function findDebianKernelSource(srcDir = '/usr/src'): string | undefined 
   return found[0] ? path.join(srcDir, found[0].name) : undefined;
 }
 
-/** tar member patterns (under any single top-level directory) for the files kernelTree reads. */
+/**
+ * tar member patterns (under any single top-level directory) for the files kernelTree reads: for
+ * each KVM_SCOPE directory its glob at that level and, when recursive, at every level down to
+ * MAX_DEPTH. Used with --no-wildcards-match-slash, so `*` never crosses a `/` and each pattern
+ * matches one depth exactly, as the walk in locateKvmFiles does.
+ */
 export function kvmTarPatterns(): string[] {
-  return [
+  const out = [
     '*/Makefile', // so locateKvmFiles recognises the extracted tree top
     '*/Kconfig',
-    ...KVM_FIXED_FILES.map((f) => `*/${f}`),
-    ...KVM_GLOB_DIRS.flatMap((d) => [`*/${d}/*.c`, `*/${d}/*.h`]),
   ];
+  for (const s of KVM_SCOPE) {
+    for (let depth = 0; depth <= (s.recursive ? MAX_DEPTH : 0); depth++) out.push(`*/${s.dir}/${'*/'.repeat(depth)}${s.glob}`);
+  }
+  return out;
+}
+
+/** `--exclude` patterns for the KVM_SCOPE exclusions (tar excludes a directory with everything under it). */
+export function kvmTarExcludes(): string[] {
+  return KVM_SCOPE.flatMap((s) => s.exclude.map((x) => `*/${s.dir}/${x}`));
+}
+
+/** The tar arguments that choose the members; what the extraction cache key depends on. */
+function tarSelection(): string[] {
+  return [
+    '--wildcards',
+    '--anchored',
+    '--no-wildcards-match-slash',
+    ...kvmTarExcludes().map((x) => `--exclude=${x}`),
+    ...kvmTarPatterns(),
+  ];
+}
+
+/**
+ * A short digest of the member selection. It is part of the extraction directory's name, so an
+ * extraction made with another scope (fewer or more files) is never reused.
+ */
+export function scopeKey(): string {
+  return createHash('sha256').update(tarSelection().join('\0')).digest('hex').slice(0, 10);
+}
+
+/** The cache directory name for a tarball of this name, size and mtime. */
+export function extractionKey(tarball: string, size: number, mtimeMs: number): string {
+  return `${path.basename(tarball)}-${size}-${Math.trunc(mtimeMs)}-s${scopeKey()}`;
 }
 
 function runTar(args: string[]): Promise<{ code: number; stderr: string }> {
@@ -113,8 +153,8 @@ async function removeStaleTemps(cacheRoot: string, key: string): Promise<void> {
 }
 
 /**
- * Extract the KVM files of `tarball` into `cacheRoot/<basename>-<size>-<mtimeMs>/` (reusing a
- * complete earlier extraction) and return the kernel tree root inside it. Never throws.
+ * Extract the KVM files of `tarball` into `cacheRoot/<basename>-<size>-<mtimeMs>-s<scope>/` (reusing
+ * a complete earlier extraction made with the same member selection) and return the kernel tree root inside it. Never throws.
  */
 export async function extractKvmFiles(tarball: string, cacheRoot = DEFAULT_CACHE_ROOT): Promise<Extraction> {
   const fail = (message: string): Extraction => ({ dir: '', problems: [{ path: tarball, message, severity: 'error' }], reused: false });
@@ -129,7 +169,7 @@ export async function extractKvmFiles(tarball: string, cacheRoot = DEFAULT_CACHE
     return fail(`cannot read ${tarball}: ${e instanceof Error ? e.message : String(e)}`);
   }
   const base = path.basename(tarball);
-  const key = `${base}-${size}-${mtimeMs}`;
+  const key = extractionKey(tarball, size, mtimeMs);
   const dest = path.join(cacheRoot, key);
 
   const reuse = async (): Promise<Extraction | undefined> => {
@@ -156,10 +196,7 @@ export async function extractKvmFiles(tarball: string, cacheRoot = DEFAULT_CACHE
       '-C', work,
       '--no-same-owner',
       '--no-same-permissions',
-      '--wildcards',
-      '--anchored',
-      '--no-wildcards-match-slash',
-      ...kvmTarPatterns(),
+      ...tarSelection(),
     ];
     const r = await runTar(args);
     if (r.code !== 0) {
@@ -206,6 +243,42 @@ export async function kernelTreeFromEnvOrDebian(): Promise<string | undefined> {
   const tarball = findDebianKernelSource();
   if (tarball === undefined) return undefined;
   const x = await extractKvmFiles(tarball);
+  if (!x.dir) throw new Error(x.problems.map((p) => p.message).join('\n'));
+  return x.dir;
+}
+
+/** The directories searched for `linux-source-<version>.tar.xz`: /usr/src, then $KVM_LENS_SOURCES_DIR (default DEFAULT_SOURCES_DIR). */
+export function kernelSourceDirs(): string[] {
+  return ['/usr/src', process.env.KVM_LENS_SOURCES_DIR || DEFAULT_SOURCES_DIR];
+}
+
+/**
+ * `linux-source-<version>.tar.xz` (e.g. version "7.3") in /usr/src or in $KVM_LENS_SOURCES_DIR
+ * (default /var/cache/kvm-lens/sources), the first found; undefined when neither has it or the
+ * version is not dotted digits.
+ */
+export function findKernelSourceTarball(version: string, dirs: readonly string[] = kernelSourceDirs()): string | undefined {
+  if (!/^\d+(\.\d+)*$/.test(version)) return undefined;
+  for (const d of dirs) {
+    const p = path.join(d, `linux-source-${version}.tar.xz`);
+    try {
+      if (statSync(p).isFile()) return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The extracted KVM tree of Linux `version` (see findKernelSourceTarball), or undefined when no
+ * tarball of that version is installed. Throws when the tarball exists but cannot be extracted,
+ * so a broken setup is not mistaken for an absent one.
+ */
+export async function kernelTreeForVersion(version: string, cacheRoot = DEFAULT_CACHE_ROOT): Promise<string | undefined> {
+  const tarball = findKernelSourceTarball(version);
+  if (tarball === undefined) return undefined;
+  const x = await extractKvmFiles(tarball, cacheRoot);
   if (!x.dir) throw new Error(x.problems.map((p) => p.message).join('\n'));
   return x.dir;
 }
