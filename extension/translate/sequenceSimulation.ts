@@ -3,8 +3,8 @@
 // (ground truth beside the kernel's flags), what it did, and the patch lines it ran.
 import { codeBaseAfter } from '../core/analysis/codeBase';
 import { loadBuiltinModel } from '../core/model/builtinModel';
-import { initialState, noteOf, Simulator } from '../core/simulate/explore';
-import { Program } from '../core/simulate/program';
+import { noteOf, Simulator } from '../core/simulate/explore';
+import { worldOf } from '../core/simulate/world';
 import { assembleSeries, parseSeriesText } from '../core/series/seriesReader';
 import type { AnalysisSettings } from './documentAnalysis';
 import { optionsFromSettings } from './documentAnalysis';
@@ -44,12 +44,12 @@ export async function simulateSequence(req: SequenceRequest): Promise<SequenceRe
   const series = assembleSeries(parsed.flatMap((p) => p.patches), parsed.flatMap((p) => p.problems));
   const { code } = await codeBaseAfter(series.patches, await loadBuiltinModel());
   const { options } = optionsFromSettings(req.settings);
-  const program = new Program(code.functions, code.ops, new Set(series.patches.map((p) => p.file)));
-  const sim = new Simulator(program, code.operations, options.assumptions);
+  const world = worldOf({ functions: code.functions, ops: code.ops, tables: code.tables, added: code.addedOperations, removed: code.removedOperations, seriesFiles: new Set(series.patches.map((p) => p.file)) });
+  const sim = new Simulator(world.program, world.operations, options.assumptions);
   const run = sim.runSequence(req.steps);
   return {
-    operations: code.operations.map((o) => ({ name: o.name, perVcpu: o.kind === 'vcpu-ioctl' })),
-    initial: view(initialState(options.assumptions)),
+    operations: world.operations.map((o) => ({ name: o.name, perVcpu: o.kind === 'vcpu-ioctl' })),
+    initial: view(sim.createdVms()[0]?.state),
     steps: run.map((r, i) => ({
       operation: req.steps[i].operation,
       vcpu: req.steps[i].vcpu,
@@ -66,7 +66,7 @@ function linesIn(locs: { file: string; line: number }[], file: string): number[]
 }
 
 function view(s: import('../core/simulate/state').SimState | undefined): StateView {
-  const flags = (f: Record<string, number | null>) => Object.fromEntries(Object.entries(f).filter(([, v]) => v !== 0).map(([k, v]) => [k, v === null ? 'unknown' : 'set']));
+  const flags = (f: Record<string, number | string | null>) => Object.fromEntries(Object.entries(f).filter(([, v]) => v !== 0).map(([k, v]) => [k, v === null ? 'unknown' : typeof v === 'string' ? v : 'set']));
   if (!s) return { vm: { type: '?', sevInitialised: false, firmware: '?', flags: {} }, vcpus: [] };
   return {
     vm: { type: s.vmType, sevInitialised: s.sevInit, firmware: s.firmware, flags: flags(s.flags) },

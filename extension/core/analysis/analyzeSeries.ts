@@ -9,7 +9,8 @@ import type { Patch, Series } from '../series/types';
 import { loadBuiltinModel, isModelFile } from '../model/builtinModel';
 import { SimulationCache } from '../simulate/simulationCache';
 import { DEFAULT_ASSUMPTIONS, Simulator, type Assumptions, type ExploreResult, type FoundHazard } from '../simulate/explore';
-import { Program } from '../simulate/program';
+import { reachingOperations, worldOf, worldSignature } from '../simulate/world';
+import { VM_CREATION } from '../simulate/operations';
 import { diffIdentity } from '../series/diffIdentity';
 import { removeGuards } from './absentGuards';
 import { applyPatch, CodeBase, type IncompleteNote } from './codeBase';
@@ -48,10 +49,10 @@ export async function analyzeSeries(series: Series, options: AnalysisOptions = D
   const simulate = (cb: CodeBase): ExploreResult => {
     const t = performance.now();
     const functions = options.absentGuards.length ? removeGuards(cb.functions, options.absentGuards, notes) : cb.functions;
-    const program = new Program(functions, cb.ops, seriesFiles, cache.fingerprints);
-    const signature = cb.operations.map((op) => `${op.name}:${program.fingerprint(op.handler)}`).join(',');
+    const world = worldOf({ functions, ops: cb.ops, tables: cb.tables, added: cb.addedOperations, removed: cb.removedOperations, seriesFiles, interner: cache.fingerprints });
+    const signature = worldSignature(world) + `|${world.program.fingerprint(VM_CREATION)}`;
     const result = last && last.signature === signature ? last.result
-      : new Simulator(program, cb.operations, options.assumptions, cache).explore({ depth: options.depth, maxStates: options.maxStates });
+      : new Simulator(world.program, world.operations, options.assumptions, cache).explore({ depth: options.depth, maxStates: options.maxStates });
     last = { signature, result };
     ms.simulate += performance.now() - t;
     return result;
@@ -116,9 +117,7 @@ export async function analyzeSeries(series: Series, options: AnalysisOptions = D
 
 /** The functions a patch touched: where, what they do, which ioctls reach them. */
 function describeSeriesFunctions(code: CodeBase, seriesFiles: Set<string>): FunctionInfo[] {
-  const program = new Program(code.functions, code.ops, seriesFiles);
-  const reach = new Map<string, string[]>();
-  for (const op of code.operations) for (const name of program.closure(op.handler)) reach.set(name, [...(reach.get(name) ?? []), op.name]);
+  const reach = reachingOperations(worldOf({ functions: code.functions, ops: code.ops, tables: code.tables, added: code.addedOperations, removed: code.removedOperations, seriesFiles }));
   const out: FunctionInfo[] = [];
   for (const name of code.changed) {
     const fn = code.functions.get(name);

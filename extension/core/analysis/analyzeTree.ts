@@ -9,12 +9,11 @@ import { formatSummary, summarizeFunction } from '../summary/pathSummary';
 import type { Series } from '../series/types';
 import { parseC } from '../parse/cParser';
 import { blankKernelNoise } from '../parse/preprocessorBlanking';
-import type { FunctionIr } from '../summary/ir';
+import type { FunctionIr, FunctionTable } from '../summary/ir';
 import { lowerTranslationUnit, type LowerOptions } from '../summary/lowerToIr';
-import { loadBuiltinModel, type BuiltinModel } from '../model/builtinModel';
 import { Simulator, type ExploreResult, type FoundHazard } from '../simulate/explore';
-import { BUILTIN_OPERATIONS } from '../simulate/operations';
-import { Program } from '../simulate/program';
+import { VM_CREATION } from '../simulate/operations';
+import { reachingOperations, worldOf, worldSignature, type World } from '../simulate/world';
 import { SimulationCache } from '../simulate/simulationCache';
 import { applyPatchInMemory } from '../tree/applyInMemory';
 import { locateKvmFiles } from '../tree/kernelTree';
@@ -26,8 +25,12 @@ export interface TreeStats {
   bytes: number;
   functions: number;
   functionsWithErrors: number;
-  /** Functions the built-in model supplied because the tree lacks them. */
+  /** Always empty: in tree mode nothing comes from the built-in model (kept for report readers). */
   modelFilled: string[];
+  /** Operations found in the tree's dispatchers, per dispatcher. */
+  operations: { dispatcher: string; operations: number; via?: string }[];
+  /** Dispatchers the tree lacks or that have no cases. */
+  dispatcherProblems: string[];
 }
 
 export interface TreeProblemLine { file: string; line?: number; message: string; severity: 'error' | 'warning' }
@@ -50,6 +53,7 @@ class SourceFile {
     public functions: FunctionIr[],
     public ops: Map<string, string>,
     public errorLines: number[],
+    public tables: FunctionTable[],
   ) {}
 
   private static options(path: string): LowerOptions {
@@ -60,7 +64,7 @@ class SourceFile {
     const blanked = blankKernelNoise(text);
     const tree = await parseC(blanked);
     const unit = lowerTranslationUnit(tree.rootNode, SourceFile.options(path));
-    return new SourceFile(path, text, blanked, tree, unit.functions, opsOf(unit.opsTables), errorLinesOf(unit));
+    return new SourceFile(path, text, blanked, tree, unit.functions, opsOf(unit.opsTables), errorLinesOf(unit), unit.functionTables);
   }
 
   /**
@@ -83,6 +87,7 @@ class SourceFile {
       this.functions = unit.functions;
       this.ops = opsOf(unit.opsTables);
       this.errorLines = errorLinesOf(unit);
+      this.tables = unit.functionTables;
       return;
     }
     const rows = { from: edit.startPosition.row, to: edit.newEndPosition.row };
@@ -96,6 +101,7 @@ class SourceFile {
     });
     this.functions = [...this.functions.filter((fn) => !touched(fn)), ...relowered].sort((a, b) => a.loc.line - b.loc.line);
     if (unit.opsTables.length) for (const [k, v] of opsOf(unit.opsTables)) this.ops.set(k, v);
+    for (const t of unit.functionTables) this.tables = [...this.tables.filter((x) => x.name !== t.name), t];
     this.errorLines = [...this.errorLines.filter((l) => l - 1 < rows.from || l - 1 > rows.to), ...errorLinesOf(unit)].sort((a, b) => a - b);
   }
 
@@ -151,7 +157,6 @@ export class TreeSession {
   private constructor(
     readonly root: string,
     private readonly files: Map<string, SourceFile>,
-    private readonly model: BuiltinModel,
     readonly problems: TreeProblemLine[],
   ) {}
 
@@ -159,11 +164,10 @@ export class TreeSession {
     const t0 = performance.now();
     const located = await locateKvmFiles(dir);
     const readMs = performance.now() - t0;
-    const model = await loadBuiltinModel();
     const files = new Map<string, SourceFile>();
     const t1 = performance.now();
     for (const f of located.files) files.set(f.path, await SourceFile.parse(f.path, f.text));
-    const session = new TreeSession(located.root, files, model, located.problems.map((p) => ({ file: p.path, message: p.message, severity: p.severity })));
+    const session = new TreeSession(located.root, files, located.problems.map((p) => ({ file: p.path, message: p.message, severity: p.severity })));
     session.ms.read = readMs;
     session.ms.parse = performance.now() - t1;
     return session;
@@ -183,19 +187,21 @@ export class TreeSession {
     return new Map([...this.files].map(([k, f]) => [k, f.text]));
   }
 
-  /** The code now: tree functions over the model's, which fills only what the tree lacks. */
-  private code(): { functions: Map<string, FunctionIr>; ops: Map<string, string>; modelFilled: string[] } {
+  /** The code now: the tree's functions, ops tables and function tables, and nothing else. */
+  private code(): { functions: Map<string, FunctionIr>; ops: Map<string, string>; tables: Map<string, FunctionTable['entries']> } {
     const functions = new Map<string, FunctionIr>();
-    const ops = new Map(this.model.ops);
+    const ops = new Map<string, string>();
+    const tables = new Map<string, FunctionTable['entries']>();
     for (const file of this.files.values()) {
       for (const fn of file.functions) if (!functions.has(fn.name)) functions.set(fn.name, fn);
       for (const [k, v] of file.ops) ops.set(k, v);
+      for (const t of file.tables) if (!tables.has(t.name)) tables.set(t.name, t.entries);
     }
-    const modelFilled: string[] = [];
-    for (const [name, fn] of this.model.functions) {
-      if (!functions.has(name)) { functions.set(name, fn); modelFilled.push(name); }
-    }
-    return { functions, ops, modelFilled };
+    return { functions, ops, tables };
+  }
+
+  private world(seriesFiles: ReadonlySet<string> = new Set()): World {
+    return worldOf({ ...this.code(), seriesFiles, interner: this.cache.fingerprints, options: { lifecycleFlagsOnly: true } });
   }
 
   /**
@@ -214,12 +220,10 @@ export class TreeSession {
   simulate(requested: AnalysisOptions, seriesFiles: ReadonlySet<string> = new Set()): ExploreResult {
     const t = performance.now();
     const { options } = this.effectiveOptions(requested);
-    const { functions, ops } = this.code();
-    const program = new Program(functions, ops, seriesFiles, this.cache.fingerprints, { lifecycleFlagsOnly: true });
-    const signature = BUILTIN_OPERATIONS.map((op) => `${op.name}:${program.fingerprint(op.handler)}`).join(',')
-      + `|${JSON.stringify(options.assumptions)}|${options.depth}`;
+    const world = this.world(seriesFiles);
+    const signature = worldSignature(world) + `|${world.program.fingerprint(VM_CREATION)}|${JSON.stringify(options.assumptions)}|${options.depth}`;
     const result = this.last?.signature === signature ? this.last.result
-      : new Simulator(program, BUILTIN_OPERATIONS, options.assumptions, this.cache).explore({ depth: options.depth, maxStates: options.maxStates });
+      : new Simulator(world.program, world.operations, options.assumptions, this.cache).explore({ depth: options.depth, maxStates: options.maxStates });
     this.last = { signature, result };
     this.cache.trim();
     this.ms.simulate += performance.now() - t;
@@ -256,18 +260,21 @@ export class TreeSession {
       findings.push(incomplete(f.path, f.errorLines[0], `${f.errorLines.length} line(s) of this file did not parse (first at line ${f.errorLines[0]}); statements there are not analysed`));
     }
     if (final.boundReached) findings.push(incomplete('<simulation>', 1, 'the exploration stopped at its bound before it ran out of new states; raise --depth to look further'));
-    const { functions, modelFilled } = this.code();
+    const world = this.world();
+    const functions = world.program.functions;
     return {
       root: this.root,
       findings, fixed,
       stats: { patches, functions: functions.size, statesExplored: points.reduce((n, p, i) => n + (i > 0 && p.result === points[i - 1].result ? 0 : p.result.statesExplored), 0), boundReached: final.boundReached, ms: { ...this.ms } },
-      origins: modelFilled.map((name) => ({ function: name, origin: 'model' as const, file: this.model.functions.get(name)!.loc.file })),
+      origins: [],
       tree: {
         files: all.length,
         bytes: all.reduce((n, f) => n + f.text.length, 0),
         functions: all.reduce((n, f) => n + f.functions.length, 0),
         functionsWithErrors: all.reduce((n, f) => n + f.functions.filter((fn) => fn.errorLines.length).length, 0),
-        modelFilled,
+        modelFilled: [],
+        operations: world.discovered.byDispatcher,
+        dispatcherProblems: world.discovered.problems,
       },
       problems,
     };
@@ -280,15 +287,9 @@ export class TreeSession {
   describe(paths: string[]): FunctionInfo[] {
     const wanted = new Set(paths);
     if (wanted.size === 0) return [];
-    const { functions, ops } = this.code();
-    const program = new Program(functions, ops, new Set(), this.cache.fingerprints, { lifecycleFlagsOnly: true });
-    const reach = new Map<string, Set<string>>();
-    for (const op of BUILTIN_OPERATIONS) {
-      for (const name of program.closure(op.handler)) {
-        if (!reach.has(name)) reach.set(name, new Set());
-        reach.get(name)!.add(op.name);
-      }
-    }
+    const world = this.world();
+    const program = world.program;
+    const reach = new Map([...reachingOperations(world)].map(([k, v]) => [k, new Set(v)]));
     const out: FunctionInfo[] = [];
     for (const path of wanted) {
       for (const fn of this.files.get(path)?.functions ?? []) {
@@ -297,7 +298,7 @@ export class TreeSession {
         out.push({
           name: fn.name, origin: 'tree', file: path, line: fn.loc.line, endLine: fn.endLine,
           summary: formatSummary(summarizeFunction(fn)), reachedBy: [...(reach.get(fn.name) ?? [])].sort(),
-          handles: BUILTIN_OPERATIONS.filter((op) => op.handler === fn.name).map((op) => op.name),
+          handles: world.operations.filter((op) => op.handler === fn.name).map((op) => op.name),
         });
       }
     }

@@ -4,13 +4,13 @@
 import type { FileDiff, Hunk, Patch } from '../series/types';
 import { buildFragment, FRAGMENT_FUNCTION, type Fragment } from '../parse/hunkFragments';
 import { parseC } from '../parse/cParser';
-import type { FunctionIr, Loc, Stmt } from '../summary/ir';
+import type { FunctionIr, FunctionTable, Loc, Stmt } from '../summary/ir';
 import { lowerTranslationUnit } from '../summary/lowerToIr';
 import { mergeDelta } from '../summary/mergeDelta';
 import { forEachStmt } from '../summary/irKeys';
-import { BUILTIN_OPERATIONS, type Operation } from '../simulate/operations';
+import type { Operation } from '../simulate/operations';
 import type { BuiltinModel } from '../model/builtinModel';
-import { entryPointsOfHunk } from './newEntryPoints';
+import { entryPointsOfHunk, type RemovedEntryPoint } from './newEntryPoints';
 
 export interface IncompleteNote {
   file: string;
@@ -24,17 +24,21 @@ export class CodeBase {
   constructor(
     readonly functions: Map<string, FunctionIr>,
     readonly ops: Map<string, string>,
-    readonly operations: Operation[],
+    /** Cases the series added to a dispatcher, each run as its own case body. */
+    readonly addedOperations: Operation[],
+    /** Cases the series removed from a dispatcher. */
+    readonly removedOperations: RemovedEntryPoint[],
     /** Which functions some patch replaced or changed so far. */
     readonly changed: Set<string>,
+    readonly tables: Map<string, FunctionTable['entries']> = new Map(),
   ) {}
 
   static fromModel(model: BuiltinModel): CodeBase {
-    return new CodeBase(new Map(model.functions), new Map(model.ops), [...BUILTIN_OPERATIONS], new Set());
+    return new CodeBase(new Map(model.functions), new Map(model.ops), [], [], new Set(), new Map(model.tables));
   }
 
   clone(): CodeBase {
-    return new CodeBase(new Map(this.functions), new Map(this.ops), [...this.operations], new Set(this.changed));
+    return new CodeBase(new Map(this.functions), new Map(this.ops), [...this.addedOperations], [...this.removedOperations], new Set(this.changed), new Map(this.tables));
   }
 }
 
@@ -64,14 +68,15 @@ export async function applyPatch(base: CodeBase, patch: Patch): Promise<PatchApp
     for (const hunk of diff.hunks) {
       applyOpsTableLines(next, hunk);
       const entries = await entryPointsOfHunk(hunk, patch);
-      for (const name of entries.removed) {
-        const at = next.operations.findIndex((o) => o.name === name);
-        if (at >= 0) next.operations.splice(at, 1);
+      for (const r of entries.removed) {
+        next.removedOperations.push(r);
+        const at = next.addedOperations.findIndex((o) => o.name === r.name);
+        if (at >= 0) next.addedOperations.splice(at, 1);
       }
       for (const e of entries.added) {
-        const at = next.operations.findIndex((o) => o.name === e.operation.name);
-        if (at >= 0) next.operations.splice(at, 1);
-        next.operations.push(e.operation);
+        const at = next.addedOperations.findIndex((o) => o.name === e.operation.name);
+        if (at >= 0) next.addedOperations.splice(at, 1);
+        next.addedOperations.push(e.operation);
         next.functions.set(e.handler.name, e.handler);
         touched.add(e.handler.name);
       }

@@ -7,23 +7,24 @@ import { blankKernelNoise } from '../parse/preprocessorBlanking';
 import { sectionFunctionName } from '../parse/hunkFragments';
 import type { FunctionIr } from '../summary/ir';
 import { lowerTranslationUnit } from '../summary/lowerToIr';
-import { DISPATCHERS, type Operation } from '../simulate/operations';
+import type { Operation } from '../simulate/operations';
 
 const CASE = /^\s*case\s+(KVM_[A-Z0-9_]+)\s*:/;
 const NEXT_LABEL = /^\s*(case\s+[A-Z0-9_]+\s*:|default\s*:)/;
 
 export interface NewEntryPoint { operation: Operation; handler: FunctionIr }
+export interface RemovedEntryPoint { name: string; from: string }
 
 /** Operations added (and names removed) by one hunk of a dispatcher. */
-export async function entryPointsOfHunk(hunk: Hunk, patch: Patch): Promise<{ added: NewEntryPoint[]; removed: string[] }> {
+export async function entryPointsOfHunk(hunk: Hunk, patch: Patch): Promise<{ added: NewEntryPoint[]; removed: RemovedEntryPoint[] }> {
   const dispatcher = sectionFunctionName(hunk.section);
-  const kind = dispatcher ? DISPATCHERS[dispatcher] : undefined;
-  const out = { added: [] as NewEntryPoint[], removed: [] as string[] };
-  if (!kind) return out;
+  const out = { added: [] as NewEntryPoint[], removed: [] as RemovedEntryPoint[] };
+  // any function's switch can be a dispatcher; whether this one is, the simulation decides from the code
+  if (!dispatcher) return out;
   const post = hunk.lines.filter((l) => l.kind !== 'removed');
   for (const l of hunk.lines) {
     const m = CASE.exec(l.text);
-    if (m && l.kind === 'removed' && !post.some((p) => CASE.exec(p.text)?.[1] === m[1])) out.removed.push(m[1]);
+    if (m && l.kind === 'removed' && !post.some((p) => CASE.exec(p.text)?.[1] === m[1])) out.removed.push({ name: m[1], from: dispatcher });
   }
   for (let i = 0; i < post.length; i++) {
     const m = CASE.exec(post[i].text);
@@ -44,7 +45,7 @@ export async function entryPointsOfHunk(hunk: Hunk, patch: Patch): Promise<{ add
       if (!handler) continue;
       const loc = { file: patch.file, line: post[i].patchLine, column: 1, change: 'added' as const };
       out.added.push({
-        operation: { name: m[1], kind, handler: name, source: { file: patch.file, line: post[i].patchLine } },
+        operation: { name: m[1], kind: 'vcpu-ioctl', handler: name, addedTo: dispatcher, source: { file: patch.file, line: post[i].patchLine } },
         handler: { ...handler, loc, touched: loc },
       });
     } finally {

@@ -3,7 +3,7 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseC } from '../parse/cParser';
-import type { FunctionIr } from '../summary/ir';
+import type { FunctionIr, FunctionTable } from '../summary/ir';
 import { lowerTranslationUnit } from '../summary/lowerToIr';
 
 export const MODEL_PREFIX = 'builtin-model/';
@@ -11,6 +11,7 @@ export const MODEL_PREFIX = 'builtin-model/';
 export interface BuiltinModel {
   functions: Map<string, FunctionIr>;
   ops: Map<string, string>;
+  tables: Map<string, FunctionTable['entries']>;
 }
 
 let cached: Promise<BuiltinModel> | undefined;
@@ -28,6 +29,7 @@ export function loadBuiltinModel(): Promise<BuiltinModel> {
     const dir = modelDir();
     const functions = new Map<string, FunctionIr>();
     const ops = new Map<string, string>();
+    const tables = new Map<string, FunctionTable['entries']>();
     for (const name of readdirSync(dir).filter((f) => f.endsWith('.c')).sort()) {
       const text = readFileSync(join(dir, name), 'utf8');
       const tree = await parseC(text);
@@ -36,11 +38,12 @@ export function loadBuiltinModel(): Promise<BuiltinModel> {
         if (unit.errorLines.length) throw new Error(`built-in model ${name} does not parse at lines ${unit.errorLines.join(', ')}`);
         for (const fn of unit.functions) functions.set(fn.name, fn);
         for (const t of unit.opsTables) for (const [op, fn] of t.entries) ops.set(op, fn);
+        for (const t of unit.functionTables) tables.set(t.name, t.entries);
       } finally {
         tree.delete();
       }
     }
-    return { functions, ops };
+    return { functions, ops, tables };
   })();
   return cached;
 }

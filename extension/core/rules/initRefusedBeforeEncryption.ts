@@ -1,10 +1,11 @@
 import type { Hazard, Rule } from './rule';
+import { neededForLaunch } from '../simulate/operations';
 
 /** A set-up ioctl that the launch flow needs is refused while the VMSA is still plaintext. */
 export const initRefusedBeforeEncryption: Rule = {
   id: 'init-refused-before-encryption',
   check(step) {
-    if (!step.op.neededForLaunch || step.status !== 'error' || step.vcpu === null) return [];
+    if (!neededForLaunch(step.op) || step.status !== 'error' || step.vcpu === null) return [];
     const v = step.before.vcpus[step.vcpu];
     const cause = step.ret.cause;
     // Only refusals the state decided: an invalid argument is refused on any VM.

@@ -3,7 +3,7 @@
 import type { RuleId } from '../findings';
 import type { Loc } from '../summary/ir';
 import type { SimEvent, Val } from '../simulate/interpreter';
-import type { Operation } from '../simulate/operations';
+import { initialisesSev, type Operation } from '../simulate/operations';
 import type { SimState } from '../simulate/state';
 
 export interface StepResult {
@@ -53,4 +53,13 @@ export function vcpuName(v: number | null): string {
 
 export function succeeded(step: StepResult): boolean {
   return step.status !== 'error';
+}
+
+/**
+ * The step made the VM an SEV guest: a command labelled as SEV initialisation that did not fail
+ * and whose path set the VM's SEV flag (not, say, the dispatcher's "no argument, nothing to do").
+ */
+export function sevInitialised(step: Pick<StepResult, 'op' | 'status' | 'events'>): boolean {
+  return initialisesSev(step.op) && step.status !== 'error'
+    && step.events.some((e) => e.k === 'flagSet' && /^vm\.sev\.(es_)?active$/.test(e.flag) && e.value === 1);
 }

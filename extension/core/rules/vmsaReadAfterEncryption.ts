@@ -1,14 +1,24 @@
-import type { Hazard, Purpose, Rule } from './rule';
+import type { SimEvent } from '../simulate/interpreter';
+import type { Hazard, Rule } from './rule';
 import { vcpuName } from './rule';
 
 /**
- * Whether a read can be reported; the interpreter records only these. A read counts when it is
- * decided on or handed back to userspace; on KVM's VMCB copy, only in user-facing ioctls (KVM_RUN's
- * own decisions on its copy are bookkeeping).
+ * The reads of one step that matter: VMSA-backed state of an encrypted vCPU that KVM does not
+ * keep current (the interpreter records no other), which the path decides on or hands back to
+ * userspace by a later copy. A field KVM itself wrote earlier in the step (from the GHCB, for this
+ * exit) is KVM's own value, not a stale one.
  */
-export function readCanMatter(ev: { area: 'page' | 'vmcb'; encrypted: boolean; decided: boolean }, purpose: Purpose): boolean {
-  if (!ev.encrypted || (!ev.decided && !purpose.returnsToUser)) return false;
-  return ev.area === 'page' || purpose.returnsToUser || purpose.setsState;
+export function readsThatMatter(events: readonly SimEvent[]): { ev: SimEvent & { k: 'vmsaRead' }; use: string }[] {
+  const fresh = new Set<string>();
+  const out: { ev: SimEvent & { k: 'vmsaRead' }; use: string }[] = [];
+  for (const ev of events) {
+    if (ev.k === 'vmsaWrite' && ev.area === 'vmcb') fresh.add(`${ev.vcpu}:${ev.field}`);
+    if (ev.k !== 'vmsaRead' || !ev.encrypted) continue;
+    if (ev.area === 'vmcb' && fresh.has(`${ev.vcpu}:${ev.field}`)) continue;
+    if (ev.decided) out.push({ ev, use: 'decides on it' });
+    else if (ev.user) out.push({ ev, use: `hands it to userspace (${ev.user})` });
+  }
+  return out;
 }
 
 /** A path reads VMSA-backed state of an encrypted vCPU and hands it to userspace or decides on it. */
@@ -16,17 +26,15 @@ export const vmsaReadAfterEncryption: Rule = {
   id: 'vmsa-read-after-encryption',
   check(step) {
     const out: Hazard[] = [];
-    for (const ev of step.events) {
-      if (ev.k !== 'vmsaRead' || !ev.encrypted) continue;
-      if (!readCanMatter(ev, { setsState: !!step.op.setsState, returnsToUser: !!step.op.returnsToUser })) continue;
+    for (const { ev, use } of readsThatMatter(step.events)) {
       if (!ev.decided && step.status === 'error') continue; // nothing was handed back
-      const use = ev.decided ? 'decides on it' : `returns it to userspace through ${step.op.name}`;
+      const via = ev.via?.length ? ` (${[...ev.via].join(' -> ')})` : '';
       out.push({
         rule: this.id,
         key: `${this.id}|${ev.fn}`,
         detail: ev.field,
         loc: ev.loc, fn: ev.fn, ...(ev.at ? { seriesLoc: ev.at } : {}),
-        message: `${ev.fn}() reads VMSA-backed ${ev.field} of ${vcpuName(ev.vcpu)} after its VMSA was encrypted and ${use}: KVM's copy is stale or meaningless once the state is protected (only what the guest shares through the GHCB is real)`,
+        message: `${ev.fn}() reads VMSA-backed ${ev.field} of ${vcpuName(ev.vcpu)} after its VMSA was encrypted and ${use}${via ? `, reached by ${step.op.name}${via}` : ''}: KVM's copy is stale or meaningless once the state is protected (only what the guest shares through the GHCB is real)`,
         note: `reads ${ev.field} in ${ev.fn}() from an encrypted VMSA`,
       });
     }

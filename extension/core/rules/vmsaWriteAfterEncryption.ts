@@ -1,26 +1,26 @@
-import type { Hazard, Purpose, Rule } from './rule';
+import type { Hazard, Rule } from './rule';
 import { succeeded, vcpuName } from './rule';
 
 /** Debug registers: KVM must never change them for a protected guest, whatever asked it to. */
 const DEBUG_FIELDS = new Set(['DR6', 'DR7']);
 
-/** Whether a write can be reported; the interpreter records only these (and this rule decides). */
-export function writeCanMatter(ev: { area: 'page' | 'vmcb'; field: string; encrypted: boolean }, purpose: Purpose): boolean {
-  return ev.encrypted && (ev.area === 'page' || purpose.setsState || DEBUG_FIELDS.has(ev.field));
+/** Whether a recorded write (always on an encrypted vCPU) is a hazard. */
+export function writeCanMatter(ev: { area: 'page' | 'vmcb'; field: string; encrypted: boolean; asked: boolean }): boolean {
+  return ev.encrypted && (ev.area === 'page' || ev.asked || DEBUG_FIELDS.has(ev.field));
 }
 
 /**
  * A path writes VMSA-backed state of a vCPU whose VMSA is already encrypted: the VMSA page
- * itself on any path; KVM's VMCB save-area copy when userspace asked for the change (KVM_SET_*)
- * or the field is a debug register. KVM_RUN's own bookkeeping of the VMCB copy, which the
- * hardware ignores for an SEV-ES guest, is not reported.
+ * itself on any path; KVM's VMCB save-area copy when userspace handed in the change on that path
+ * (copy_from_user, the kvm_run page) or the field is a debug register. KVM_RUN's own bookkeeping
+ * of the VMCB copy (from the GHCB), which the hardware ignores for an SEV-ES guest, is not reported.
  */
 export const vmsaWriteAfterEncryption: Rule = {
   id: 'vmsa-write-after-encryption',
   check(step) {
     const out: Hazard[] = [];
     for (const ev of step.events) {
-      if (ev.k !== 'vmsaWrite' || !writeCanMatter(ev, { setsState: !!step.op.setsState, returnsToUser: !!step.op.returnsToUser })) continue;
+      if (ev.k !== 'vmsaWrite' || !writeCanMatter(ev)) continue;
       const what = ev.field === 'VMSA' ? 'the VMSA page' : ev.area === 'page' ? `${ev.field} in the VMSA page` : `VMSA-backed ${ev.field} (its VMCB save-area copy)`;
       out.push({
         rule: this.id,

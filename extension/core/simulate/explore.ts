@@ -8,7 +8,9 @@ import { SIMULATION_RULES } from '../rules/allRules';
 import type { Hazard, StepResult } from '../rules/rule';
 import { Interpreter, type PathCtx, type SimEvent } from './interpreter';
 import { SimulationCache } from './simulationCache';
-import type { Operation } from './operations';
+import { sevInitialised } from '../rules/rule';
+import { createsVcpu, type Operation, VM_CREATION, VM_TYPE_CONSTANT } from './operations';
+import { NO_FACTS } from './pathFacts';
 import type { Program } from './program';
 import { type SimState, cloneState, stateKey, symmetricStateKey, writeFlag } from './state';
 
@@ -45,11 +47,14 @@ export interface ExploreResult {
 
 interface Node { state: SimState; depth: number; parent: Node | null; step: TraceStep | null }
 
+/** A VM before KVM_CREATE_VM's code ran: nothing set. */
+function emptyVm(a: Assumptions): SimState {
+  return { vmType: a.vmType, sevInit: false, firmware: 'NONE', vcpus: [], flags: {} };
+}
+
+/** Without the VM creation code (a model or tree that lacks it), the VM type's flag as the assumption says. */
 export function initialState(a: Assumptions): SimState {
-  return {
-    vmType: a.vmType, sevInit: false, firmware: 'NONE', vcpus: [],
-    flags: { [FLAGS.hasProtectedState.slice(3)]: a.vmType === 'protected' ? 1 : 0 },
-  };
+  return { ...emptyVm(a), flags: { [FLAGS.hasProtectedState.slice(3)]: a.vmType === 'protected' ? 1 : 0 } };
 }
 
 export class Simulator {
@@ -84,54 +89,45 @@ export class Simulator {
     if (!handler) return [];
     const a = this.assumptions;
     let st = state;
-    switch (op.kind) {
-      case 'sev-init':
-        if (op.vmType && op.vmType !== st.vmType) return [];
-        break;
-      case 'create-vcpu': {
-        if (st.vcpus.length >= a.vcpus) return [];
-        st = cloneState(st);
-        st.vcpus.push({ encrypted: false, debugArmed: false, flags: {} });
-        vcpu = st.vcpus.length - 1;
-        writeFlag(st, FLAGS.createdVcpus, null, 1, this.program.trackedFlags);
-        if (a.protectedAtCreate) writeFlag(st, FLAGS.protectedState, vcpu, 1, this.program.trackedFlags);
-        break;
-      }
-      case 'sev-command':
-        // sev_mem_enc_ioctl answers -ENOTTY before any handler when SEV is not active.
-        if (st.flags[FLAGS.sevActive.slice(3)] === 0 || !st.sevInit) return [];
-        if (a.launchRefusesDebug && op.name === 'KVM_SEV_LAUNCH_UPDATE_VMSA'
-          && st.vcpus.some((v) => v.flags[FLAGS.guestDebug.slice(5)] !== 0 && v.flags[FLAGS.guestDebug.slice(5)] !== undefined)) return [];
-        break;
-      case 'vcpu-ioctl':
-        if (vcpu === null || !st.vcpus[vcpu]) return [];
-        break;
-    }
+    let runOn: number | null = op.kind === 'vcpu-ioctl' ? vcpu : null;
+    if (createsVcpu(op)) {
+      if (st.vcpus.length >= a.vcpus) return [];
+      st = cloneState(st);
+      st.vcpus.push({ encrypted: false, debugArmed: false, flags: {} });
+      runOn = st.vcpus.length - 1;
+      writeFlag(st, FLAGS.createdVcpus, null, 1, this.program.trackedFlags);
+      if (a.protectedAtCreate) writeFlag(st, FLAGS.protectedState, runOn, 1, this.program.trackedFlags);
+    } else if (op.kind === 'vcpu-ioctl' && (vcpu === null || !st.vcpus[vcpu])) return [];
+    if (a.launchRefusesDebug && op.name === 'KVM_SEV_LAUNCH_UPDATE_VMSA'
+      && st.vcpus.some((v) => v.flags[FLAGS.guestDebug.slice(5)] !== 0 && v.flags[FLAGS.guestDebug.slice(5)] !== undefined)) return [];
+    // the dispatcher runs with its case selected: the ioctl number is the case's constant
+    const args = handler.params.map((_, i) => (i === op.selectorParam ? { n: null, sym: op.name } : { n: null }));
     const ctx: PathCtx = {
-      st, vcpu: op.kind === 'sev-command' || op.kind === 'sev-init' ? null : vcpu, locals: {}, events: [], guards: [], fn: op.handler,
-      purpose: { setsState: !!op.setsState, returnsToUser: !!op.returnsToUser },
+      st, vcpu: runOn, locals: {}, events: [], guards: [], fn: op.handler,
+      facts: NO_FACTS, select: { fn: op.handler, label: op.name },
     };
+    const handlerLoc = op.source ? { file: op.source.file, line: op.source.line, column: 1 } : handler.loc;
     const results: StepResult[] = [];
     const distinct = new Set<string>();
-    for (const o of this.interp.runFunction(handler, ctx)) {
+    for (const o of this.interp.runFunction(handler, ctx, args)) {
       // outcomes that end alike (state, return, what happened where) are one outcome
       const sig = `${stateKey(o.ctx.st)}#${o.val.n}#${o.val.cause?.loc.line ?? ''}#${o.ctx.events.map((e) => `${e.k}@${e.loc.file}:${e.loc.line}`).join(',')}`;
       if (distinct.has(sig)) continue;
       distinct.add(sig);
       const status = o.val.n === null ? 'unknown' : o.val.n < 0 ? 'error' : 'success';
       let after = o.ctx.st;
-      if (status !== 'error' && op.kind === 'sev-init') {
+      if (sevInitialised({ op, status, events: o.ctx.events })) {
         after = cloneState(after);
         after.sevInit = true;
         after.firmware = 'UNINIT';
       }
-      if (status === 'error' && op.kind === 'create-vcpu') {
+      if (status === 'error' && createsVcpu(op)) {
         after = cloneState(after);
         after.vcpus.pop();
       }
       results.push({
         op, vcpu: ctx.vcpu, before: state, after, status, ret: o.val, events: o.ctx.events,
-        ...(o.ctx.seriesLoc ? { seriesLoc: o.ctx.seriesLoc } : {}), handlerLoc: handler.loc,
+        ...(o.ctx.seriesLoc ? { seriesLoc: o.ctx.seriesLoc } : {}), handlerLoc,
       });
     }
     return results;
@@ -143,7 +139,7 @@ export class Simulator {
    * change): the case the user is asking about. A step that cannot run here says why.
    */
   runSequence(seq: { operation: string; vcpu: number | null }[]): { step: StepResult | null; state: SimState; message?: string }[] {
-    let state = initialState(this.assumptions);
+    let state = this.createdVms()[0]?.state ?? initialState(this.assumptions);
     const out: { step: StepResult | null; state: SimState; message?: string }[] = [];
     for (const want of seq) {
       const op = this.operations.find((o) => o.name === want.operation);
@@ -170,12 +166,31 @@ export class Simulator {
     return out;
   }
 
+  /**
+   * The VM as KVM_CREATE_VM leaves it: the code that takes the VM type (kvm_arch_init_vm) run with
+   * the type's constant, each way it succeeds a starting state. Without that code, the assumption's flags.
+   */
+  createdVms(): { state: SimState; step: TraceStep | null }[] {
+    const fn = this.program.functions.get(VM_CREATION);
+    if (!fn) return [{ state: initialState(this.assumptions), step: null }];
+    const type = VM_TYPE_CONSTANT[this.assumptions.vmType];
+    const args = fn.params.map((p, i) => (p === 'type' || (i === fn.params.length - 1 && !fn.params.includes('type')) ? { n: null, sym: type } : { n: null }));
+    const ctx: PathCtx = { st: emptyVm(this.assumptions), vcpu: null, locals: {}, events: [], guards: [], fn: fn.name, facts: NO_FACTS };
+    const out = new Map<string, { state: SimState; step: TraceStep | null }>();
+    for (const o of this.interp.runFunction(fn, ctx, args)) {
+      if (o.val.n !== null && o.val.n < 0) continue;
+      const key = stateKey(o.ctx.st);
+      if (!out.has(key)) out.set(key, { state: o.ctx.st, step: { operation: 'KVM_CREATE_VM', vcpu: null, location: { file: fn.loc.file, line: fn.loc.line }, note: `type ${type}` } });
+    }
+    return out.size ? [...out.values()] : [{ state: initialState(this.assumptions), step: null }];
+  }
+
   explore(opts: ExploreOptions): ExploreResult {
-    const start: Node = { state: initialState(this.assumptions), depth: 0, parent: null, step: null };
-    const visited = new Set<string>([symmetricStateKey(start.state)]);
+    const roots: Node[] = this.createdVms().map((v) => ({ state: v.state, depth: 0, parent: null, step: v.step }));
+    const visited = new Set<string>(roots.map((r) => symmetricStateKey(r.state)));
     const found = new Map<string, FoundHazard>();
     const unresolved = new Map<string, { what: string; loc: Loc; fn: string }>();
-    let queue: Node[] = [start];
+    let queue: Node[] = roots;
     let explored = 0;
     let boundReached = false;
     while (queue.length) {
@@ -225,7 +240,10 @@ function traceOf(node: Node): TraceStep[] {
 
 function stepOf(r: StepResult, h?: Hazard): TraceStep {
   const loc = h?.loc ?? r.seriesLoc?.loc ?? r.handlerLoc;
-  return { operation: r.op.name, vcpu: r.vcpu, location: { file: loc.file, line: loc.line }, note: h?.note ?? noteOf(r) };
+  const note = h?.note ?? noteOf(r);
+  // the guest's choices on the way (which exit it took) come first
+  const choices = h ? [...new Set(r.events.filter((e) => e.k === 'choice').map((e) => (e.k === 'choice' ? e.what : '')))] : [];
+  return { operation: r.op.name, vcpu: r.vcpu, location: { file: loc.file, line: loc.line }, note: choices.length ? `guest exit ${choices.join(', ')}: ${note}` : note };
 }
 
 /** What one step did, in a few words: the ground-truth changes first, then the flags. */

@@ -2,14 +2,15 @@
 // rest are both true and false, so one call yields every outcome the code allows. Effects that
 // matter to the rules are recorded as events, each with the ground truth of the moment.
 import type { Callee, Expr, FunctionIr, Loc, StateRef, Stmt } from '../summary/ir';
-import { FLAGS, isWholeArea, debugArmingCall, firmwareCommand, flagKey, flagSetter, FIRMWARE_CALLS, MEMORY_WRITERS, isWarnMacro } from '../summary/idioms';
+import {
+  FLAGS, isWholeArea, debugArmingCall, firmwareCommand, flagKey, flagSetter, FIRMWARE_CALLS, MEMORY_WRITERS, isWarnMacro,
+  isCopyFromUser, isCopyToUser, isNamedConstant, keptCurrentByTraps,
+} from '../summary/idioms';
 import { type FlagValue, type SimState, cloneState, readFlag, writeFlag } from './state';
 import { SimulationCache } from './simulationCache';
-import type { Purpose } from '../rules/rule';
-import { writeCanMatter } from '../rules/vmsaWriteAfterEncryption';
-import { readCanMatter } from '../rules/vmsaReadAfterEncryption';
 import type { Program } from './program';
 import { labelTail } from '../summary/irKeys';
+import { addFact, type Facts, knownDifferent, knownSym, mergeCalleeFacts, NO_FACTS, parameterFacts, translateTerm } from './pathFacts';
 
 /** A guard decided by kernel state, remembered so a refusal can say what refused it. */
 export interface Cause {
@@ -25,18 +26,45 @@ export interface Val {
   cause?: Cause;
   /** The VMSA-backed field this value was read from, as "area:FIELD". */
   taint?: string;
+  /** Userspace handed this value in (copy_from_user, memdup_user, the kvm_run page), or it derives from such a value. */
+  fromUser?: boolean;
+  /** The named constant this value is (its number unknown, its identity known). */
+  sym?: string;
+  /** Identity of an unknown scalar (a parameter's field, a local copy of one), for path facts. */
+  term?: string;
+  /** This value is true exactly when `term` equals `sym` (eq) or differs from it. */
+  cmp?: { term: string; sym: string; eq: boolean };
+  /** Read from a protection flag that is set (guest_state_protected, ...). */
+  prot?: Cause;
+  /**
+   * Unknown only because a test of a set protection flag was combined with something we cannot
+   * see (`protected && !msr_write_intercepted(...)`): when the value is `when`, the kernel's own
+   * guard decided this path may go on, so the accesses after it are its decision, not a hazard.
+   */
+  gate?: { cause: Cause; when: 0 | 1 };
 }
 
 export type SimEvent = (
-  | { k: 'vmsaWrite'; field: string; area: Area; vcpu: number | null; encrypted: boolean; loc: Loc; fn: string }
-  | { k: 'vmsaRead'; field: string; area: Area; vcpu: number | null; encrypted: boolean; decided: boolean; loc: Loc; fn: string }
+  /** `asked`: the value written is one userspace handed in (see Val.fromUser). */
+  | { k: 'vmsaWrite'; field: string; area: Area; vcpu: number | null; encrypted: boolean; asked: boolean; loc: Loc; fn: string }
+  /**
+   * `into`: the objects (as "function:local") the value was stored in or handed to a callee
+   * with; `user`: how it then reached userspace (copy_to_user of one of them, the kvm_run page).
+   */
+  | { k: 'vmsaRead'; field: string; area: Area; vcpu: number | null; encrypted: boolean; decided: boolean; loc: Loc; fn: string; into?: string[]; user?: string }
+  /** A choice the guest makes (which exit): named in the trace. */
+  | { k: 'choice'; what: string; loc: Loc; fn: string }
   | { k: 'debugArm'; vcpu: number | null; encrypted: boolean; how: string; loc: Loc; fn: string }
   | { k: 'encrypt'; vcpu: number; debugArmed: boolean; loc: Loc; fn: string }
   | { k: 'flagSet'; flag: string; vcpu: number | null; value: FlagValue; loc: Loc; fn: string }
   | { k: 'firmware'; command: string; ok: boolean; loc: Loc; fn: string }
   | { k: 'unresolved'; what: string; loc: Loc; fn: string })
   /** The patch line this function ran last before the event, when a patch changed this function. */
-  & { at?: Loc };
+  & {
+    at?: Loc;
+    /** The calls from the operation's handler down to the event's function, outermost first. */
+    via?: string[];
+  };
 
 type Flow =
   | { k: 'normal' }
@@ -58,8 +86,12 @@ export interface PathCtx {
   /** The last patch line run in the current function (its first changed line on entry). */
   here?: Loc;
   fn: string;
-  /** What the operation being run asks of KVM: decides which state accesses can matter. */
-  purpose: Purpose;
+  /** What this path has learnt about values it cannot compute. */
+  facts: Facts;
+  /** Set after a protection guard let the path through by its own exemption (see Val.gate). */
+  exempt?: Cause;
+  /** The operation's dispatch: in `fn`, a switch with `case label:` takes that case. */
+  select?: { fn: string; label: string };
 }
 
 interface Outcome { ctx: PathCtx; flow: Flow }
@@ -67,10 +99,11 @@ interface Outcome { ctx: PathCtx; flow: Flow }
 /** The VMSA page itself, or KVM's VMCB save-area copy of the state. */
 type Area = 'page' | 'vmcb';
 
-export interface CallResult { st: SimState; events: SimEvent[]; seriesLoc?: PathCtx['seriesLoc']; val: Val }
+export interface CallResult { st: SimState; events: SimEvent[]; seriesLoc?: PathCtx['seriesLoc']; val: Val; facts: Facts }
 
 
 const UNKNOWN: Val = { n: null };
+const USER: Val = { n: null, fromUser: true };
 const MAX_OUTCOMES = 96;
 const MAX_CALL_DEPTH = 14;
 
@@ -89,7 +122,8 @@ export class Interpreter {
     }
     // A call's outcomes depend only on what the callee can run, the state, the vCPU and the
     // known arguments: computed once, they are reused wherever and whenever the call recurs.
-    const key = `${this.program.fingerprint(fn.name)}|${ctx.vcpu}|${this.cache.stateId(ctx.st)}|${+ctx.purpose.setsState}${+ctx.purpose.returnsToUser}|${args.map((a) => a.n).join(',')}`;
+    const key = `${this.program.fingerprint(fn.name)}|${ctx.vcpu}|${this.cache.stateId(ctx.st)}|${args.map(argKey).join(',')}`
+      + (ctx.select?.fn === fn.name ? `|${ctx.select.label}` : '');
     let results = this.cache.calls.get(key);
     if (!results) {
       this.cache.misses++;
@@ -102,29 +136,44 @@ export class Interpreter {
     } else {
       this.cache.hits++;
     }
-    return results.map((r) => ({
-      ctx: {
-        ...ctx, st: r.st,
-        events: r.events.length ? [...ctx.events, ...r.events] : ctx.events,
-        ...(r.seriesLoc ? { seriesLoc: r.seriesLoc } : {}),
-      },
-      val: r.val,
-    }));
+    const argTerms = args.map((a) => a.term);
+    const out: { ctx: PathCtx; val: Val }[] = [];
+    for (const r of results) {
+      // the callee's facts about its parameters are the caller's about its arguments
+      const facts = mergeCalleeFacts(ctx.facts, r.facts, argTerms);
+      if (!facts) continue;
+      const events = r.events.length ? [...ctx.events, ...r.events.filter((e) => !ctx.exempt || (e.k !== 'vmsaRead' && e.k !== 'vmsaWrite')).map((e) => viaCaller(e, fn.name))] : ctx.events;
+      out.push({
+        ctx: { ...ctx, st: r.st, events, facts, ...(r.seriesLoc ? { seriesLoc: r.seriesLoc } : {}) },
+        val: returnedValue(r.val, argTerms, facts),
+      });
+    }
+    return out;
   }
 
   /** Runs the callee from a clean slate (no caller events, locals or guards) so the result composes. */
   private computeCall(fn: FunctionIr, ctx: PathCtx, args: Val[]): CallResult[] {
     this.stack.push(fn.name);
     try {
+      // each parameter is known by its position, so facts about it can go back to the caller
       const locals: Record<string, Val> = {};
-      fn.params.forEach((p, i) => { if (args[i] && args[i].n !== null) locals[p] = args[i]; });
-      const inner: PathCtx = { st: ctx.st, vcpu: ctx.vcpu, locals, events: [], guards: [], fn: fn.name, purpose: ctx.purpose, ...(fn.touched ? { seriesLoc: { loc: fn.touched, fn: fn.name }, here: fn.touched } : {}) };
-      return this.execFunctionBody(fn, inner).map((o) => ({
-        st: o.ctx.st,
-        events: o.ctx.events,
-        ...(o.ctx.seriesLoc ? { seriesLoc: o.ctx.seriesLoc } : {}),
-        val: o.flow.k === 'return' ? o.flow.val : fn.returnsVoid ? { n: 0 } : UNKNOWN,
-      }));
+      fn.params.forEach((p, i) => {
+        const a = args[i];
+        locals[p] = { n: a?.n ?? null, ...(a?.errno ? { errno: a.errno } : {}), ...(a?.sym ? { sym: a.sym } : {}), ...(a?.fromUser ? { fromUser: true } : {}), term: `$${i}` };
+      });
+      const select = ctx.select?.fn === fn.name ? { select: ctx.select } : {};
+      const inner: PathCtx = {
+        st: ctx.st, vcpu: ctx.vcpu, locals, events: [], guards: [], fn: fn.name, facts: NO_FACTS, ...select,
+        ...(fn.touched ? { seriesLoc: { loc: fn.touched, fn: fn.name }, here: fn.touched } : {}),
+      };
+      return this.execFunctionBody(fn, inner).flatMap((o) => {
+        const val = o.flow.k === 'return' ? o.flow.val : fn.returnsVoid ? { n: 0 } : UNKNOWN;
+        // a predicate helper's result, decided by what it compared, is two outcomes
+        return this.split(o.ctx, val).map(([c, v]): CallResult => ({
+          st: c.st, events: c.events, facts: parameterFacts(c.facts),
+          ...(c.seriesLoc ? { seriesLoc: c.seriesLoc } : {}), val: v,
+        }));
+      });
     } finally {
       this.stack.pop();
     }
@@ -170,12 +219,15 @@ export class Interpreter {
       case 'if': {
         if (!this.program.relevance.stmtMatters(s)) return [{ ctx, flow: { k: 'normal' } }];
         const out: Outcome[] = [];
-        for (const [c, v] of this.evalCond(s.cond, this.visit(ctx, s.loc))) {
+        for (const [c, v] of this.evalCond(s.cond, this.visit(ctx, s.loc)).flatMap(([c0, v0]) => this.split(c0, v0))) {
           // the refusal's reason is the whole condition as written, at the if
           const cause = v.cause ? { loc: s.loc, fn: c.fn, text: `"${s.text.replace(/\s+/g, ' ').replace(/^\((.*)\)$/, '$1')}"` } : null;
           if (v.n === null) {
-            out.push(...this.branch(s.then, c, null));
-            out.push(...(s.else ? this.branch(s.else, c, null) : [{ ctx: c, flow: { k: 'normal' } as Flow }]));
+            // the side a protection guard lets through by its own exemption carries on exempt
+            const onThen = v.gate?.when === 1 ? { ...c, exempt: v.gate.cause } : c;
+            const onElse = v.gate?.when === 0 ? { ...c, exempt: v.gate.cause } : c;
+            out.push(...this.branch(s.then, onThen, null));
+            out.push(...(s.else ? this.branch(s.else, onElse, null) : [{ ctx: onElse, flow: { k: 'normal' } as Flow }]));
           } else if (v.n !== 0) {
             out.push(...this.branch(s.then, c, cause));
           } else {
@@ -193,18 +245,92 @@ export class Interpreter {
       }
       case 'switch': {
         const out: Outcome[] = [];
-        for (const [c] of this.evalExpr(s.subject, ctx)) {
-          let anyDefault = false;
-          for (let i = 0; i < s.cases.length; i++) {
-            if (s.cases[i].labels.includes('default')) anyDefault = true;
-            const fallthrough = s.cases.slice(i).flatMap((x) => x.body);
-            for (const o of this.execSeq(fallthrough, c)) out.push(o.flow.k === 'break' ? { ctx: o.ctx, flow: { k: 'normal' } } : o);
+        for (const [c0, v0] of this.evalExpr(s.subject, ctx)) {
+          let c = c0;
+          let v = v0;
+          // the operation being run is this dispatcher's `case label:`
+          if (c.select && c.select.fn === c.fn && s.cases.some((x) => x.labels.includes(c.select!.label))) {
+            v = { n: null, sym: c.select.label, ...(v.term ? { term: v.term } : {}) };
+            if (v.term) c = { ...c, facts: addFact(c.facts, v.term, c.select.label, true) ?? c.facts };
           }
-          if (!anyDefault) out.push({ ctx: c, flow: { k: 'normal' } });
+          const before = v.term ? c.facts[v.term] : undefined;
+          const restore = (o: Outcome): Outcome => {
+            if (!v.term || o.ctx.facts[v.term] === before) return o;
+            const facts = { ...o.ctx.facts };
+            if (before) facts[v.term] = before; else delete facts[v.term];
+            return { ctx: { ...o.ctx, facts }, flow: o.flow };
+          };
+          for (const [i, at] of this.feasibleCases(s, v, c)) {
+            const fallthrough = s.cases.slice(i).flatMap((x) => x.body);
+            for (const o of this.execSeq(fallthrough, at)) out.push(restore(o.flow.k === 'break' ? { ctx: o.ctx, flow: { k: 'normal' } } : o));
+          }
+          if (!s.cases.some((x) => x.labels.includes('default'))) {
+            const none = this.noCaseTaken(s, v, c);
+            if (none) out.push(restore({ ctx: none, flow: { k: 'normal' } }));
+          }
         }
         return this.cap(out);
       }
     }
+  }
+
+  /**
+   * The cases a switch can take for its subject, each with the path's facts: a known constant
+   * takes its case (or default); a value with an identity takes each case the facts allow,
+   * learning that it equals the label, and default learning that it differs from every label.
+   */
+  private feasibleCases(s: Stmt & { k: 'switch' }, v: Val, c: PathCtx): [number, PathCtx][] {
+    const out: [number, PathCtx][] = [];
+    const symLabels = s.cases.flatMap((x) => x.labels.filter(isNamedConstant));
+    for (let i = 0; i < s.cases.length; i++) {
+      const labels = s.cases[i].labels;
+      const isDefault = labels.includes('default');
+      if (v.sym !== undefined) {
+        const hit = labels.includes(v.sym);
+        if (hit || (isDefault && !symLabels.includes(v.sym))) out.push([i, c]);
+        continue;
+      }
+      if (v.term === undefined) { out.push([i, c]); continue; }
+      const term = v.term;
+      if (isDefault) {
+        const facts = symLabels.reduce<Facts | null>((f, l) => (f ? addFact(f, term, l, false) : null), c.facts);
+        // default shares its body with labels before it: reachable through them too
+        const viaLabels = labels.some((l) => l !== 'default' && (!isNamedConstant(l) || !knownDifferent(c.facts, term, l)));
+        if (facts) out.push([i, { ...c, facts }]);
+        else if (viaLabels) out.push([i, c]);
+        continue;
+      }
+      const named = labels.filter(isNamedConstant);
+      if (named.length !== labels.length) { out.push([i, c]); continue; }
+      if (named.length === 1) {
+        const facts = addFact(c.facts, term, named[0], true);
+        if (facts) out.push([i, { ...c, facts }]);
+      } else if (named.some((l) => !knownDifferent(c.facts, term, l))) out.push([i, c]);
+    }
+    return out;
+  }
+
+  /** The path on which no case matches (a switch without default), if the facts allow one. */
+  private noCaseTaken(s: Stmt & { k: 'switch' }, v: Val, c: PathCtx): PathCtx | undefined {
+    const symLabels = s.cases.flatMap((x) => x.labels.filter(isNamedConstant));
+    if (v.sym !== undefined) return symLabels.includes(v.sym) ? undefined : c;
+    if (v.term === undefined) return c;
+    const term = v.term;
+    const facts = symLabels.reduce<Facts | null>((f, l) => (f ? addFact(f, term, l, false) : null), c.facts);
+    return facts ? { ...c, facts } : undefined;
+  }
+
+  /** A value decided by a comparison we could not compute: both outcomes, each learning its fact. */
+  split(ctx: PathCtx, v: Val): [PathCtx, Val][] {
+    if (v.n !== null || !v.cmp) return [[ctx, v]];
+    const out: [PathCtx, Val][] = [];
+    const { term, sym, eq } = v.cmp;
+    const keep = { ...(v.cause ? { cause: v.cause } : {}), ...(v.taint ? { taint: v.taint } : {}), ...(v.prot ? { prot: v.prot } : {}) };
+    const whenTrue = addFact(ctx.facts, term, sym, eq);
+    if (whenTrue) out.push([{ ...ctx, facts: whenTrue }, { n: 1, ...keep }]);
+    const whenFalse = addFact(ctx.facts, term, sym, !eq);
+    if (whenFalse) out.push([{ ...ctx, facts: whenFalse }, { n: 0, ...keep }]);
+    return out;
   }
 
   private branch(s: Stmt, ctx: PathCtx, cause: Cause | null): Outcome[] {
@@ -254,9 +380,9 @@ export class Interpreter {
    */
   private dedupe(ctxs: PathCtx[]): PathCtx[] {
     if (ctxs.length < 2) return ctxs;
-    const byState = new Map<number, PathCtx>();
+    const byState = new Map<string, PathCtx>();
     for (const c of ctxs) {
-      const id = this.cache.stateId(c.st);
+      const id = `${this.cache.stateId(c.st)}|${c.exempt ? 1 : 0}`;
       const prev = byState.get(id);
       byState.set(id, prev ? joinPaths(prev, c) : c);
     }
@@ -306,27 +432,28 @@ export class Interpreter {
     switch (e.k) {
       case 'const': return [[ctx, { n: e.value }]];
       case 'errno': return [[ctx, { n: -1, errno: e.name }]];
+      case 'sym': return [[ctx, { n: null, sym: e.name }]];
       case 'read': return [this.read(e.ref, e.text, e.loc, ctx)];
-      case 'not': return this.evalExpr(e.arg, ctx).map(([c, v]) => [c, { ...v, n: v.n === null ? null : v.n === 0 ? 1 : 0, errno: undefined }]);
+      case 'not': return this.evalExpr(e.arg, ctx).map(([c, v]) => [c, not(v)]);
       case 'logic': {
         const out: [PathCtx, Val][] = [];
-        for (const [c, l] of this.evalExpr(e.left, ctx)) {
+        for (const [c, l] of this.evalExpr(e.left, ctx).flatMap(([c0, l0]) => this.split(c0, l0))) {
           const short = shortCircuit(e.op, l);
           if (short) { out.push([c, short]); continue; }
-          for (const [c2, r] of this.evalExpr(e.right, c)) out.push([c2, combineLogic(e.op, l, r)]);
+          for (const [c2, r] of this.evalExpr(e.right, c).flatMap(([c1, r0]) => this.split(c1, r0))) out.push([c2, combineLogic(e.op, l, r)]);
         }
         return this.cap(out);
       }
       case 'binary': {
         const out: [PathCtx, Val][] = [];
         for (const [c, l] of this.evalExpr(e.left, ctx)) {
-          for (const [c2, r] of this.evalExpr(e.right, c)) out.push([c2, binary(e.op, l, r)]);
+          for (const [c2, r] of this.evalExpr(e.right, c)) out.push([c2, withUser(binary(e.op, l, r, c2.facts), l, r)]);
         }
         return this.cap(out);
       }
       case 'ternary': {
         const out: [PathCtx, Val][] = [];
-        for (const [c, v] of this.evalCond(e.cond, ctx)) {
+        for (const [c, v] of this.evalCond(e.cond, ctx).flatMap(([c0, v0]) => this.split(c0, v0))) {
           const pick = (x: Expr) => this.evalExpr(x, c).map(([c2, r]): [PathCtx, Val] => [c2, v.cause && !r.cause ? { ...r, cause: v.cause } : r]);
           if (v.n === null) out.push(...pick(e.then), ...pick(e.else));
           else out.push(...pick(v.n !== 0 ? e.then : e.else));
@@ -337,8 +464,8 @@ export class Interpreter {
       case 'call': return this.call(e, ctx);
       case 'opaque': {
         let live: [PathCtx, Val][] = [[ctx, UNKNOWN]];
-        for (const p of e.parts) live = this.cap(live.flatMap(([c]) => this.evalExpr(p, c)));
-        return live.map(([c]) => [c, UNKNOWN]);
+        for (const p of e.parts) live = this.cap(live.flatMap(([c, prev]) => this.evalExpr(p, c).map(([c2, v]): [PathCtx, Val] => [c2, prev.fromUser || v.fromUser ? USER : UNKNOWN])));
+        return live;
       }
     }
   }
@@ -348,19 +475,23 @@ export class Interpreter {
     switch (e.k) {
       case 'const': return { n: e.value };
       case 'errno': return { n: -1, errno: e.name };
+      case 'sym': return { n: null, sym: e.name };
       case 'read': return this.read(e.ref, e.text, e.loc, ctx)[1];
-      case 'not': { const v = this.evalPure(e.arg, ctx); return { ...v, n: v.n === null ? null : v.n === 0 ? 1 : 0, errno: undefined }; }
-      case 'logic': {
-        const l = this.evalPure(e.left, ctx);
-        return shortCircuit(e.op, l) ?? combineLogic(e.op, l, this.evalPure(e.right, ctx));
-      }
-      case 'binary': return binary(e.op, this.evalPure(e.left, ctx), this.evalPure(e.right, ctx));
+      case 'not': return not(this.evalPure(e.arg, ctx));
+      case 'binary': { const l = this.evalPure(e.left, ctx); const r = this.evalPure(e.right, ctx); return withUser(binary(e.op, l, r, ctx.facts), l, r); }
+      case 'opaque': return e.parts.some((p) => this.evalPure(p, ctx).fromUser) ? USER : UNKNOWN;
       default: return UNKNOWN;
     }
   }
 
   private read(ref: StateRef, _text: string, loc: Loc, ctx: PathCtx): [PathCtx, Val] {
-    if (ref.k === 'local') return [ctx, ctx.locals[ref.name] ?? UNKNOWN];
+    if (ref.k === 'local') return [ctx, this.known(ctx, ctx.locals[ref.name] ?? { n: null, term: `${ctx.fn}.${ref.name}` })];
+    if (ref.k === 'field') {
+      const root = ctx.locals[ref.root] ?? { n: null, term: `${ctx.fn}.${ref.root}` };
+      const v = root.term ? this.known(ctx, { n: null, term: `${root.term}.${ref.path}` }) : UNKNOWN;
+      return [ctx, root.fromUser ? { ...v, fromUser: true } : v];
+    }
+    if (ref.k === 'user') return [ctx, USER];
     // a whole save area read is its pointer (tested, passed along), not the state inside it
     if (ref.k === 'vmsa' && isWholeArea(ref)) return [ctx, UNKNOWN];
     if (ref.k === 'vmsa') {
@@ -370,27 +501,52 @@ export class Interpreter {
     }
     const key = flagKey(ref);
     const n = readFlag(ctx.st, key, ctx.vcpu, this.program.trackedFlags);
-    return [ctx, n === null ? UNKNOWN : { n, cause: { loc, fn: ctx.fn, text: key } }];
+    if (n === null) return [ctx, UNKNOWN];
+    const cause = { loc, fn: ctx.fn, text: key };
+    if (typeof n === 'string') return [ctx, { n: null, sym: n, cause }];
+    return [ctx, { n, cause, ...(n !== 0 && isProtectionFlag(key) ? { prot: cause } : {}) }];
+  }
+
+  /** A value with an identity the path's facts pin to a constant is that constant. */
+  private known(ctx: PathCtx, v: Val): Val {
+    if (v.n !== null || v.sym !== undefined || v.term === undefined) return v;
+    const sym = knownSym(ctx.facts, v.term);
+    return sym === undefined ? v : { ...v, sym };
   }
 
   private assign(target: StateRef | null, op: string, v: Val, e: Expr & { k: 'assign' }, ctx: PathCtx): [PathCtx, Val][] {
     if (!target) return [[ctx, v]];
+    if (target.k === 'field') {
+      // a value stored in a local's object: userspace's data makes the object userspace's; a
+      // VMSA-backed value read into it goes wherever the object goes
+      let c = ctx;
+      if (v.fromUser && !ctx.locals[target.root]?.fromUser) c = { ...c, locals: { ...c.locals, [target.root]: { ...(c.locals[target.root] ?? { n: null, term: `${c.fn}.${target.root}` }), fromUser: true } } };
+      if (v.taint) c = { ...c, events: markLastRead(c.events, v.taint, (r) => ({ ...r, into: [...(r.into ?? []), `${c.fn}:${target.root}`] })) };
+      return [[c, v]];
+    }
     if (target.k === 'local') {
       const next = op === '=' ? v : UNKNOWN;
       return [[{ ...ctx, locals: { ...ctx.locals, [target.name]: next } }, next]];
     }
+    if (target.k === 'user') {
+      // a VMSA-backed value stored into the kvm_run page goes back to userspace
+      if (!v.taint) return [[ctx, v]];
+      return [[{ ...ctx, events: markLastRead(ctx.events, v.taint, (r) => ({ ...r, user: `the kvm_run page (${target.field})` })) }, v]];
+    }
     if (target.k === 'vmsa') {
       const enc = ctx.vcpu !== null && (ctx.st.vcpus[ctx.vcpu]?.encrypted ?? false);
-      return [[withStateEvent(ctx, { k: 'vmsaWrite', field: target.field, area: target.area, vcpu: ctx.vcpu, encrypted: enc, loc: e.loc, fn: ctx.fn, ...at(ctx) }), v]];
+      return [[withStateEvent(ctx, { k: 'vmsaWrite', field: target.field, area: target.area, vcpu: ctx.vcpu, encrypted: enc, asked: !!v.fromUser, loc: e.loc, fn: ctx.fn, ...at(ctx) }), v]];
     }
     const key = flagKey(target);
     if (!this.program.trackedFlags.has(key)) return [[ctx, v]];
-    let value: number | null = v.n;
+    if (op === '=' && v.sym !== undefined) return [[this.setFlag(ctx, key, v.sym, e.loc), v]];
+    let value: FlagValue = v.n === null ? null : v.n === 0 ? 0 : 1;
     if (op === '+=' || op === '|=') value = v.n === 0 ? readFlag(ctx.st, key, ctx.vcpu, this.program.trackedFlags) : 1;
     else if (op !== '=') value = null;
+    if (typeof value === 'string') return [[this.setFlag(ctx, key, value, e.loc), { n: null, sym: value }]];
     // An unknown value is zero on some paths and nonzero on others.
     const choices: FlagValue[] = value === null ? [0, 1] : [value === 0 ? 0 : 1];
-    return choices.map((fv) => [this.setFlag(ctx, key, fv, e.loc), { n: fv }]);
+    return choices.map((fv) => [this.setFlag(ctx, key, fv, e.loc), { n: fv as 0 | 1 }]);
   }
 
   private setFlag(ctx: PathCtx, key: string, value: FlagValue, loc: Loc): PathCtx {
@@ -411,21 +567,35 @@ export class Interpreter {
     for (const a of e.args) {
       live = this.cap(live.flatMap(([c, vals]) => this.evalExpr(a, c).map(([c2, v]): [PathCtx, Val[]] => [c2, [...vals, v]])));
     }
+    // what the callee reads may be stored in the objects it was handed: a later copy_to_user of
+    // one of them hands it to userspace, and a pointer into the kvm_run page (store_regs) does at once
+    const roots = e.args.map(argRoot).filter((r): r is string => !!r);
+    const userArg = e.args.find((a) => a.k === 'read' && a.ref.k === 'user');
     const out: [PathCtx, Val][] = [];
-    for (const [c, vals] of live) out.push(...this.callResolved(e, e.callee, vals, c));
+    for (const [c, vals] of live) {
+      const from = c.events.length;
+      for (const [c2, v] of this.callResolved(e, e.callee, vals, c)) {
+        if (!roots.length || c2.events.length === from) { out.push([c2, v]); continue; }
+        const into = roots.map((r) => `${c.fn}:${r}`);
+        const how = userArg && userArg.k === 'read' && userArg.ref.k === 'user' ? `the kvm_run page (${userArg.ref.field})` : undefined;
+        const events = [...c2.events.slice(0, from), ...c2.events.slice(from).map((ev) => (ev.k === 'vmsaRead' && !ev.decided ? { ...ev, into: [...(ev.into ?? []), ...into], ...(how && !ev.user ? { user: how } : {}) } : ev))];
+        out.push([{ ...c2, events }, v]);
+      }
+    }
     return this.cap(out);
   }
 
   private callResolved(e: Expr & { k: 'call' }, callee: Callee, args: Val[], ctx: PathCtx): [PathCtx, Val][] {
     if (callee.k === 'opPresent') return [[ctx, { n: this.program.resolveOp(callee.op) ? 1 : 0 }]];
     if (callee.k === 'unknown') return [[ctx, UNKNOWN]];
+    if (callee.k === 'table') return this.tableCall(e, callee, args, ctx);
     const name = callee.k === 'op' ? this.program.resolveOp(callee.op) : callee.name;
     if (!name) {
       const ev: SimEvent = { k: 'unresolved', what: `kvm_x86_ops.${callee.k === 'op' ? callee.op : ''}`, loc: e.loc, fn: ctx.fn, ...at(ctx) };
       return [[{ ...ctx, events: [...ctx.events, ev] }, UNKNOWN]];
     }
-    // the firmware, flag setters and WARN_ON mean what they mean even where a tree defines them
-    if (FIRMWARE_CALLS.has(name) || flagSetter(name) || isWarnMacro(name)) return [this.intrinsic(name, e, args, ctx)];
+    // the firmware, flag setters, WARN_ON and the user copies mean what they mean even where a tree defines them
+    if (FIRMWARE_CALLS.has(name) || flagSetter(name) || isWarnMacro(name) || isCopyFromUser(name) || isCopyToUser(name)) return [this.intrinsic(name, e, args, ctx)];
     const fn = this.program.functions.get(name);
     // code that touches nothing we model is not run: its result is unknown, its effects none
     if (fn && !this.program.relevance.isRelevant(name)) return [[ctx, UNKNOWN]];
@@ -433,9 +603,50 @@ export class Interpreter {
     return [this.intrinsic(name, e, args, ctx)];
   }
 
-  /** Calls with no summary whose meaning we know: firmware commands, flag setters, memcpy, WARN_ON. */
+  /**
+   * handlers[index](...): each entry the index can select is a path. When the index is the
+   * guest's choice (an exit code), the choice is recorded so the trace can name it.
+   */
+  private tableCall(e: Expr & { k: 'call' }, callee: Callee & { k: 'table' }, args: Val[], ctx: PathCtx): [PathCtx, Val][] {
+    const entries = this.program.tables.get(callee.table);
+    if (!entries) return [[ctx, UNKNOWN]];
+    const out: [PathCtx, Val][] = [];
+    for (const [c, idx] of this.evalExpr(callee.index, ctx)) {
+      for (const entry of entries) {
+        let at2 = c;
+        if (idx.sym !== undefined) { if (idx.sym !== entry.index) continue; }
+        else if (idx.term !== undefined) {
+          const facts = addFact(c.facts, idx.term, entry.index, true);
+          if (!facts) continue;
+          at2 = { ...c, facts };
+        }
+        const fn = this.program.functions.get(entry.fn);
+        if (!fn || !this.program.relevance.isRelevant(entry.fn)) continue;
+        const chosen: PathCtx = { ...at2, events: [...at2.events, { k: 'choice', what: `${callee.table}[${entry.index}] -> ${entry.fn}()`, loc: e.loc, fn: at2.fn }] };
+        for (const o of this.runFunction(fn, chosen, args)) out.push([o.ctx, o.val]);
+      }
+      // entries that touch nothing we model: the path goes on with an unknown result
+      out.push([c, UNKNOWN]);
+    }
+    return this.cap(out);
+  }
+
+  /** Calls with no summary whose meaning we know: firmware commands, flag setters, memcpy, WARN_ON, user copies. */
   private intrinsic(name: string, e: Expr & { k: 'call' }, args: Val[], ctx: PathCtx): [PathCtx, Val] {
     if (isWarnMacro(name)) return [ctx, args[0] ?? UNKNOWN];
+    if (isCopyFromUser(name)) {
+      // copy_from_user(dst, ...), get_user(dst, ...): dst now holds userspace's data; memdup_user returns it
+      const dst = /memdup/.test(name) ? undefined : argRoot(e.args[0]);
+      if (!dst) return [ctx, USER];
+      return [{ ...ctx, locals: { ...ctx.locals, [dst]: { ...(ctx.locals[dst] ?? { n: null, term: `${ctx.fn}.${dst}` }), fromUser: true } } }, UNKNOWN];
+    }
+    if (isCopyToUser(name)) {
+      // copy_to_user(dst, src, ...), put_user(src, dst): what was read into src reaches userspace
+      const src = argRoot(e.args[/put_user/.test(name) ? 0 : 1]);
+      if (!src) return [ctx, UNKNOWN];
+      const tag = `${ctx.fn}:${src}`;
+      return [{ ...ctx, events: ctx.events.map((ev) => (ev.k === 'vmsaRead' && !ev.user && ev.into?.includes(tag) ? { ...ev, user: `${name}()` } : ev)) }, UNKNOWN];
+    }
     const setter = flagSetter(name);
     if (setter) return [this.setFlag(ctx, flagKey(setter.ref), setter.value as FlagValue, e.loc), { n: 0 }];
     if (FIRMWARE_CALLS.has(name)) return this.firmware(e, ctx);
@@ -448,7 +659,7 @@ export class Interpreter {
     }
     if (MEMORY_WRITERS.has(name) && e.args[0]?.k === 'read' && e.args[0].ref.k === 'vmsa') {
       const enc = ctx.vcpu !== null && (ctx.st.vcpus[ctx.vcpu]?.encrypted ?? false);
-      const ev: SimEvent = { k: 'vmsaWrite', field: e.args[0].ref.field, area: e.args[0].ref.area, vcpu: ctx.vcpu, encrypted: enc, loc: e.loc, fn: ctx.fn, ...at(ctx) };
+      const ev: SimEvent = { k: 'vmsaWrite', field: e.args[0].ref.field, area: e.args[0].ref.area, vcpu: ctx.vcpu, encrypted: enc, asked: !!args[1]?.fromUser, loc: e.loc, fn: ctx.fn, ...at(ctx) };
       return [withStateEvent(ctx, ev), UNKNOWN];
     }
     return [ctx, UNKNOWN];
@@ -484,13 +695,15 @@ export class Interpreter {
 }
 
 /**
- * Records a VMSA access only when a rule could report it (encrypted state, a purpose that makes
- * it matter): real kernel paths read KVM's VMCB copy everywhere, and recording every access
- * would make each path heavy for nothing. The predicates are the rules' own.
+ * Records a VMSA access a rule could report: on an encrypted vCPU, outside a guard's exemption,
+ * and for reads, state KVM does not keep current through write traps. Writes are all recorded,
+ * with whether userspace asked for them: a write KVM_RUN makes from the GHCB also tells the
+ * read rule that KVM's copy of that field is fresh for the rest of the step.
  */
 function withStateEvent(ctx: PathCtx, ev: SimEvent & { k: 'vmsaRead' | 'vmsaWrite' }): PathCtx {
-  const matters = ev.k === 'vmsaWrite' ? writeCanMatter(ev, ctx.purpose) : readCanMatter(ev, ctx.purpose);
-  return matters ? { ...ctx, events: [...ctx.events, ev] } : ctx;
+  if (!ev.encrypted || ctx.exempt) return ctx;
+  if (ev.k === 'vmsaRead' && (keptCurrentByTraps(ev.field) || ev.field === 'VMSA' || ev.field === 'VMCB_SAVE')) return ctx;
+  return { ...ctx, events: [...ctx.events, ev] };
 }
 
 /** Where in the patch an event happened, if a patch changed the function it happened in. */
@@ -498,23 +711,110 @@ function at(ctx: PathCtx): { at?: Loc } {
   return ctx.here ? { at: ctx.here } : {};
 }
 
+function argKey(a: Val): string {
+  return (a.n !== null ? String(a.n) : a.sym ?? '') + (a.fromUser ? 'u' : '');
+}
+
+function withUser(v: Val, l: Val, r: Val): Val {
+  return (l.fromUser || r.fromUser) && !v.fromUser ? { ...v, fromUser: true } : v;
+}
+
+/** The local an argument names or points into: `regs`, `&dbgregs`, `u.xcrs` → u, the kvm_run page → <kvm_run>. */
+function argRoot(a: Expr | undefined): string | undefined {
+  if (a?.k !== 'read') return undefined;
+  if (a.ref.k === 'local') return a.ref.name;
+  if (a.ref.k === 'field') return a.ref.root;
+  if (a.ref.k === 'user') return '<kvm_run>';
+  return undefined;
+}
+
+/** The path's last read of the VMSA-backed field a value came from ("area:FIELD"), changed by `f`. */
+function markLastRead(events: SimEvent[], taint: string, f: (e: SimEvent & { k: 'vmsaRead' }) => SimEvent): SimEvent[] {
+  const field = taint.slice(taint.indexOf(':') + 1);
+  for (let i = events.length - 1; i >= 0; i--) {
+    const ev = events[i];
+    if (ev.k === 'vmsaRead' && ev.field === field) return [...events.slice(0, i), f(ev), ...events.slice(i + 1)];
+  }
+  return events;
+}
+
+/** An event from a callee, as the caller sees it: one call deeper. */
+function viaCaller(e: SimEvent, callee: string): SimEvent {
+  if (e.k === 'vmsaRead' || e.k === 'vmsaWrite' || e.k === 'debugArm' || e.k === 'choice') return { ...e, via: [callee, ...(e.via ?? [])] };
+  return e;
+}
+
+/** A callee's return value in the caller's terms: identities of its parameters become the arguments'. */
+function returnedValue(v: Val, argTerms: readonly (string | undefined)[], facts: Facts): Val {
+  if (v.term === undefined && v.cmp === undefined) return v;
+  const out: Val = { ...v };
+  delete out.term;
+  delete out.cmp;
+  const term = v.term !== undefined ? translateTerm(v.term, argTerms) : undefined;
+  if (term !== undefined) {
+    out.term = term;
+    const sym = knownSym(facts, term);
+    if (sym !== undefined && out.sym === undefined) out.sym = sym;
+  }
+  const cmpTerm = v.cmp ? translateTerm(v.cmp.term, argTerms) : undefined;
+  if (v.cmp && cmpTerm !== undefined) out.cmp = { ...v.cmp, term: cmpTerm };
+  return out;
+}
+
+/** The protection flags under any name a patch gives them: what a guard tests to refuse protected state. */
+function isProtectionFlag(key: string): boolean {
+  return /^vcpu\.(\w*protected\w*|\w*encrypted\w*|fpu_confidential)$/.test(key);
+}
+
+function not(v: Val): Val {
+  const out: Val = { ...v, n: v.n === null ? null : v.n === 0 ? 1 : 0 };
+  delete out.errno;
+  delete out.sym;
+  delete out.term;
+  if (v.cmp) out.cmp = { ...v.cmp, eq: !v.cmp.eq };
+  if (v.gate) out.gate = { ...v.gate, when: v.gate.when === 0 ? 1 : 0 };
+  return out;
+}
+
 /** `a && b` with a false (or `a || b` with a true): decided by a alone, for a's reason. */
 function shortCircuit(op: '&&' | '||', l: Val): Val | undefined {
   const decides = op === '&&' ? l.n === 0 : l.n !== null && l.n !== 0;
-  return decides ? { n: op === '&&' ? 0 : 1, cause: l.cause, taint: l.taint } : undefined;
+  return decides ? { n: op === '&&' ? 0 : 1, cause: l.cause, taint: l.taint, ...(l.prot ? { prot: l.prot } : {}) } : undefined;
 }
 
-/** Three-valued && / || once both sides are known to run; the deciding side gives the reason. */
+/**
+ * Three-valued && / || once both sides are known to run; the deciding side gives the reason.
+ * A set protection flag on one side and something unknown on the other is a gate: the guard's
+ * own exemption decides (see Val.gate).
+ */
 function combineLogic(op: '&&' | '||', l: Val, r: Val): Val {
   const rDecides = op === '&&' ? r.n === 0 : r.n !== null && r.n !== 0;
-  if (rDecides) return { n: op === '&&' ? 0 : 1, cause: r.cause, taint: r.taint ?? l.taint };
-  if (l.n === null || r.n === null) return { n: null, taint: l.taint ?? r.taint };
-  return { n: op === '&&' ? 1 : 0, cause: l.cause ?? r.cause, taint: l.taint ?? r.taint };
+  if (rDecides) return { n: op === '&&' ? 0 : 1, cause: r.cause, taint: r.taint ?? l.taint, ...(r.prot ? { prot: r.prot } : {}) };
+  if (l.n === null || r.n === null) {
+    const known = l.n === null ? r : l;
+    const unknown = l.n === null ? l : r;
+    const gate = l.n === null && r.n === null ? undefined
+      : known.prot ? { cause: known.prot, when: (op === '&&' ? 0 : 1) as 0 | 1 } : unknown.gate;
+    return { n: null, taint: l.taint ?? r.taint, ...(gate ? { gate } : {}) };
+  }
+  const prot = l.prot ?? r.prot;
+  return { n: op === '&&' ? 1 : 0, cause: l.cause ?? r.cause, taint: l.taint ?? r.taint, ...(prot ? { prot } : {}) };
 }
 
-function binary(op: string, l: Val, r: Val): Val {
+function binary(op: string, l: Val, r: Val, facts: Facts): Val {
   const taint = l.taint ?? r.taint;
   const cause = l.cause ?? r.cause;
+  if (op === '==' || op === '!=') {
+    const eq = op === '==';
+    // two named constants: equal exactly when they are the same name
+    if (l.sym !== undefined && r.sym !== undefined) return { n: +((l.sym === r.sym) === eq), cause, taint };
+    const sym = l.sym ?? r.sym;
+    const term = l.sym !== undefined ? r.term : r.sym !== undefined ? l.term : undefined;
+    if (sym !== undefined && term !== undefined) {
+      if (knownDifferent(facts, term, sym)) return { n: eq ? 0 : 1, cause, taint };
+      return { n: null, taint, cmp: { term, sym, eq } };
+    }
+  }
   if (op === '&' && (l.n === 0 || r.n === 0)) return { n: 0, cause, taint };
   if (l.n === null || r.n === null) return { n: null, taint };
   const a = l.n, b = r.n;
@@ -527,19 +827,19 @@ function binary(op: string, l: Val, r: Val): Val {
 
 export function exprText(e: Expr): string {
   switch (e.k) {
-    case 'const': case 'read': case 'call': case 'assign': case 'opaque': return e.text;
+    case 'const': case 'read': case 'call': case 'assign': case 'opaque': case 'sym': return e.text;
     case 'errno': return `-${e.name}`;
     default: return '';
   }
 }
 
-/** Two paths in the same state as one: agreed locals kept, events in first-seen order. */
+/** Two paths in the same state as one: agreed locals kept, facts both hold kept, events in first-seen order. */
 function joinPaths(a: PathCtx, b: PathCtx): PathCtx {
   const locals: Record<string, Val> = {};
   for (const name in a.locals) {
     const x = a.locals[name];
     const y = b.locals[name];
-    if (y && x.n === y.n && x.errno === y.errno) locals[name] = x.cause ? x : y;
+    if (y && x.n === y.n && x.errno === y.errno && x.sym === y.sym && x.term === y.term) locals[name] = x.cause ? x : y;
   }
   let events = a.events;
   if (b.events !== a.events && b.events.length) {
@@ -547,19 +847,38 @@ function joinPaths(a: PathCtx, b: PathCtx): PathCtx {
     const extra = b.events.filter((e) => !seen.has(eventKey(e)));
     if (extra.length) events = [...a.events, ...extra];
   }
-  return { ...a, locals, events };
+  return { ...a, locals, events, facts: a.facts === b.facts ? a.facts : commonFacts(a.facts, b.facts) };
 }
 
-/** Expressions without calls, assignments or VMSA reads evaluate to one value and no events. */
+/** What both paths know: a value equal to X on one and different from S on the other differs from S without X. */
+function commonFacts(a: Facts, b: Facts): Facts {
+  const out: Record<string, { eq?: string; ne?: readonly string[] }> = {};
+  for (const term of Object.keys(a)) {
+    const x = a[term];
+    const y = b[term];
+    if (!y) continue;
+    if (x.eq !== undefined && x.eq === y.eq) out[term] = x;
+    else if (x.eq === undefined && y.eq === undefined) { const ne = (x.ne ?? []).filter((s) => y.ne?.includes(s)); if (ne.length) out[term] = { ne }; }
+    else {
+      const [one, other] = x.eq !== undefined ? [x, y] : [y, x];
+      const ne = (other.ne ?? []).filter((s) => s !== one.eq);
+      if (ne.length) out[term] = { ne };
+    }
+  }
+  return out;
+}
+
+/** Expressions without calls, assignments, VMSA reads or && / || evaluate to one value and no events. */
 const pureCache = new WeakMap<Expr, boolean>();
 function isPure(e: Expr): boolean {
   let p = pureCache.get(e);
   if (p !== undefined) return p;
   switch (e.k) {
-    case 'const': case 'errno': p = true; break;
+    case 'const': case 'errno': case 'sym': p = true; break;
     case 'read': p = e.ref.k !== 'vmsa'; break;
     case 'not': p = isPure(e.arg); break;
-    case 'logic': case 'binary': p = isPure(e.left) && isPure(e.right); break;
+    case 'binary': p = isPure(e.left) && isPure(e.right); break;
+    case 'logic': p = false; break; // a comparison under it may split the path
     case 'ternary': p = false; break; // its branches may carry state causes worth forking on
     case 'opaque': p = e.parts.every(isPure); break;
     default: p = false;
@@ -569,5 +888,5 @@ function isPure(e: Expr): boolean {
 }
 
 function eventKey(ev: SimEvent): string {
-  return `${ev.k}@${ev.loc.file}:${ev.loc.line}:${ev.loc.column}${'field' in ev ? ev.field : ''}${'encrypted' in ev ? +ev.encrypted : ''}`;
+  return `${ev.k}@${ev.loc.file}:${ev.loc.line}:${ev.loc.column}${'field' in ev ? ev.field : ''}${'encrypted' in ev ? +ev.encrypted : ''}${ev.k === 'choice' ? ev.what : ''}`;
 }

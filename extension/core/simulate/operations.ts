@@ -1,55 +1,53 @@
-// The operations userspace (QEMU, a fuzzer, an attacker) can issue, and the handler each one
-// runs. This is the alphabet of the simulation; a `case KVM_...:` a patch adds joins it.
+// The operations userspace (QEMU, a fuzzer, an attacker) can issue: each is a `case KVM_...:` of
+// a dispatcher in the code (operationsFromDispatchers.ts finds them), run as the dispatcher
+// with that case selected. The tables below only label operations; which exist is the code's.
 
-export type OperationKind = 'vcpu-ioctl' | 'sev-command' | 'sev-init' | 'create-vcpu';
+export type OperationKind = 'vcpu-ioctl' | 'vm-ioctl';
 
 export interface Operation {
+  /** The case label: KVM_SET_SREGS, KVM_SEV_LAUNCH_UPDATE_VMSA, ... */
   name: string;
   kind: OperationKind;
-  /** Function the dispatcher calls for this operation. */
+  /** The dispatcher function whose switch holds the case; the simulation runs it with the case selected. */
   handler: string;
-  /** Hands vCPU state back to userspace (KVM_GET_*): any VMSA-backed read in it is exposed. */
-  returnsToUser?: boolean;
-  /** Userspace asks to change vCPU state (KVM_SET_*): a write it causes on protected state is lost. */
-  setsState?: boolean;
-  /** Needed by the launch flow while the VMSA is plaintext (QEMU builds the initial state). */
-  neededForLaunch?: boolean;
-  /** VM type the operation exists for (KVM_SEV_ES_INIT is legacy-only, KVM_SEV_INIT2 protected-only). */
-  vmType?: 'legacy' | 'protected';
-  /** Where the operation came from: the built-in list or a `case` a patch added. */
+  /** Position of the dispatcher's parameter that carries the ioctl number, when it switches on one. */
+  selectorParam?: number;
+  /** The case of an outer dispatcher that leads here (KVM_MEMORY_ENCRYPT_OP for KVM_SEV_*). */
+  via?: string;
+  /** A case a patch added to this dispatcher: `handler` is then the hunk's case body on its own. */
+  addedTo?: string;
+  /** Where the case label is. */
   source?: { file: string; line: number };
 }
 
-export const BUILTIN_OPERATIONS: readonly Operation[] = [
-  { name: 'KVM_SEV_ES_INIT', kind: 'sev-init', handler: 'sev_guest_init', vmType: 'legacy' },
-  { name: 'KVM_SEV_INIT2', kind: 'sev-init', handler: 'sev_guest_init2', vmType: 'protected' },
-  { name: 'KVM_CREATE_VCPU', kind: 'create-vcpu', handler: 'kvm_arch_vcpu_create' },
-  { name: 'KVM_SET_REGS', kind: 'vcpu-ioctl', handler: 'kvm_arch_vcpu_ioctl_set_regs', setsState: true, neededForLaunch: true },
-  { name: 'KVM_GET_REGS', kind: 'vcpu-ioctl', handler: 'kvm_arch_vcpu_ioctl_get_regs', returnsToUser: true },
-  { name: 'KVM_SET_SREGS', kind: 'vcpu-ioctl', handler: 'kvm_arch_vcpu_ioctl_set_sregs', setsState: true, neededForLaunch: true },
-  { name: 'KVM_GET_SREGS', kind: 'vcpu-ioctl', handler: 'kvm_arch_vcpu_ioctl_get_sregs', returnsToUser: true },
-  { name: 'KVM_SET_FPU', kind: 'vcpu-ioctl', handler: 'kvm_arch_vcpu_ioctl_set_fpu', setsState: true },
-  { name: 'KVM_GET_FPU', kind: 'vcpu-ioctl', handler: 'kvm_arch_vcpu_ioctl_get_fpu', returnsToUser: true },
-  { name: 'KVM_SET_XSAVE', kind: 'vcpu-ioctl', handler: 'kvm_vcpu_ioctl_x86_set_xsave', setsState: true },
-  { name: 'KVM_GET_XSAVE', kind: 'vcpu-ioctl', handler: 'kvm_vcpu_ioctl_x86_get_xsave', returnsToUser: true },
-  { name: 'KVM_SET_XCRS', kind: 'vcpu-ioctl', handler: 'kvm_vcpu_ioctl_x86_set_xcrs', setsState: true, neededForLaunch: true },
-  { name: 'KVM_GET_XCRS', kind: 'vcpu-ioctl', handler: 'kvm_vcpu_ioctl_x86_get_xcrs', returnsToUser: true, neededForLaunch: true },
-  { name: 'KVM_SET_DEBUGREGS', kind: 'vcpu-ioctl', handler: 'kvm_vcpu_ioctl_x86_set_debugregs', setsState: true },
-  { name: 'KVM_GET_DEBUGREGS', kind: 'vcpu-ioctl', handler: 'kvm_vcpu_ioctl_x86_get_debugregs', returnsToUser: true },
-  { name: 'KVM_SET_MSRS', kind: 'vcpu-ioctl', handler: 'kvm_vcpu_ioctl_set_msrs', setsState: true, neededForLaunch: true },
-  { name: 'KVM_SET_CPUID2', kind: 'vcpu-ioctl', handler: 'kvm_vcpu_ioctl_set_cpuid2', setsState: true, neededForLaunch: true },
-  { name: 'KVM_SET_GUEST_DEBUG', kind: 'vcpu-ioctl', handler: 'kvm_arch_vcpu_ioctl_set_guest_debug', setsState: true },
-  { name: 'KVM_RUN', kind: 'vcpu-ioctl', handler: 'kvm_arch_vcpu_ioctl_run' },
-  { name: 'KVM_SEV_LAUNCH_START', kind: 'sev-command', handler: 'sev_launch_start' },
-  { name: 'KVM_SEV_LAUNCH_UPDATE_DATA', kind: 'sev-command', handler: 'sev_launch_update_data' },
-  { name: 'KVM_SEV_LAUNCH_UPDATE_VMSA', kind: 'sev-command', handler: 'sev_launch_update_vmsa' },
-  { name: 'KVM_SEV_LAUNCH_MEASURE', kind: 'sev-command', handler: 'sev_launch_measure' },
-  { name: 'KVM_SEV_LAUNCH_FINISH', kind: 'sev-command', handler: 'sev_launch_finish' },
-];
-
-/** The dispatch functions whose `case KVM_...:` labels name operations. */
-export const DISPATCHERS: Record<string, OperationKind> = {
-  kvm_arch_vcpu_ioctl: 'vcpu-ioctl',
+/** The file descriptors' entry points: every dispatcher is found from these through the code. */
+export const ROOT_DISPATCHERS: Readonly<Record<string, OperationKind>> = {
   kvm_vcpu_ioctl: 'vcpu-ioctl',
-  sev_mem_enc_ioctl: 'sev-command',
+  kvm_vm_ioctl: 'vm-ioctl',
 };
+
+/** Labels: the operation that makes a vCPU exist (the simulation adds it before the handler runs). */
+export function createsVcpu(op: Operation): boolean {
+  return op.name === 'KVM_CREATE_VCPU';
+}
+
+/** Labels: the commands that make the VM an SEV guest (ground truth: the firmware context exists). */
+export function initialisesSev(op: Operation): boolean {
+  return /^KVM_SEV(_ES)?_INIT2?$/.test(op.name);
+}
+
+/**
+ * Labels: the set-up ioctls QEMU's SEV-ES launch needs while the VMSA is still plaintext (it
+ * builds the initial register state with them), for the init-refused-before-encryption rule.
+ */
+const NEEDED_FOR_LAUNCH = new Set(['KVM_SET_REGS', 'KVM_SET_SREGS', 'KVM_SET_XCRS', 'KVM_GET_XCRS', 'KVM_SET_MSRS', 'KVM_SET_CPUID2']);
+
+export function neededForLaunch(op: Operation): boolean {
+  return NEEDED_FOR_LAUNCH.has(op.name);
+}
+
+/** The VM types the simulation creates, by the constant userspace passes to KVM_CREATE_VM. */
+export const VM_TYPE_CONSTANT = { legacy: 'KVM_X86_DEFAULT_VM', protected: 'KVM_X86_SEV_ES_VM' } as const;
+
+/** The function VM creation hands its type to. */
+export const VM_CREATION = 'kvm_arch_init_vm';

@@ -1,6 +1,6 @@
 // The code the simulation runs: every function summary by name (series over model), the ops
 // tables that resolve indirect calls, and which kernel flags are state worth tracking.
-import type { FunctionIr, Stmt } from '../summary/ir';
+import type { FunctionIr, FunctionTable, Stmt } from '../summary/ir';
 import { forEachExpr } from '../summary/irKeys';
 import { FLAGS, FPU_CONFIDENTIAL, flagKey, flagSetter } from '../summary/idioms';
 import { Interner } from './simulationCache';
@@ -16,7 +16,7 @@ export interface ProgramOptions {
 }
 
 // the protection and encryption flags under any name a patch gives them, and the core ones
-const LIFECYCLE_FLAG = /^vcpu\.(\w*protected\w*|\w*encrypted\w*|guest_debug)$|^vm\.(sev\.(active|es_active|snp_active)|has_protected_state|created_vcpus)$/;
+const LIFECYCLE_FLAG = /^vcpu\.(\w*protected\w*|\w*encrypted\w*|guest_debug)$|^vm\.(sev\.(active|es_active|snp_active)|has_protected_state|created_vcpus|vm_type)$/;
 
 export class Program {
   readonly trackedFlags: ReadonlySet<string>;
@@ -30,10 +30,12 @@ export class Program {
     /** Shared by every Program of one analysis, so equal code gets equal tokens across patches. */
     private readonly interner: Interner = new Interner(),
     options: ProgramOptions = {},
+    /** Tables of functions indexed by constants (the exit handlers), by name. */
+    readonly tables: ReadonlyMap<string, FunctionTable['entries']> = new Map(),
   ) {
     const tracked = computeTrackedFlags(functions.values());
     this.trackedFlags = options.lifecycleFlagsOnly ? new Set([...tracked].filter((f) => LIFECYCLE_FLAG.test(f) || f === `vcpu.${FPU_CONFIDENTIAL}`)) : tracked;
-    this.relevance = new Relevance(functions, (op) => this.resolveOp(op), this.trackedFlags);
+    this.relevance = new Relevance(functions, (op) => this.resolveOp(op), this.trackedFlags, tables);
   }
 
   /** kvm_x86_ops.<op> → the SVM function; by table first, then by the svm_<op> convention. */
@@ -82,7 +84,9 @@ export class Program {
       onFunction(name, fn);
       if (!fn) continue;
       for (const callee of calleesOf(fn.body)) {
-        if (callee.startsWith('op:')) {
+        if (callee.startsWith('table:')) {
+          for (const e of this.tables.get(callee.slice(6)) ?? []) queue.push(e.fn);
+        } else if (callee.startsWith('op:')) {
           const target = this.resolveOp(callee.slice(3));
           onOp(callee.slice(3), target);
           if (target) queue.push(target);
@@ -107,6 +111,7 @@ function calleesOf(body: Stmt): Set<string> {
     if (e.k !== 'call') return;
     if (e.callee.k === 'direct') out.add(e.callee.name);
     else if (e.callee.k === 'op' || e.callee.k === 'opPresent') out.add(`op:${e.callee.op}`);
+    else if (e.callee.k === 'table') out.add(`table:${e.callee.table}`);
   });
   return out;
 }

@@ -4,7 +4,7 @@
 // or talks to the firmware; everything else is skipped and returns "unknown".
 import type { Expr, FunctionIr, Stmt } from '../summary/ir';
 import { forEachExpr } from '../summary/irKeys';
-import { debugArmingCall, FIRMWARE_CALLS, flagKey, flagSetter, MEMORY_WRITERS } from '../summary/idioms';
+import { debugArmingCall, FIRMWARE_CALLS, flagKey, flagSetter, isCopyFromUser, isCopyToUser, MEMORY_WRITERS } from '../summary/idioms';
 
 export class Relevance {
   private readonly relevantFns = new Set<string>();
@@ -15,6 +15,8 @@ export class Relevance {
     functions: ReadonlyMap<string, FunctionIr>,
     private readonly resolveOp: (op: string) => string | undefined,
     private readonly tracked: ReadonlySet<string>,
+    /** Function tables by name: a call through one may reach any entry. */
+    private readonly tables: ReadonlyMap<string, readonly { index: string; fn: string }[]> = new Map(),
   ) {
     // direct relevance, then a fixpoint over the call graph (callers of relevant code are relevant)
     const callers = new Map<string, Set<string>>();
@@ -59,9 +61,9 @@ export class Relevance {
     let m = this.exprCache.get(e);
     if (m !== undefined) return m;
     switch (e.k) {
-      case 'const': case 'errno': m = false; break;
-      case 'read': m = e.ref.k === 'vmsa' || (e.ref.k === 'flag' && this.tracked.has(flagKey(e.ref))); break;
-      case 'assign': m = this.exprMatters(e.value) || (!!e.target && e.target.k !== 'local' && (e.target.k === 'vmsa' || this.tracked.has(flagKey(e.target)))); break;
+      case 'const': case 'errno': case 'sym': m = false; break;
+      case 'read': m = e.ref.k === 'vmsa' || e.ref.k === 'user' || (e.ref.k === 'flag' && this.tracked.has(flagKey(e.ref))); break;
+      case 'assign': m = this.exprMatters(e.value) || (!!e.target && e.target.k !== 'local' && e.target.k !== 'field' && (e.target.k === 'vmsa' || e.target.k === 'user' || this.tracked.has(flagKey(e.target)))); break;
       case 'call': m = this.callMatters(e) || e.args.some((a) => this.exprMatters(a)); break;
       case 'not': m = this.exprMatters(e.arg); break;
       case 'logic': case 'binary': m = this.exprMatters(e.left) || this.exprMatters(e.right); break;
@@ -75,6 +77,7 @@ export class Relevance {
   private callMatters(e: Expr & { k: 'call' }): boolean {
     if (e.callee.k === 'opPresent') return true;
     if (e.callee.k === 'unknown') return false;
+    if (e.callee.k === 'table') return (this.tables.get(e.callee.table) ?? []).some((x) => this.relevantFns.has(x.fn));
     const name = e.callee.k === 'op' ? this.resolveOp(e.callee.op) : e.callee.name;
     if (!name) return e.callee.k === 'op'; // an unresolved op is reported, so it is run
     return this.relevantFns.has(name) || intrinsicMatters(name, e);
@@ -85,14 +88,16 @@ export class Relevance {
     let direct = false;
     const callees = new Set<string>();
     forEachExpr(body, (e) => {
-      if (e.k === 'read' && (e.ref.k === 'vmsa' || (e.ref.k === 'flag' && this.tracked.has(flagKey(e.ref))))) direct = true;
-      else if (e.k === 'assign' && e.target && (e.target.k === 'vmsa' || (e.target.k === 'flag' && this.tracked.has(flagKey(e.target))))) direct = true;
+      if (e.k === 'read' && (e.ref.k === 'vmsa' || e.ref.k === 'user' || (e.ref.k === 'flag' && this.tracked.has(flagKey(e.ref))))) direct = true;
+      else if (e.k === 'assign' && e.target && (e.target.k === 'vmsa' || e.target.k === 'user' || (e.target.k === 'flag' && this.tracked.has(flagKey(e.target))))) direct = true;
       else if (e.k === 'call' && e.callee.k === 'direct') {
         if (intrinsicMatters(e.callee.name, e)) direct = true;
         callees.add(e.callee.name);
       } else if (e.k === 'call' && e.callee.k === 'op') {
         const target = this.resolveOp(e.callee.op);
         if (target) callees.add(target);
+      } else if (e.k === 'call' && e.callee.k === 'table') {
+        for (const x of this.tables.get(e.callee.table) ?? []) callees.add(x.fn);
       }
     });
     return { direct, callees };
@@ -101,7 +106,7 @@ export class Relevance {
 
 /** Calls with no summary that still change what we model: firmware, flag setters, arming, VMSA copies. */
 function intrinsicMatters(name: string, e: Expr & { k: 'call' }): boolean {
-  if (FIRMWARE_CALLS.has(name) || flagSetter(name)) return true;
+  if (FIRMWARE_CALLS.has(name) || flagSetter(name) || isCopyFromUser(name) || isCopyToUser(name)) return true;
   if (MEMORY_WRITERS.has(name) && e.args[0]?.k === 'read' && e.args[0].ref.k === 'vmsa') return true;
   const texts = e.args.map((a) => (a.k === 'read' || a.k === 'call' || a.k === 'opaque' || a.k === 'const' ? a.text : ''));
   return debugArmingCall(name, texts);

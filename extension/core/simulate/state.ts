@@ -3,8 +3,8 @@
 // hardware-arming effects; kernel belief (flags) changes only through the code's assignments.
 // Guards read belief; hazards are judged on ground truth.
 
-/** A flag's value: 0, nonzero (1), or unknown (null). */
-export type FlagValue = 0 | 1 | null;
+/** A flag's value: 0, nonzero (1), a named constant (kvm->arch.vm_type = KVM_X86_SEV_ES_VM), or unknown (null). */
+export type FlagValue = 0 | 1 | null | string;
 
 export type FirmwareState = 'NONE' | 'UNINIT' | 'LUPDATE' | 'LSECRET' | 'RUNNING';
 

@@ -5,7 +5,8 @@ import type { StateRef } from './ir';
 
 /** What a local or parameter points at, decided from its type or, failing that, its name. */
 /** `vmsa` is the VMSA page (svm->sev_es.vmsa); `vmcbSave` is the VMCB save area, KVM's own copy. */
-export type BaseKind = 'vcpu' | 'svm' | 'vm' | 'sev' | 'vmcb' | 'vmsa' | 'vmcbSave';
+/** `kvmRun` is the `kvm_run` page userspace maps and shares with KVM_RUN (vcpu->run). */
+export type BaseKind = 'vcpu' | 'svm' | 'vm' | 'sev' | 'vmcb' | 'vmsa' | 'vmcbSave' | 'kvmRun';
 
 const KIND_BY_TYPE: Record<string, BaseKind> = {
   kvm_vcpu: 'vcpu',
@@ -13,6 +14,7 @@ const KIND_BY_TYPE: Record<string, BaseKind> = {
   kvm: 'vm',
   kvm_svm: 'vm',
   kvm_sev_info: 'sev',
+  kvm_run: 'kvmRun',
   // Not vmcb, vmcb_save_area or sev_es_save_area: a nested guest's vmcb12 and the host save area
   // have the same types, so such a pointer is this vCPU's only when its initializer says so
   // (svm->vmcb, &svm->vmcb->save, svm->sev_es.vmsa).
@@ -62,6 +64,7 @@ export function resolveFields(kind: BaseKind, fields: string[]): StateRef | null
         if (f === 'arch') continue;
         if (f === 'kvm') { k = 'vm'; continue; }
         if (f === 'guest_fpu') return fpuRef(fields.slice(i + 1));
+        if (f === 'run') { k = 'kvmRun'; continue; }
         return { k: 'flag', scope: 'vcpu', name: fields.slice(i).join('.') };
       case 'svm':
         if (f === 'vcpu') { k = 'vcpu'; continue; }
@@ -83,11 +86,14 @@ export function resolveFields(kind: BaseKind, fields: string[]): StateRef | null
         return { k: 'flag', scope: 'vm', name: fields.slice(i).join('.') };
       case 'sev':
         return { k: 'flag', scope: 'vm', name: 'sev.' + fields.slice(i).join('.') };
+      case 'kvmRun':
+        return { k: 'user', field: fields.slice(i).join('.') };
     }
   }
   // The chain ended on a base: a whole save area (a memcpy destination or source).
   if (k === 'vmsa') return WHOLE_VMSA_PAGE;
   if (k === 'vmcbSave') return WHOLE_VMCB_SAVE;
+  if (k === 'kvmRun') return { k: 'user', field: '' };
   return null;
 }
 
@@ -145,6 +151,8 @@ export const FLAGS = {
 export function flagKey(ref: StateRef): string {
   if (ref.k === 'flag') return `${ref.scope}.${ref.name}`;
   if (ref.k === 'vmsa') return `vmsa.${ref.field}`;
+  if (ref.k === 'field') return `local.${ref.root}.${ref.path}`;
+  if (ref.k === 'user') return `user.${ref.field}`;
   return `local.${ref.name}`;
 }
 
@@ -200,4 +208,35 @@ export function isWarnMacro(fn: string): boolean {
 /** likely()/unlikely() and friends are transparent. */
 export function isTransparentWrapper(fn: string): boolean {
   return fn === 'likely' || fn === 'unlikely' || fn === 'READ_ONCE' || fn === '!!';
+}
+
+/**
+ * Where userspace's data crosses into the kernel and back: a path that copies from userspace
+ * carries a change userspace asked for; a path that copies to userspace hands back what it read.
+ */
+const FROM_USER = /^(__)?copy_from_user$|^(v)?memdup_user(_nul)?$|^(__)?get_user$|^copy_struct_from_user$/;
+const TO_USER = /^(__)?copy_to_user$|^(__)?put_user$|^copy_struct_to_user$/;
+
+export function isCopyFromUser(fn: string): boolean {
+  return FROM_USER.test(fn);
+}
+
+export function isCopyToUser(fn: string): boolean {
+  return TO_USER.test(fn);
+}
+
+/**
+ * VMSA-backed registers KVM keeps current for a protected vCPU: the guest's writes to them trap
+ * (CR0, CR4, CR8 and EFER write traps; XCR0 and XSS reported through the GHCB), so KVM's copy
+ * is the guest's value and deciding on it is sound.
+ */
+const TRAP_TRACKED = new Set(['EFER', 'CR0', 'CR4', 'CR8', 'XCR0', 'XSS']);
+
+export function keptCurrentByTraps(field: string): boolean {
+  return TRAP_TRACKED.has(field);
+}
+
+/** A named constant as the kernel spells them (KVM_SET_SREGS, MSR_STAR, SVM_EXIT_NPF). */
+export function isNamedConstant(name: string): boolean {
+  return /^[A-Z][A-Z0-9_]*[A-Z0-9]$/.test(name) && name !== 'NULL';
 }

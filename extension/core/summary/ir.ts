@@ -16,11 +16,17 @@ export type StateRef =
   | { k: 'flag'; scope: 'vcpu' | 'vm'; name: string }        // vcpu.guest_state_protected, vm.has_protected_state
   /** VMSA-backed field (DR7, RIP, CS, ...), in the VMSA page itself or in KVM's VMCB save-area copy. */
   | { k: 'vmsa'; field: string; area: 'page' | 'vmcb' }
-  | { k: 'local'; name: string };
+  | { k: 'local'; name: string }
+  /** A field of a local or parameter that is not kernel state (msr->index): a value with an identity, for path facts. */
+  | { k: 'field'; root: string; path: string }
+  /** The `kvm_run` page userspace shares with KVM_RUN: reading it takes what userspace gave, writing it hands state back. */
+  | { k: 'user'; field: string };
 
 export type Expr =
   | { k: 'const'; value: number; text: string; loc: Loc }     // 0, 1, true, false, NULL
   | { k: 'errno'; name: string; loc: Loc }                    // -EINVAL
+  /** A named constant (KVM_SET_SREGS, MSR_STAR, SVM_EXIT_NPF): its value unknown, its identity known. */
+  | { k: 'sym'; name: string; text: string; loc: Loc }
   | { k: 'read'; ref: StateRef; text: string; loc: Loc }
   | { k: 'call'; callee: Callee; args: Expr[]; text: string; loc: Loc }
   | { k: 'assign'; target: StateRef | null; op: string; value: Expr; text: string; loc: Loc }
@@ -35,6 +41,8 @@ export type Callee =
   | { k: 'direct'; name: string }
   | { k: 'op'; op: string }                                  // kvm_x86_ops.<op>, static_call(kvm_x86_<op>), kvm_x86_call(<op>)
   | { k: 'opPresent'; op: string }                            // kvm_x86_ops.<op> tested, not called
+  /** handlers[index](...): a call through a table of functions initialized with designators. */
+  | { k: 'table'; table: string; index: Expr }
   | { k: 'unknown'; text: string };
 
 export type Stmt =
@@ -70,3 +78,10 @@ export interface FunctionIr {
 
 /** Ops table initializers: svm_x86_ops.<op> = <function>. */
 export type OpsTable = Map<string, string>;
+
+/** A table of functions indexed by constants: `[SVM_EXIT_NPF] = npf_interception`, in source order. */
+export interface FunctionTable {
+  name: string;
+  entries: { index: string; fn: string }[];
+  loc: Loc;
+}

@@ -8,9 +8,11 @@ export function exprKey(e: Expr): string {
   switch (e.k) {
     case 'const': return String(e.value);
     case 'errno': return `-${e.name}`;
+    case 'sym': return e.name;
     case 'read': return e.ref.k === 'local' ? `$${e.ref.name}` : flagKey(e.ref);
     case 'call': {
-      const callee = e.callee.k === 'direct' ? e.callee.name : e.callee.k === 'op' || e.callee.k === 'opPresent' ? `ops.${e.callee.op}` : e.callee.text;
+      const callee = e.callee.k === 'direct' ? e.callee.name : e.callee.k === 'op' || e.callee.k === 'opPresent' ? `ops.${e.callee.op}`
+        : e.callee.k === 'table' ? `${e.callee.table}[${exprKey(e.callee.index)}]` : e.callee.text;
       return `${callee}(${e.args.map(exprKey).join(',')})`;
     }
     case 'assign': return `${e.target ? (e.target.k === 'local' ? `$${e.target.name}` : flagKey(e.target)) : '?'}${e.op}${exprKey(e.value)}`;
@@ -57,15 +59,34 @@ function asList(s: Stmt, field: 'then' | 'else' | 'body'): Stmt[] {
   return block.body;
 }
 
-/** The statements after `label:` to the end of the function body (kernel style keeps labels at top level). */
+/**
+ * The statements that run after `label:` to the end of the function body. Kernel style keeps
+ * labels at top level, but a dispatcher's case body has its own (`out_free1:`): there the rest of
+ * the case runs inside a one-case switch, so its `break` leaves to the code after the switch.
+ */
 export function labelTail(body: Stmt, label: string): Stmt[] | undefined {
-  if (body.k !== 'block') return undefined;
-  for (let i = 0; i < body.body.length; i++) {
-    const s = body.body[i];
-    if (s.k === 'label' && s.name === label) return body.body.slice(i + 1);
+  return body.k === 'block' ? tailIn(body.body, label) : undefined;
+}
+
+function tailIn(list: Stmt[], label: string): Stmt[] | undefined {
+  for (let i = 0; i < list.length; i++) {
+    const s = list[i];
+    const rest = list.slice(i + 1);
+    if (s.k === 'label' && s.name === label) return rest;
     if (s.k === 'block') {
-      const inner = labelTail(s, label);
-      if (inner) return [...inner, ...body.body.slice(i + 1)];
+      const inner = tailIn(s.body, label);
+      if (inner) return [...inner, ...rest];
+    } else if (s.k === 'if') {
+      const inner = tailIn(s.then.k === 'block' ? s.then.body : [s.then], label) ?? (s.else ? tailIn(s.else.k === 'block' ? s.else.body : [s.else], label) : undefined);
+      if (inner) return [...inner, ...rest];
+    } else if (s.k === 'switch') {
+      for (let c = 0; c < s.cases.length; c++) {
+        const inner = tailIn(s.cases[c].body, label);
+        if (!inner) continue;
+        const fallthrough = s.cases.slice(c + 1).flatMap((x) => x.body);
+        const once: Stmt = { k: 'switch', subject: { k: 'const', value: 0, text: '0', loc: s.loc }, cases: [{ labels: ['default'], body: [...inner, ...fallthrough], loc: s.loc }], loc: s.loc };
+        return [once, ...rest];
+      }
     }
   }
   return undefined;

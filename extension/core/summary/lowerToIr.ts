@@ -2,9 +2,9 @@
 // expressions where kernel state is read, written or decided on. Everything else becomes
 // `opaque` while keeping the calls inside it, so nothing that runs is lost.
 import type { Node } from 'web-tree-sitter';
-import type { Callee, Expr, FunctionIr, Loc, OpsTable, StateRef, Stmt } from './ir';
+import type { Callee, Expr, FunctionIr, FunctionTable, Loc, OpsTable, StateRef, Stmt } from './ir';
 import {
-  type BaseKind, isWholeArea, OPS_TABLE_NAMES, WHOLE_VMCB_SAVE, WHOLE_VMSA_PAGE, STATIC_CALL_PREFIX, isLoopMacro, isTransparentWrapper, isVcpuLoop,
+  type BaseKind, isNamedConstant, isWholeArea, OPS_TABLE_NAMES, WHOLE_VMCB_SAVE, WHOLE_VMSA_PAGE, STATIC_CALL_PREFIX, isLoopMacro, isTransparentWrapper, isVcpuLoop,
   kindOfAccessor, kindOfName, kindOfType, predicateRef, resolveFields,
 } from './idioms';
 
@@ -21,6 +21,8 @@ export interface LowerOptions {
 export interface LoweredUnit {
   functions: FunctionIr[];
   opsTables: { name: string; entries: OpsTable; loc: Loc }[];
+  /** Arrays of functions initialized by index (`svm_exit_handlers[]`). */
+  functionTables: FunctionTable[];
   /** Lines of ERROR or MISSING nodes outside any function we kept. */
   errorLines: number[];
 }
@@ -30,7 +32,7 @@ export interface LoweredUnit {
  * that overlap those 0-based rows (an edit in the editor), so unchanged functions keep their IR.
  */
 export function lowerTranslationUnit(root: Node, opts: LowerOptions, rows?: { from: number; to: number }): LoweredUnit {
-  const unit: LoweredUnit = { functions: [], opsTables: [], errorLines: [] };
+  const unit: LoweredUnit = { functions: [], opsTables: [], functionTables: [], errorLines: [] };
   const visit = (n: Node): void => {
     for (const child of n.namedChildren) {
       if (rows && (child.endPosition.row < rows.from || child.startPosition.row > rows.to)) continue;
@@ -41,6 +43,8 @@ export function lowerTranslationUnit(root: Node, opts: LowerOptions, rows?: { fr
       } else if (child.type === 'declaration') {
         const table = opsTableOf(child, opts);
         if (table) unit.opsTables.push(table);
+        const fnTable = functionTableOf(child, opts);
+        if (fnTable) unit.functionTables.push(fnTable);
       } else if (child.type === 'preproc_ifdef' || child.type === 'preproc_if' || child.type === 'preproc_else'
         || child.type === 'preproc_elif' || child.type === 'linkage_specification' || child.type === 'declaration_list') {
         visit(child);
@@ -67,7 +71,7 @@ export function declaratorName(decl: Node | null): string | undefined {
   let d = decl;
   while (d) {
     if (d.type === 'identifier' || d.type === 'field_identifier') return d.text;
-    if (d.type === 'function_declarator' || d.type === 'pointer_declarator' || d.type === 'parenthesized_declarator'
+    if (d.type === 'function_declarator' || d.type === 'pointer_declarator' || d.type === 'parenthesized_declarator' || d.type === 'array_declarator'
       || d.type === 'attributed_declarator') {
       d = d.childForFieldName('declarator') ?? d.namedChildren[0] ?? null;
       continue;
@@ -187,8 +191,16 @@ class FunctionLowering {
     const subject = n.childForFieldName('condition');
     const body = n.childForFieldName('body');
     const cases: { labels: string[]; body: Stmt[]; loc: Loc }[] = [];
-    for (const c of body?.namedChildren ?? []) {
-      if (c.type !== 'case_statement') continue;
+    // cases under #ifdef CONFIG_... sit inside the preprocessor node: all of them are cases
+    const caseNodes: Node[] = [];
+    const collect = (n: Node): void => {
+      for (const c of n.namedChildren) {
+        if (c.type === 'case_statement') caseNodes.push(c);
+        else if (c.type === 'preproc_ifdef' || c.type === 'preproc_if' || c.type === 'preproc_else' || c.type === 'preproc_elif') collect(c);
+      }
+    };
+    if (body) collect(body);
+    for (const c of caseNodes) {
       const value = c.childForFieldName('value');
       const label = value ? value.text : 'default';
       const stmts = this.stmts(c.namedChildren.filter((x) => x !== value && x.type !== 'ERROR'));
@@ -260,6 +272,7 @@ class FunctionLowering {
       case 'identifier': {
         if (n.text === 'NULL' || n.text === 'false') return { k: 'const', value: 0, text: n.text, loc };
         if (n.text === 'true') return { k: 'const', value: 1, text: n.text, loc };
+        if (isNamedConstant(n.text)) return { k: 'sym', name: n.text, text: n.text, loc };
         const kind = this.baseKind(n.text);
         if (kind === 'vmsa') return { k: 'read', ref: WHOLE_VMSA_PAGE, text: n.text, loc };
         if (kind === 'vmcbSave') return { k: 'read', ref: WHOLE_VMCB_SAVE, text: n.text, loc };
@@ -308,7 +321,7 @@ class FunctionLowering {
       case 'field_expression': {
         const ops = opsMember(n);
         if (ops) return { k: 'call', callee: { k: 'opPresent', op: ops }, args: [], text: n.text, loc };
-        const ref = this.stateOf(n);
+        const ref = this.stateOf(n) ?? this.localField(n);
         return ref ? { k: 'read', ref, text: n.text, loc } : this.opaque(n, this.partsOf(n));
       }
       case 'pointer_expression': {
@@ -348,6 +361,12 @@ class FunctionLowering {
       if (inner === 'kvm_x86_call' || inner === 'kvm_pmu_call') return { k: 'op', op: arg };
     }
     if (fn.type === 'parenthesized_expression' && fn.namedChildren.length === 1) return this.callee(fn.namedChildren[0]);
+    // svm_exit_handlers[exit_code](vcpu): the table's entries are the candidates
+    if (fn.type === 'subscript_expression') {
+      const table = fn.childForFieldName('argument');
+      const index = fn.childForFieldName('index');
+      if (table?.type === 'identifier' && index) return { k: 'table', table: table.text, index: this.expr(index) };
+    }
     return { k: 'unknown', text: fn.text };
   }
 
@@ -370,6 +389,19 @@ class FunctionLowering {
   stateOf(n: Node): StateRef | null {
     const chain = this.fieldChain(n);
     return chain ? resolveFields(chain.kind, chain.fields) : null;
+  }
+
+  /** msr->index, sev_cmd.id: a field of a local or parameter that is not kernel state. */
+  localField(n: Node): StateRef | null {
+    const fields: string[] = [];
+    let cur: Node | null = n;
+    while (cur?.type === 'field_expression') {
+      fields.unshift(cur.childForFieldName('field')?.text ?? '');
+      cur = cur.childForFieldName('argument');
+      if (cur?.type === 'parenthesized_expression' && cur.namedChildCount === 1) cur = cur.namedChildren[0];
+    }
+    if (cur?.type !== 'identifier' || this.baseKind(cur.text) || OPS_TABLE_NAMES.has(cur.text)) return null;
+    return { k: 'field', root: cur.text, path: fields.join('.') };
   }
 
   fieldChain(n: Node): { kind: BaseKind; fields: string[] } | null {
@@ -428,6 +460,7 @@ function endKind(kind: BaseKind, fields: string[]): BaseKind | undefined {
   for (const f of fields) {
     if (k === 'svm' && f === 'vcpu') k = 'vcpu';
     else if (k === 'vcpu' && f === 'kvm') k = 'vm';
+    else if (k === 'vcpu' && f === 'run') k = 'kvmRun';
     else if (k === 'svm' && (f === 'vmcb' || f === 'vmcb01' || f === 'current_vmcb')) k = 'vmcb';
     else if (k === 'vmcb' && f === 'ptr') k = 'vmcb';
     else if (k === 'vmcb' && f === 'save') k = 'vmcbSave';
@@ -502,4 +535,29 @@ function opsTableOf(n: Node, opts: LowerOptions): LoweredUnit['opsTables'][numbe
   const declName = declaratorName(n.childForFieldName('declarator')?.childForFieldName('declarator') ?? null) ?? 'kvm_x86_ops';
   const row = n.startPosition.row;
   return { name: declName, entries, loc: { file: opts.file, line: opts.mapRow(row)?.line ?? row + 1, column: 1 } };
+}
+
+/**
+ * `static int (*const svm_exit_handlers[])(struct kvm_vcpu *) = { [SVM_EXIT_NPF] = npf_interception, ... };`
+ * → its entries, index constant to function, in source order.
+ */
+function functionTableOf(n: Node, opts: LowerOptions): FunctionTable | undefined {
+  const init = n.descendantsOfType('init_declarator')[0];
+  const list = init?.childForFieldName('value');
+  if (!init || list?.type !== 'initializer_list') return undefined;
+  if (!init.childForFieldName('declarator')?.descendantsOfType('array_declarator').length) return undefined;
+  const entries: FunctionTable['entries'] = [];
+  for (const pair of list.namedChildren) {
+    if (pair.type !== 'initializer_pair') continue;
+    const designator = pair.namedChildren[0];
+    const value = pair.childForFieldName('value');
+    if (designator?.type !== 'subscript_designator' || value?.type !== 'identifier') continue;
+    const index = designator.namedChildren[0]?.text;
+    if (index) entries.push({ index, fn: value.text });
+  }
+  if (entries.length === 0) return undefined;
+  const name = declaratorName(init.childForFieldName('declarator'));
+  if (!name) return undefined;
+  const row = n.startPosition.row;
+  return { name, entries, loc: { file: opts.file, line: opts.mapRow(row)?.line ?? row + 1, column: 1 } };
 }

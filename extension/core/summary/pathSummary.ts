@@ -125,6 +125,7 @@ function valueText(e: Expr, locals: Record<string, string>): string {
   switch (e.k) {
     case 'const': return String(e.value);
     case 'errno': return `-${e.name}`;
+    case 'sym': return e.name;
     case 'read': return e.ref.k === 'local' ? locals[e.ref.name] ?? e.ref.name : e.text;
     case 'call': case 'opaque': return e.text;
     default: return '';
@@ -134,6 +135,7 @@ function valueText(e: Expr, locals: Record<string, string>): string {
 function calleeText(c: Callee): { callee: string; indirect: boolean } {
   if (c.k === 'direct') return { callee: c.name, indirect: false };
   if (c.k === 'op' || c.k === 'opPresent') return { callee: `kvm_x86_ops.${c.op}`, indirect: true };
+  if (c.k === 'table') return { callee: `${c.table}[]`, indirect: true };
   return { callee: c.text, indirect: true };
 }
 
@@ -152,7 +154,7 @@ export function effectsOf(e: Expr): Effect[] {
     case 'call': {
       const args = e.args.flatMap(effectsOf);
       if (e.callee.k === 'opPresent') return args;
-      const fw = e.args.map((a) => (a.k === 'read' && a.ref.k === 'local' ? a.ref.name : '')).find((t) => t.startsWith('SEV_CMD_'));
+      const fw = e.args.map((a) => (a.k === 'sym' ? a.name : '')).find((t) => t.startsWith('SEV_CMD_'));
       if (fw) return [...args, { kind: 'firmware', command: fw.slice('SEV_CMD_'.length), loc: e.loc }];
       return [...args, { kind: 'call', ...calleeText(e.callee), loc: e.loc }];
     }

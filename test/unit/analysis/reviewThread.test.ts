@@ -9,7 +9,7 @@ import type { AnalysisReport, RuleId } from '../../../extension/core/findings';
 import { loadBuiltinModel } from '../../../extension/core/model/builtinModel';
 import { readSeries } from '../../../extension/core/series/seriesReader';
 import { DEFAULT_ASSUMPTIONS, Simulator } from '../../../extension/core/simulate/explore';
-import { Program } from '../../../extension/core/simulate/program';
+import { worldOf } from '../../../extension/core/simulate/world';
 
 const FIXTURES = join(__dirname, '../../fixtures/thread');
 
@@ -106,9 +106,9 @@ describe('review thread positions', () => {
     const model = await loadBuiltinModel();
     const series = await readSeries([join(FIXTURES, 'vmsa-encrypted-steering')]);
     const { code } = await codeBaseAfter(series.patches, model);
-    const program = new Program(code.functions, code.ops);
-    assert.ok(program.trackedFlags.has('vcpu.vmsa_encrypted'));
-    const sim = new Simulator(program, code.operations, DEFAULT_ASSUMPTIONS);
+    const world = worldOf({ functions: code.functions, ops: code.ops, tables: code.tables, added: code.addedOperations, removed: code.removedOperations });
+    assert.ok(world.program.trackedFlags.has('vcpu.vmsa_encrypted'));
+    const sim = new Simulator(world.program, world.operations, DEFAULT_ASSUMPTIONS);
     const steps = sim.runSequence([
       { operation: 'KVM_SEV_INIT2', vcpu: null }, { operation: 'KVM_CREATE_VCPU', vcpu: null },
       { operation: 'KVM_SEV_LAUNCH_START', vcpu: null }, { operation: 'KVM_SEV_LAUNCH_UPDATE_VMSA', vcpu: null },

@@ -7,6 +7,7 @@ import type { FunctionIr } from '../../../extension/core/summary/ir';
 import { lowerTranslationUnit } from '../../../extension/core/summary/lowerToIr';
 import { summarizeFunction } from '../../../extension/core/summary/pathSummary';
 import { Interpreter, type PathCtx } from '../../../extension/core/simulate/interpreter';
+import { NO_FACTS } from '../../../extension/core/simulate/pathFacts';
 import { Program } from '../../../extension/core/simulate/program';
 import type { SimState } from '../../../extension/core/simulate/state';
 
@@ -88,8 +89,8 @@ function protectedState(): SimState {
 
 async function run(name: string) {
   const { fns, program: p } = await program();
-  // as KVM_SET_SREGS would run it: a user-requested change, so writes to KVM's copy are recorded
-  const ctx: PathCtx = { st: protectedState(), vcpu: 0, locals: {}, events: [], guards: [], fn: name, purpose: { setsState: true, returnsToUser: false } };
+  // every write to an encrypted vCPU's state is recorded; the rule decides which matter
+  const ctx: PathCtx = { st: protectedState(), vcpu: 0, locals: {}, events: [], guards: [], fn: name, facts: NO_FACTS };
   return new Interpreter(p).runFunction(fns.get(name)!, ctx);
 }
 

@@ -158,4 +158,5 @@ static struct kvm_x86_ops svm_x86_ops = {
 	.update_exception_bitmap = svm_update_exception_bitmap,
 	.set_msr = svm_set_msr,
 	.vcpu_run = svm_vcpu_run,
+	.mem_enc_ioctl = sev_mem_enc_ioctl,
 };

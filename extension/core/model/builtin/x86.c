@@ -8,28 +8,194 @@
  */
 
 /*
- * The vCPU ioctl dispatcher. The simulation runs the handlers below as operations directly;
- * this function is here so that a patch adding a `case KVM_...:` finds its place.
+ * The dispatchers: each `case` is an operation of the simulation, run as its dispatcher with
+ * that case selected. GET cases copy what the handler filled back to userspace; SET cases copy
+ * userspace's struct in first, so a write on their path is one userspace asked for.
  */
+long kvm_vcpu_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
+{
+	struct kvm_vcpu *vcpu = filp->private_data;
+	void __user *argp = (void __user *)arg;
+	long r;
+
+	switch (ioctl) {
+	case KVM_RUN:
+		r = kvm_arch_vcpu_ioctl_run(vcpu);
+		break;
+	case KVM_GET_REGS:
+		r = kvm_arch_vcpu_ioctl_get_regs(vcpu, kvm_regs);
+		if (r)
+			break;
+		r = -EFAULT;
+		if (copy_to_user(argp, kvm_regs, sizeof(struct kvm_regs)))
+			break;
+		r = 0;
+		break;
+	case KVM_SET_REGS:
+		r = -EFAULT;
+		if (copy_from_user(kvm_regs, argp, sizeof(struct kvm_regs)))
+			break;
+		r = kvm_arch_vcpu_ioctl_set_regs(vcpu, kvm_regs);
+		break;
+	case KVM_GET_SREGS:
+		r = kvm_arch_vcpu_ioctl_get_sregs(vcpu, kvm_sregs);
+		if (r)
+			break;
+		r = -EFAULT;
+		if (copy_to_user(argp, kvm_sregs, sizeof(struct kvm_sregs)))
+			break;
+		r = 0;
+		break;
+	case KVM_SET_SREGS:
+		r = -EFAULT;
+		if (copy_from_user(kvm_sregs, argp, sizeof(struct kvm_sregs)))
+			break;
+		r = kvm_arch_vcpu_ioctl_set_sregs(vcpu, kvm_sregs);
+		break;
+	case KVM_GET_FPU:
+		r = kvm_arch_vcpu_ioctl_get_fpu(vcpu, fpu);
+		if (r)
+			break;
+		r = -EFAULT;
+		if (copy_to_user(argp, fpu, sizeof(struct kvm_fpu)))
+			break;
+		r = 0;
+		break;
+	case KVM_SET_FPU:
+		r = -EFAULT;
+		if (copy_from_user(fpu, argp, sizeof(struct kvm_fpu)))
+			break;
+		r = kvm_arch_vcpu_ioctl_set_fpu(vcpu, fpu);
+		break;
+	case KVM_SET_GUEST_DEBUG:
+		r = -EFAULT;
+		if (copy_from_user(&dbg, argp, sizeof(dbg)))
+			break;
+		r = kvm_arch_vcpu_ioctl_set_guest_debug(vcpu, &dbg);
+		break;
+	default:
+		r = kvm_arch_vcpu_ioctl(filp, ioctl, arg);
+	}
+	return r;
+}
+
 long kvm_arch_vcpu_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
 {
 	struct kvm_vcpu *vcpu = filp->private_data;
+	void __user *argp = (void __user *)arg;
 	long r;
 
 	switch (ioctl) {
 	case KVM_GET_XCRS:
 		r = kvm_vcpu_ioctl_x86_get_xcrs(vcpu, u.xcrs);
+		if (r)
+			break;
+		r = -EFAULT;
+		if (copy_to_user(argp, u.xcrs, sizeof(struct kvm_xcrs)))
+			break;
+		r = 0;
 		break;
 	case KVM_SET_XCRS:
+		u.xcrs = memdup_user(argp, sizeof(*u.xcrs));
 		r = kvm_vcpu_ioctl_x86_set_xcrs(vcpu, u.xcrs);
 		break;
+	case KVM_GET_XSAVE:
+		r = kvm_vcpu_ioctl_x86_get_xsave(vcpu, u.xsave);
+		if (r)
+			break;
+		r = -EFAULT;
+		if (copy_to_user(argp, u.xsave, sizeof(struct kvm_xsave)))
+			break;
+		r = 0;
+		break;
+	case KVM_SET_XSAVE:
+		u.xsave = memdup_user(argp, sizeof(*u.xsave));
+		r = kvm_vcpu_ioctl_x86_set_xsave(vcpu, u.xsave);
+		break;
+	case KVM_GET_DEBUGREGS:
+		r = kvm_vcpu_ioctl_x86_get_debugregs(vcpu, &dbgregs);
+		if (r)
+			break;
+		r = -EFAULT;
+		if (copy_to_user(argp, &dbgregs, sizeof(struct kvm_debugregs)))
+			break;
+		r = 0;
+		break;
 	case KVM_SET_DEBUGREGS:
+		r = -EFAULT;
+		if (copy_from_user(&dbgregs, argp, sizeof(struct kvm_debugregs)))
+			break;
 		r = kvm_vcpu_ioctl_x86_set_debugregs(vcpu, &dbgregs);
+		break;
+	case KVM_SET_MSRS:
+		r = kvm_vcpu_ioctl_set_msrs(vcpu, argp);
+		break;
+	case KVM_SET_CPUID2:
+		r = -EFAULT;
+		if (copy_from_user(&cpuid, argp, sizeof(cpuid)))
+			break;
+		r = kvm_vcpu_ioctl_set_cpuid2(vcpu, &cpuid);
 		break;
 	default:
 		r = -EINVAL;
 	}
 	return r;
+}
+
+long kvm_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
+{
+	struct kvm *kvm = filp->private_data;
+	long r;
+
+	switch (ioctl) {
+	case KVM_CREATE_VCPU:
+		r = kvm_vm_ioctl_create_vcpu(kvm, arg);
+		break;
+	default:
+		r = kvm_arch_vm_ioctl(filp, ioctl, arg);
+	}
+	return r;
+}
+
+long kvm_arch_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
+{
+	struct kvm *kvm = filp->private_data;
+	void __user *argp = (void __user *)arg;
+	long r;
+
+	switch (ioctl) {
+	case KVM_MEMORY_ENCRYPT_OP:
+		r = -ENOTTY;
+		if (!kvm_x86_ops.mem_enc_ioctl)
+			break;
+		r = kvm_x86_call(mem_enc_ioctl)(kvm, argp);
+		break;
+	case KVM_CHECK_EXTENSION:
+		r = 0;
+		break;
+	default:
+		r = -ENOTTY;
+	}
+	return r;
+}
+
+/* VM creation: the type userspace passes decides whether the VM's state is protected. */
+int kvm_arch_init_vm(struct kvm *kvm, unsigned long type)
+{
+	kvm->arch.vm_type = type;
+	kvm->arch.has_protected_state = (type == KVM_X86_SEV_ES_VM || type == KVM_X86_SNP_VM);
+	return 0;
+}
+
+static int kvm_vm_ioctl_create_vcpu(struct kvm *kvm, unsigned long id)
+{
+	struct kvm_vcpu *vcpu;
+	int r;
+
+	r = kvm_arch_vcpu_create(vcpu);
+	if (r)
+		return r;
+	return 0;
 }
 
 int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
@@ -200,6 +366,8 @@ static int kvm_vcpu_ioctl_x86_set_xcrs(struct kvm_vcpu *vcpu, struct kvm_xcrs *g
 
 static int kvm_vcpu_ioctl_set_msrs(struct kvm_vcpu *vcpu, struct kvm_msrs __user *user_msrs)
 {
+	if (copy_from_user(&msrs, user_msrs, sizeof(msrs)))
+		return -EFAULT;
 	return kvm_set_msr(vcpu, index, data);
 }
 

@@ -1,0 +1,63 @@
+// The simulated world of one code base: the program (functions, ops tables, function tables,
+// tracked flags) and the operations its dispatchers define, plus those a patch added.
+import type { FunctionIr, FunctionTable } from '../summary/ir';
+import { forEachExpr } from '../summary/irKeys';
+import type { Operation } from './operations';
+import { dispatchSwitch, type DiscoveredOperations, operationsFromDispatchers, operationsOf } from './operationsFromDispatchers';
+import { Program, type ProgramOptions } from './program';
+import type { Interner } from './simulationCache';
+
+export interface World {
+  program: Program;
+  operations: Operation[];
+  discovered: DiscoveredOperations;
+}
+
+export interface WorldInput {
+  functions: ReadonlyMap<string, FunctionIr>;
+  ops: ReadonlyMap<string, string>;
+  tables: ReadonlyMap<string, FunctionTable['entries']>;
+  added?: readonly Operation[];
+  removed?: readonly { name: string; from: string }[];
+  seriesFiles?: ReadonlySet<string>;
+  interner?: Interner;
+  options?: ProgramOptions;
+}
+
+export function worldOf(input: WorldInput): World {
+  const program = new Program(input.functions, input.ops, input.seriesFiles, input.interner, input.options, input.tables);
+  const discovered = operationsFromDispatchers(input.functions, (op) => program.resolveOp(op));
+  return { program, discovered, operations: operationsOf(discovered, input.added ?? [], input.removed ?? []) };
+}
+
+/** Every function each operation's case can reach, by function: the ioctls that reach it. */
+export function reachingOperations(world: World): Map<string, string[]> {
+  const reach = new Map<string, string[]>();
+  for (const op of world.operations) {
+    for (const name of operationClosure(world.program, op)) reach.set(name, [...(reach.get(name) ?? []), op.name]);
+  }
+  return reach;
+}
+
+/** The functions one operation can run: those its case body calls, and what they call. */
+export function operationClosure(program: Program, op: Operation): Set<string> {
+  const fn = program.functions.get(op.handler);
+  const sw = fn && !op.addedTo ? dispatchSwitch(fn) : undefined;
+  if (!fn || !sw) return program.closure(op.handler);
+  const at = sw.cases.findIndex((c) => c.labels.includes(op.name));
+  const out = new Set<string>([op.handler]);
+  if (at < 0) return out;
+  for (const s of sw.cases.slice(at).flatMap((c) => c.body)) {
+    forEachExpr(s, (e) => {
+      if (e.k !== 'call') return;
+      const start = e.callee.k === 'direct' ? e.callee.name : e.callee.k === 'op' ? program.resolveOp(e.callee.op) : undefined;
+      if (start) for (const name of program.closure(start)) out.add(name);
+    });
+  }
+  return out;
+}
+
+/** The operations' handlers' fingerprints: equal signatures explore alike. */
+export function worldSignature(world: World): string {
+  return world.operations.map((op) => `${op.name}:${world.program.fingerprint(op.handler)}`).join(',');
+}
