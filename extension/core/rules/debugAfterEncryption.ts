@@ -1,5 +1,5 @@
 import type { Hazard, Rule } from './rule';
-import { vcpuName } from './rule';
+import { vcpuName, originOf } from './rule';
 
 /** Guest debugging is armed for a vCPU whose VMSA is encrypted. */
 export const debugAfterEncryption: Rule = {
@@ -12,7 +12,7 @@ export const debugAfterEncryption: Rule = {
       out.push({
         rule: this.id,
         key: `${this.id}|${ev.fn}`,
-        loc: ev.loc, fn: ev.fn, ...(ev.at ? { seriesLoc: ev.at } : {}),
+        loc: ev.loc, fn: ev.fn, ...(ev.at ? { seriesLoc: ev.at } : {}), ...originOf(ev),
         message: `${step.op.name} arms guest debugging (${ev.how}) for ${vcpuName(ev.vcpu)} whose VMSA is encrypted: KVM cannot load DR7, set RFLAGS.TF or read RIP of a protected guest, so debugging an SEV-ES guest must be refused once guest_state_protected is set`,
         note: `arms debugging in ${ev.fn}() (${ev.how}) on an encrypted vCPU`,
       });

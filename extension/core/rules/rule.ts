@@ -32,6 +32,10 @@ export interface Hazard {
   seriesLoc?: Loc;
   /** The state it concerns (a register field); hazards of one rule in one function are one finding. */
   detail?: string;
+  /** The guest's choice it happened under (the exit KVM_RUN took). */
+  choice?: string;
+  /** The calls from the operation's handler down to the hazard. */
+  via?: string[];
 }
 
 /** What the userspace operation on the trace asks of KVM. */
@@ -62,4 +66,9 @@ export function succeeded(step: StepResult): boolean {
 export function sevInitialised(step: Pick<StepResult, 'op' | 'status' | 'events'>): boolean {
   return initialisesSev(step.op) && step.status !== 'error'
     && step.events.some((e) => e.k === 'flagSet' && /^vm\.sev\.(es_)?active$/.test(e.flag) && e.value === 1);
+}
+
+/** Where an event happened in the operation: the guest's choice and the calls down to it. */
+export function originOf(ev: { choice?: string; via?: string[] }): { choice?: string; via?: string[] } {
+  return { ...(ev.choice ? { choice: ev.choice } : {}), ...(ev.via?.length ? { via: ev.via } : {}) };
 }

@@ -1,6 +1,6 @@
 import type { SimEvent } from '../simulate/interpreter';
 import type { Hazard, Rule } from './rule';
-import { vcpuName } from './rule';
+import { vcpuName, originOf } from './rule';
 
 /**
  * The reads of one step that matter: VMSA-backed state of an encrypted vCPU that KVM does not
@@ -33,7 +33,7 @@ export const vmsaReadAfterEncryption: Rule = {
         rule: this.id,
         key: `${this.id}|${ev.fn}`,
         detail: ev.field,
-        loc: ev.loc, fn: ev.fn, ...(ev.at ? { seriesLoc: ev.at } : {}),
+        loc: ev.loc, fn: ev.fn, ...(ev.at ? { seriesLoc: ev.at } : {}), ...originOf(ev),
         message: `${ev.fn}() reads VMSA-backed ${ev.field} of ${vcpuName(ev.vcpu)} after its VMSA was encrypted and ${use}${via ? `, reached by ${step.op.name}${via}` : ''}: KVM's copy is stale or meaningless once the state is protected (only what the guest shares through the GHCB is real)`,
         note: `reads ${ev.field} in ${ev.fn}() from an encrypted VMSA`,
       });

@@ -1,5 +1,5 @@
 import type { Hazard, Rule } from './rule';
-import { succeeded, vcpuName } from './rule';
+import { succeeded, vcpuName, originOf } from './rule';
 
 /** Debug registers: KVM must never change them for a protected guest, whatever asked it to. */
 const DEBUG_FIELDS = new Set(['DR6', 'DR7']);
@@ -26,7 +26,7 @@ export const vmsaWriteAfterEncryption: Rule = {
         rule: this.id,
         key: `${this.id}|${ev.fn}`,
         detail: ev.field,
-        loc: ev.loc, fn: ev.fn, ...(ev.at ? { seriesLoc: ev.at } : {}),
+        loc: ev.loc, fn: ev.fn, ...(ev.at ? { seriesLoc: ev.at } : {}), ...originOf(ev),
         message: `${ev.fn}() writes ${what} of ${vcpuName(ev.vcpu)} after KVM_SEV_LAUNCH_UPDATE_VMSA encrypted it (reached by ${step.op.name}${succeeded(step) ? '' : ', even though the ioctl then fails'}): ${ev.area === 'page'
           ? 'the write lands in the encrypted VMSA page, so the guest state is corrupted and the next VMRUN fails with a SHUTDOWN exit'
           : 'KVM cannot change protected state; only its VMCB copy changes, which the hardware ignores for an SEV-ES guest, so the ioctl reports success while the guest state stays as it was and KVM\'s view of the vCPU is wrong'}`,

@@ -241,9 +241,9 @@ function traceOf(node: Node): TraceStep[] {
 function stepOf(r: StepResult, h?: Hazard): TraceStep {
   const loc = h?.loc ?? r.seriesLoc?.loc ?? r.handlerLoc;
   const note = h?.note ?? noteOf(r);
-  // the guest's choices on the way (which exit it took) come first
-  const choices = h ? [...new Set(r.events.filter((e) => e.k === 'choice').map((e) => (e.k === 'choice' ? e.what : '')))] : [];
-  return { operation: r.op.name, vcpu: r.vcpu, location: { file: loc.file, line: loc.line }, note: choices.length ? `guest exit ${choices.join(', ')}: ${note}` : note };
+  // the guest's choice (which exit it took) and the calls down to the hazard
+  const path = h?.via?.length ? ` (${h.via.join(' -> ')})` : '';
+  return { operation: r.op.name, vcpu: r.vcpu, location: { file: loc.file, line: loc.line }, note: h?.choice ? `guest exit ${h.choice}${path}: ${note}` : `${note}${path}` };
 }
 
 /** What one step did, in a few words: the ground-truth changes first, then the flags. */

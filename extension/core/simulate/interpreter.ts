@@ -4,13 +4,15 @@
 import type { Callee, Expr, FunctionIr, Loc, StateRef, Stmt } from '../summary/ir';
 import {
   FLAGS, isWholeArea, debugArmingCall, firmwareCommand, flagKey, flagSetter, FIRMWARE_CALLS, MEMORY_WRITERS, isWarnMacro,
-  isCopyFromUser, isCopyToUser, isNamedConstant, keptCurrentByTraps,
+  isCopyFromUser, isCopyToUser, isNamedConstant, keptCurrentByTraps, EXIT_CODE_FIELD, isSevEsAutomaticExit,
 } from '../summary/idioms';
 import { type FlagValue, type SimState, cloneState, readFlag, writeFlag } from './state';
 import { SimulationCache } from './simulationCache';
 import type { Program } from './program';
 import { labelTail } from '../summary/irKeys';
-import { addFact, type Facts, knownDifferent, knownSym, mergeCalleeFacts, NO_FACTS, parameterFacts, translateTerm } from './pathFacts';
+import {
+  addFact, addOneOf, calleeFacts, type Facts, factsKey, forgetTerm, knownDifferent, knownSym, mergeCalleeFacts, parameterFacts, translateTerm,
+} from './pathFacts';
 
 /** A guard decided by kernel state, remembered so a refusal can say what refused it. */
 export interface Cause {
@@ -52,8 +54,6 @@ export type SimEvent = (
    * with; `user`: how it then reached userspace (copy_to_user of one of them, the kvm_run page).
    */
   | { k: 'vmsaRead'; field: string; area: Area; vcpu: number | null; encrypted: boolean; decided: boolean; loc: Loc; fn: string; into?: string[]; user?: string }
-  /** A choice the guest makes (which exit): named in the trace. */
-  | { k: 'choice'; what: string; loc: Loc; fn: string }
   | { k: 'debugArm'; vcpu: number | null; encrypted: boolean; how: string; loc: Loc; fn: string }
   | { k: 'encrypt'; vcpu: number; debugArmed: boolean; loc: Loc; fn: string }
   | { k: 'flagSet'; flag: string; vcpu: number | null; value: FlagValue; loc: Loc; fn: string }
@@ -64,6 +64,8 @@ export type SimEvent = (
     at?: Loc;
     /** The calls from the operation's handler down to the event's function, outermost first. */
     via?: string[];
+    /** The guest's choice this happened under (the exit it took), named in the trace. */
+    choice?: string;
   };
 
 type Flow =
@@ -103,33 +105,47 @@ export interface CallResult { st: SimState; events: SimEvent[]; seriesLoc?: Path
 
 
 const UNKNOWN: Val = { n: null };
+/** The pseudo-constant of a fact "this value is zero". */
+const ZERO = '#0';
 const USER: Val = { n: null, fromUser: true };
 const MAX_OUTCOMES = 96;
-const MAX_CALL_DEPTH = 14;
+/** KVM_RUN's deepest paths (an exit through the MMU to async page fault delivery) are about 20 calls. */
+const MAX_CALL_DEPTH = 28;
 
 export class Interpreter {
   private stack: string[] = [];
   /** Set when some path was cut by a bound; the caller reports it as analysis-incomplete. */
   truncated = false;
+  /** Where a bound cut paths, by function: what a note tells the user was not followed. */
+  readonly cuts = new Map<string, { fn: string; loc: Loc; what: string }>();
+
+  private cut(fn: FunctionIr | { name: string; loc: Loc }, what: string): void {
+    this.truncated = true;
+    const key = `${fn.name}|${what}`;
+    if (!this.cuts.has(key)) this.cuts.set(key, { fn: fn.name, loc: fn.loc, what });
+  }
 
   constructor(private readonly program: Program, private readonly cache: SimulationCache = new SimulationCache()) {}
 
   /** Runs `fn` from `ctx`; returns each distinct outcome with its return value. */
   runFunction(fn: FunctionIr, ctx: PathCtx, args: Val[] = []): { ctx: PathCtx; val: Val }[] {
-    if (this.stack.includes(fn.name) || this.stack.length >= MAX_CALL_DEPTH) {
-      this.truncated = true;
+    // recursion is followed once: the inner call's outcome is unknown (no state changes seen there)
+    if (this.stack.includes(fn.name)) return [{ ctx, val: UNKNOWN }];
+    if (this.stack.length >= MAX_CALL_DEPTH) {
+      this.cut(fn, `calls nested deeper than ${MAX_CALL_DEPTH} were not followed into ${fn.name}()`);
       return [{ ctx, val: UNKNOWN }];
     }
     // A call's outcomes depend only on what the callee can run, the state, the vCPU and the
     // known arguments: computed once, they are reused wherever and whenever the call recurs.
-    const key = `${this.program.fingerprint(fn.name)}|${ctx.vcpu}|${this.cache.stateId(ctx.st)}|${args.map(argKey).join(',')}`
+    const seed = calleeFacts(ctx.facts, args.map((a) => a.term));
+    const key = `${this.program.fingerprint(fn.name)}|${ctx.vcpu}|${this.cache.stateId(ctx.st)}|${args.map(argKey).join(',')}|${factsKey(seed)}`
       + (ctx.select?.fn === fn.name ? `|${ctx.select.label}` : '');
     let results = this.cache.calls.get(key);
     if (!results) {
       this.cache.misses++;
       const before = this.truncated;
       this.truncated = false;
-      results = this.computeCall(fn, ctx, args);
+      results = this.computeCall(fn, ctx, args, seed);
       const cut = this.truncated;
       this.truncated = before || cut;
       if (!cut) this.cache.calls.set(key, results);
@@ -152,7 +168,7 @@ export class Interpreter {
   }
 
   /** Runs the callee from a clean slate (no caller events, locals or guards) so the result composes. */
-  private computeCall(fn: FunctionIr, ctx: PathCtx, args: Val[]): CallResult[] {
+  private computeCall(fn: FunctionIr, ctx: PathCtx, args: Val[], seed: Facts): CallResult[] {
     this.stack.push(fn.name);
     try {
       // each parameter is known by its position, so facts about it can go back to the caller
@@ -163,10 +179,10 @@ export class Interpreter {
       });
       const select = ctx.select?.fn === fn.name ? { select: ctx.select } : {};
       const inner: PathCtx = {
-        st: ctx.st, vcpu: ctx.vcpu, locals, events: [], guards: [], fn: fn.name, facts: NO_FACTS, ...select,
+        st: ctx.st, vcpu: ctx.vcpu, locals, events: [], guards: [], fn: fn.name, facts: seed, ...select,
         ...(fn.touched ? { seriesLoc: { loc: fn.touched, fn: fn.name }, here: fn.touched } : {}),
       };
-      return this.execFunctionBody(fn, inner).flatMap((o) => {
+      const results = this.execFunctionBody(fn, inner).flatMap((o) => {
         const val = o.flow.k === 'return' ? o.flow.val : fn.returnsVoid ? { n: 0 } : UNKNOWN;
         // a predicate helper's result, decided by what it compared, is two outcomes
         return this.split(o.ctx, val).map(([c, v]): CallResult => ({
@@ -174,9 +190,31 @@ export class Interpreter {
           ...(c.seriesLoc ? { seriesLoc: c.seriesLoc } : {}), val: v,
         }));
       });
+      return this.joinResults(results);
     } finally {
       this.stack.pop();
     }
+  }
+
+  /**
+   * Outcomes a caller cannot tell apart (same state, same value, same facts) are one: their
+   * events are joined. A long function returns from dozens of places; its callers should not
+   * fork on each.
+   */
+  private joinResults(results: CallResult[]): CallResult[] {
+    if (results.length < 2) return results;
+    const byKey = new Map<string, CallResult>();
+    for (const r of results) {
+      const key = `${this.cache.stateId(r.st)}|${valKey(r.val)}|${factsKey(r.facts)}`;
+      const prev = byKey.get(key);
+      if (!prev) { byKey.set(key, r); continue; }
+      if (r.events !== prev.events && r.events.length) {
+        const seen = new Set(prev.events.map(eventKey));
+        const extra = r.events.filter((e) => !seen.has(eventKey(e)));
+        if (extra.length) byKey.set(key, { ...prev, events: [...prev.events, ...extra] });
+      }
+    }
+    return [...byKey.values()];
   }
 
   private execFunctionBody(fn: FunctionIr, ctx: PathCtx): Outcome[] {
@@ -192,7 +230,7 @@ export class Interpreter {
       }
       pending = next;
     }
-    if (pending.length) this.truncated = true;
+    if (pending.length) this.cut(fn, `a chain of more than 8 gotos in ${fn.name}() was not followed to its end`);
     return done;
   }
 
@@ -219,7 +257,7 @@ export class Interpreter {
       case 'if': {
         if (!this.program.relevance.stmtMatters(s)) return [{ ctx, flow: { k: 'normal' } }];
         const out: Outcome[] = [];
-        for (const [c, v] of this.evalCond(s.cond, this.visit(ctx, s.loc)).flatMap(([c0, v0]) => this.split(c0, v0))) {
+        for (const [c, v] of this.evalCond(s.cond, this.visit(ctx, s.loc)).flatMap(([c0, v0]) => this.split(c0, v0, true))) {
           // the refusal's reason is the whole condition as written, at the if
           const cause = v.cause ? { loc: s.loc, fn: c.fn, text: `"${s.text.replace(/\s+/g, ' ').replace(/^\((.*)\)$/, '$1')}"` } : null;
           if (v.n === null) {
@@ -234,14 +272,14 @@ export class Interpreter {
             out.push(...(s.else ? this.branch(s.else, c, cause) : [{ ctx: c, flow: { k: 'normal' } as Flow }]));
           }
         }
-        return this.cap(out);
+        return this.capOutcomes(out);
       }
       case 'loop': {
         if (s.each === 'vcpu') return this.execVcpuLoop(s.body, ctx);
         if (!this.program.relevance.stmtMatters(s.body)) return [{ ctx, flow: { k: 'normal' } }];
         // Other loops: skipped, or run once; the body's effects are what matter.
         const once = this.exec(s.body, ctx).map((o) => o.flow.k === 'break' || o.flow.k === 'continue' ? { ctx: o.ctx, flow: { k: 'normal' } as Flow } : o);
-        return this.cap([{ ctx, flow: { k: 'normal' } }, ...once]);
+        return this.capOutcomes([{ ctx, flow: { k: 'normal' } }, ...once]);
       }
       case 'switch': {
         const out: Outcome[] = [];
@@ -269,7 +307,7 @@ export class Interpreter {
             if (none) out.push(restore({ ctx: none, flow: { k: 'normal' } }));
           }
         }
-        return this.cap(out);
+        return this.capOutcomes(out);
       }
     }
   }
@@ -320,8 +358,20 @@ export class Interpreter {
     return facts ? { ...c, facts } : undefined;
   }
 
-  /** A value decided by a comparison we could not compute: both outcomes, each learning its fact. */
-  split(ctx: PathCtx, v: Val): [PathCtx, Val][] {
+  /**
+   * A value decided by a comparison we could not compute: both outcomes, each learning its fact.
+   * As a condition (`truth`), a value with an identity is also zero on one side and not on the other.
+   */
+  split(ctx: PathCtx, v: Val, truth = false): [PathCtx, Val][] {
+    if (truth && v.n === null && !v.cmp && v.sym === undefined && v.term !== undefined) {
+      const out: [PathCtx, Val][] = [];
+      const keep = { ...(v.taint ? { taint: v.taint } : {}), ...(v.fromUser ? { fromUser: true } : {}) };
+      const nonzero = addFact(ctx.facts, v.term, ZERO, false);
+      if (nonzero) out.push([{ ...ctx, facts: nonzero }, { n: 1, ...keep }]);
+      const zero = addFact(ctx.facts, v.term, ZERO, true);
+      if (zero) out.push([{ ...ctx, facts: zero }, { n: 0, ...keep }]);
+      return out;
+    }
     if (v.n !== null || !v.cmp) return [[ctx, v]];
     const out: [PathCtx, Val][] = [];
     const { term, sym, eq } = v.cmp;
@@ -352,7 +402,7 @@ export class Interpreter {
       live = this.dedupe(next);
       if (live.length === 0) break;
     }
-    return this.cap([...finished, ...live.map((c) => ({ ctx: c, flow: { k: 'normal' } as Flow }))]);
+    return this.capOutcomes([...finished, ...live.map((c) => ({ ctx: c, flow: { k: 'normal' } as Flow }))]);
   }
 
   private execVcpuLoop(body: Stmt, ctx: PathCtx): Outcome[] {
@@ -370,7 +420,7 @@ export class Interpreter {
       }
       live = this.dedupe(next);
     }
-    return this.cap([...finished, ...live.map((c) => ({ ctx: c, flow: { k: 'normal' } as Flow }))]);
+    return this.capOutcomes([...finished, ...live.map((c) => ({ ctx: c, flow: { k: 'normal' } as Flow }))]);
   }
 
   /**
@@ -389,9 +439,25 @@ export class Interpreter {
     return [...byState.values()];
   }
 
+  /** Statement outcomes: those that end alike (state, how, value) are joined before any is cut. */
+  private capOutcomes(xs: Outcome[]): Outcome[] {
+    if (xs.length <= MAX_OUTCOMES / 2) return xs;
+    const byKey = new Map<string, Outcome>();
+    for (const o of xs) {
+      const f = o.flow;
+      const how = f.k === 'return' ? `r${valKey(f.val)}` : f.k === 'goto' ? `g${f.label}` : f.k;
+      const key = `${this.cache.stateId(o.ctx.st)}|${o.ctx.exempt ? 1 : 0}|${how}`;
+      const prev = byKey.get(key);
+      byKey.set(key, prev ? { ctx: joinPaths(prev.ctx, o.ctx), flow: prev.flow } : o);
+    }
+    return this.cap([...byKey.values()]);
+  }
+
   private cap<T>(xs: T[]): T[] {
     if (xs.length <= MAX_OUTCOMES) return xs;
-    this.truncated = true;
+    const fn = this.stack[this.stack.length - 1] ?? '?';
+    const ir = this.program.functions.get(fn);
+    this.cut(ir ?? { name: fn, loc: { file: '?', line: 1, column: 1 } }, `more than ${MAX_OUTCOMES} distinct paths in ${fn}(): the rest were not followed`);
     return xs.slice(0, MAX_OUTCOMES);
   }
 
@@ -437,10 +503,10 @@ export class Interpreter {
       case 'not': return this.evalExpr(e.arg, ctx).map(([c, v]) => [c, not(v)]);
       case 'logic': {
         const out: [PathCtx, Val][] = [];
-        for (const [c, l] of this.evalExpr(e.left, ctx).flatMap(([c0, l0]) => this.split(c0, l0))) {
+        for (const [c, l] of this.evalExpr(e.left, ctx).flatMap(([c0, l0]) => this.split(c0, l0, true))) {
           const short = shortCircuit(e.op, l);
           if (short) { out.push([c, short]); continue; }
-          for (const [c2, r] of this.evalExpr(e.right, c).flatMap(([c1, r0]) => this.split(c1, r0))) out.push([c2, combineLogic(e.op, l, r)]);
+          for (const [c2, r] of this.evalExpr(e.right, c).flatMap(([c1, r0]) => this.split(c1, r0, true))) out.push([c2, combineLogic(e.op, l, r)]);
         }
         return this.cap(out);
       }
@@ -453,7 +519,7 @@ export class Interpreter {
       }
       case 'ternary': {
         const out: [PathCtx, Val][] = [];
-        for (const [c, v] of this.evalCond(e.cond, ctx).flatMap(([c0, v0]) => this.split(c0, v0))) {
+        for (const [c, v] of this.evalCond(e.cond, ctx).flatMap(([c0, v0]) => this.split(c0, v0, true))) {
           const pick = (x: Expr) => this.evalExpr(x, c).map(([c2, r]): [PathCtx, Val] => [c2, v.cause && !r.cause ? { ...r, cause: v.cause } : r]);
           if (v.n === null) out.push(...pick(e.then), ...pick(e.else));
           else out.push(...pick(v.n !== 0 ? e.then : e.else));
@@ -491,7 +557,8 @@ export class Interpreter {
       const v = root.term ? this.known(ctx, { n: null, term: `${root.term}.${ref.path}` }) : UNKNOWN;
       return [ctx, root.fromUser ? { ...v, fromUser: true } : v];
     }
-    if (ref.k === 'user') return [ctx, USER];
+    if (ref.k === 'user') return [ctx, this.known(ctx, { n: null, fromUser: true, term: `user.${ref.field}` })];
+    if (ref.k === 'control') return this.readControl(ref.field, ctx);
     // a whole save area read is its pointer (tested, passed along), not the state inside it
     if (ref.k === 'vmsa' && isWholeArea(ref)) return [ctx, UNKNOWN];
     if (ref.k === 'vmsa') {
@@ -507,21 +574,40 @@ export class Interpreter {
     return [ctx, { n, cause, ...(n !== 0 && isProtectionFlag(key) ? { prot: cause } : {}) }];
   }
 
+  /**
+   * A VMCB control field: KVM's own, with an identity. The exit code of an encrypted SEV-ES vCPU
+   * can only be one the hardware takes by itself (see isSevEsAutomaticExit), of those the
+   * code's exit table handles.
+   */
+  private readControl(field: string, ctx: PathCtx): [PathCtx, Val] {
+    const term = `vmcb.control.${field}`;
+    let c = ctx;
+    if (field === EXIT_CODE_FIELD && !c.facts[term] && c.vcpu !== null && c.st.vcpus[c.vcpu]?.encrypted && c.st.flags['sev.es_active'] === 1) {
+      const automatic = this.program.exitCodes().filter(isSevEsAutomaticExit);
+      const facts = automatic.length ? addOneOf(c.facts, term, automatic) : null;
+      if (facts) c = { ...c, facts };
+    }
+    return [c, this.known(c, { n: null, term })];
+  }
+
   /** A value with an identity the path's facts pin to a constant is that constant. */
   private known(ctx: PathCtx, v: Val): Val {
     if (v.n !== null || v.sym !== undefined || v.term === undefined) return v;
     const sym = knownSym(ctx.facts, v.term);
+    if (sym === ZERO) return { ...v, n: 0 };
     return sym === undefined ? v : { ...v, sym };
   }
 
   private assign(target: StateRef | null, op: string, v: Val, e: Expr & { k: 'assign' }, ctx: PathCtx): [PathCtx, Val][] {
     if (!target) return [[ctx, v]];
+    // the GHCB sync writes the exit code the guest asked for: what the path knew of it is gone
+    if (target.k === 'control') return [[{ ...ctx, facts: forgetTerm(ctx.facts, `vmcb.control.${target.field}`) }, v]];
     if (target.k === 'field') {
       // a value stored in a local's object: userspace's data makes the object userspace's; a
       // VMSA-backed value read into it goes wherever the object goes
       let c = ctx;
       if (v.fromUser && !ctx.locals[target.root]?.fromUser) c = { ...c, locals: { ...c.locals, [target.root]: { ...(c.locals[target.root] ?? { n: null, term: `${c.fn}.${target.root}` }), fromUser: true } } };
-      if (v.taint) c = { ...c, events: markLastRead(c.events, v.taint, (r) => ({ ...r, into: [...(r.into ?? []), `${c.fn}:${target.root}`] })) };
+      if (v.taint) { const tag = tagOf(c, target.root); c = { ...c, events: markLastRead(c.events, v.taint, (r) => ({ ...r, into: [...(r.into ?? []), tag] })) }; }
       return [[c, v]];
     }
     if (target.k === 'local') {
@@ -567,22 +653,35 @@ export class Interpreter {
     for (const a of e.args) {
       live = this.cap(live.flatMap(([c, vals]) => this.evalExpr(a, c).map(([c2, v]): [PathCtx, Val[]] => [c2, [...vals, v]])));
     }
-    // what the callee reads may be stored in the objects it was handed: a later copy_to_user of
-    // one of them hands it to userspace, and a pointer into the kvm_run page (store_regs) does at once
-    const roots = e.args.map(argRoot).filter((r): r is string => !!r);
-    const userArg = e.args.find((a) => a.k === 'read' && a.ref.k === 'user');
+    // a callee that stored what it read in an object it was handed (its parameter N) stored it
+    // in the caller's argument N: a later copy_to_user of that object, or a pointer into the
+    // kvm_run page (store_regs), hands it to userspace
     const out: [PathCtx, Val][] = [];
     for (const [c, vals] of live) {
       const from = c.events.length;
       for (const [c2, v] of this.callResolved(e, e.callee, vals, c)) {
-        if (!roots.length || c2.events.length === from) { out.push([c2, v]); continue; }
-        const into = roots.map((r) => `${c.fn}:${r}`);
-        const how = userArg && userArg.k === 'read' && userArg.ref.k === 'user' ? `the kvm_run page (${userArg.ref.field})` : undefined;
-        const events = [...c2.events.slice(0, from), ...c2.events.slice(from).map((ev) => (ev.k === 'vmsaRead' && !ev.decided ? { ...ev, into: [...(ev.into ?? []), ...into], ...(how && !ev.user ? { user: how } : {}) } : ev))];
+        if (c2.events.length === from) { out.push([c2, v]); continue; }
+        const events = [...c2.events.slice(0, from), ...c2.events.slice(from).map((ev) => (ev.k === 'vmsaRead' && ev.into ? this.intoCaller(ev, e.args, c) : ev))];
         out.push([{ ...c2, events }, v]);
       }
     }
     return this.cap(out);
+  }
+
+  /** A callee's read, its "stored in parameter N" restated as the caller's argument N. */
+  private intoCaller(ev: SimEvent & { k: 'vmsaRead' }, args: Expr[], ctx: PathCtx): SimEvent {
+    const into: string[] = [];
+    let user = ev.user;
+    for (const tag of ev.into ?? []) {
+      const m = /^\$(\d+)$/.exec(tag);
+      if (!m) continue; // the callee's own locals are gone
+      const root = argRoot(args[Number(m[1])]);
+      if (root === '<kvm_run>') user ??= 'the kvm_run page';
+      else if (root) into.push(tagOf(ctx, root));
+    }
+    const out: SimEvent & { k: 'vmsaRead' } = { ...ev, ...(user ? { user } : {}) };
+    if (into.length) out.into = into; else delete out.into;
+    return out;
   }
 
   private callResolved(e: Expr & { k: 'call' }, callee: Callee, args: Val[], ctx: PathCtx): [PathCtx, Val][] {
@@ -622,8 +721,12 @@ export class Interpreter {
         }
         const fn = this.program.functions.get(entry.fn);
         if (!fn || !this.program.relevance.isRelevant(entry.fn)) continue;
-        const chosen: PathCtx = { ...at2, events: [...at2.events, { k: 'choice', what: `${callee.table}[${entry.index}] -> ${entry.fn}()`, loc: e.loc, fn: at2.fn }] };
-        for (const o of this.runFunction(fn, chosen, args)) out.push([o.ctx, o.val]);
+        const from = at2.events.length;
+        const what = `${entry.index}`;
+        for (const o of this.runFunction(fn, at2, args)) {
+          const events = o.ctx.events.length === from ? o.ctx.events : [...o.ctx.events.slice(0, from), ...o.ctx.events.slice(from).map((ev) => (ev.choice ? ev : { ...ev, choice: what }))];
+          out.push([{ ...o.ctx, events }, o.val]);
+        }
       }
       // entries that touch nothing we model: the path goes on with an unknown result
       out.push([c, UNKNOWN]);
@@ -644,7 +747,7 @@ export class Interpreter {
       // copy_to_user(dst, src, ...), put_user(src, dst): what was read into src reaches userspace
       const src = argRoot(e.args[/put_user/.test(name) ? 0 : 1]);
       if (!src) return [ctx, UNKNOWN];
-      const tag = `${ctx.fn}:${src}`;
+      const tag = tagOf(ctx, src);
       return [{ ...ctx, events: ctx.events.map((ev) => (ev.k === 'vmsaRead' && !ev.user && ev.into?.includes(tag) ? { ...ev, user: `${name}()` } : ev)) }, UNKNOWN];
     }
     const setter = flagSetter(name);
@@ -711,6 +814,10 @@ function at(ctx: PathCtx): { at?: Loc } {
   return ctx.here ? { at: ctx.here } : {};
 }
 
+function valKey(v: Val): string {
+  return `${v.n}|${v.errno ?? ''}|${v.sym ?? ''}|${v.term ?? ''}|${v.cmp ? `${v.cmp.term}${v.cmp.eq ? '=' : '!'}${v.cmp.sym}` : ''}|${v.taint ?? ''}|${v.fromUser ? 1 : 0}|${v.gate ? v.gate.when : ''}|${v.prot ? 1 : 0}`;
+}
+
 function argKey(a: Val): string {
   return (a.n !== null ? String(a.n) : a.sym ?? '') + (a.fromUser ? 'u' : '');
 }
@@ -728,6 +835,12 @@ function argRoot(a: Expr | undefined): string | undefined {
   return undefined;
 }
 
+/** How a path names an object: a parameter by its position (so callers can restate it), a local by function and name. */
+function tagOf(ctx: PathCtx, root: string): string {
+  const term = ctx.locals[root]?.term;
+  return term !== undefined && /^\$\d+$/.test(term) ? term : `${ctx.fn}:${root}`;
+}
+
 /** The path's last read of the VMSA-backed field a value came from ("area:FIELD"), changed by `f`. */
 function markLastRead(events: SimEvent[], taint: string, f: (e: SimEvent & { k: 'vmsaRead' }) => SimEvent): SimEvent[] {
   const field = taint.slice(taint.indexOf(':') + 1);
@@ -740,7 +853,7 @@ function markLastRead(events: SimEvent[], taint: string, f: (e: SimEvent & { k: 
 
 /** An event from a callee, as the caller sees it: one call deeper. */
 function viaCaller(e: SimEvent, callee: string): SimEvent {
-  if (e.k === 'vmsaRead' || e.k === 'vmsaWrite' || e.k === 'debugArm' || e.k === 'choice') return { ...e, via: [callee, ...(e.via ?? [])] };
+  if (e.k === 'vmsaRead' || e.k === 'vmsaWrite' || e.k === 'debugArm') return { ...e, via: [callee, ...(e.via ?? [])] };
   return e;
 }
 
@@ -772,6 +885,8 @@ function not(v: Val): Val {
   delete out.sym;
   delete out.term;
   if (v.cmp) out.cmp = { ...v.cmp, eq: !v.cmp.eq };
+  // !x of a value with an identity is "x is zero"
+  else if (v.n === null && v.sym === undefined && v.term !== undefined) out.cmp = { term: v.term, sym: ZERO, eq: true };
   if (v.gate) out.gate = { ...v.gate, when: v.gate.when === 0 ? 1 : 0 };
   return out;
 }
@@ -816,6 +931,8 @@ function binary(op: string, l: Val, r: Val, facts: Facts): Val {
     }
   }
   if (op === '&' && (l.n === 0 || r.n === 0)) return { n: 0, cause, taint };
+  // x & ~0 is x (a mask that keeps every bit), so what is known of x is known of the result
+  if (op === '&' && (l.n === -1 || r.n === -1)) return l.n === -1 ? r : l;
   if (l.n === null || r.n === null) return { n: null, taint };
   const a = l.n, b = r.n;
   const res: Record<string, number> = {
@@ -888,5 +1005,6 @@ function isPure(e: Expr): boolean {
 }
 
 function eventKey(ev: SimEvent): string {
-  return `${ev.k}@${ev.loc.file}:${ev.loc.line}:${ev.loc.column}${'field' in ev ? ev.field : ''}${'encrypted' in ev ? +ev.encrypted : ''}${ev.k === 'choice' ? ev.what : ''}`;
+  return `${ev.k}@${ev.loc.file}:${ev.loc.line}:${ev.loc.column}${'field' in ev ? ev.field : ''}${'encrypted' in ev ? +ev.encrypted : ''}${ev.choice ?? ''}`
+    + (ev.k === 'vmsaRead' ? `${+ev.decided}${ev.user ?? ''}${(ev.into ?? []).join(',')}` : ev.k === 'vmsaWrite' ? `${+ev.asked}` : '');
 }

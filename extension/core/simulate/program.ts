@@ -45,6 +45,14 @@ export class Program {
     return this.functions.has(`svm_${op}`) ? `svm_${op}` : undefined;
   }
 
+  private exitCodeNames: string[] | undefined;
+
+  /** The exit codes the vendor's exit table handles: the indexes of the table of SVM_EXIT_* entries. */
+  exitCodes(): string[] {
+    this.exitCodeNames ??= [...this.tables.values()].filter((t) => t.some((e) => e.index.startsWith('SVM_EXIT_'))).flatMap((t) => t.map((e) => e.index)).concat('SVM_EXIT_ERR');
+    return this.exitCodeNames;
+  }
+
   isSeriesFile(file: string): boolean {
     return this.seriesFiles.has(file);
   }

@@ -6,7 +6,7 @@ import type { StateRef } from './ir';
 /** What a local or parameter points at, decided from its type or, failing that, its name. */
 /** `vmsa` is the VMSA page (svm->sev_es.vmsa); `vmcbSave` is the VMCB save area, KVM's own copy. */
 /** `kvmRun` is the `kvm_run` page userspace maps and shares with KVM_RUN (vcpu->run). */
-export type BaseKind = 'vcpu' | 'svm' | 'vm' | 'sev' | 'vmcb' | 'vmsa' | 'vmcbSave' | 'kvmRun';
+export type BaseKind = 'vcpu' | 'svm' | 'vm' | 'sev' | 'vmcb' | 'vmsa' | 'vmcbSave' | 'vmcbControl' | 'kvmRun';
 
 const KIND_BY_TYPE: Record<string, BaseKind> = {
   kvm_vcpu: 'vcpu',
@@ -75,7 +75,10 @@ export function resolveFields(kind: BaseKind, fields: string[]): StateRef | null
       case 'vmcb':
         if (f === 'ptr') continue;
         if (f === 'save') { k = 'vmcbSave'; continue; }
-        return null; // control area: intercepts, not VMSA-backed state
+        if (f === 'control') { k = 'vmcbControl'; continue; }
+        return null;
+      case 'vmcbControl':
+        return { k: 'control', field: fields.slice(i).join('.') };
       case 'vmsa':
         return { k: 'vmsa', field: f.toUpperCase(), area: 'page' };
       case 'vmcbSave':
@@ -153,6 +156,7 @@ export function flagKey(ref: StateRef): string {
   if (ref.k === 'vmsa') return `vmsa.${ref.field}`;
   if (ref.k === 'field') return `local.${ref.root}.${ref.path}`;
   if (ref.k === 'user') return `user.${ref.field}`;
+  if (ref.k === 'control') return `vmcb.control.${ref.field}`;
   return `local.${ref.name}`;
 }
 
@@ -207,7 +211,7 @@ export function isWarnMacro(fn: string): boolean {
 
 /** likely()/unlikely() and friends are transparent. */
 export function isTransparentWrapper(fn: string): boolean {
-  return fn === 'likely' || fn === 'unlikely' || fn === 'READ_ONCE' || fn === '!!';
+  return fn === 'likely' || fn === 'unlikely' || fn === 'READ_ONCE' || fn === '!!' || fn === 'array_index_nospec';
 }
 
 /**
@@ -240,3 +244,19 @@ export function keptCurrentByTraps(field: string): boolean {
 export function isNamedConstant(name: string): boolean {
   return /^[A-Z][A-Z0-9_]*[A-Z0-9]$/.test(name) && name !== 'NULL';
 }
+
+/**
+ * The exits the hardware itself takes for an SEV-ES guest (AMD APM vol. 2, "SEV-ES automatic
+ * exits"): interrupts, NMI, SMI, INIT, the interrupt window, PAUSE, HLT, shutdown, nested page
+ * faults, VMGEXIT, the CR/EFER write traps and the #AC/#MC intercepts. Any other intercepted
+ * event raises #VC inside the guest, which can only ask for it through VMGEXIT. A fact about the
+ * machine, so a label: which handlers exist still comes from the code's exit table.
+ */
+const SEV_ES_AUTOMATIC_EXIT = /^SVM_EXIT_(INTR|NMI|SMI|INIT|VINTR|PAUSE|HLT|IDLE_HLT|SHUTDOWN|NPF|VMGEXIT|BUS_LOCK|EFER_WRITE_TRAP|CR\d+_WRITE_TRAP|ERR)$|^SVM_EXIT_EXCP_BASE\s*\+\s*(AC|MC)_VECTOR$/;
+
+export function isSevEsAutomaticExit(index: string): boolean {
+  return SEV_ES_AUTOMATIC_EXIT.test(index);
+}
+
+/** The VMCB control field that holds the exit code the hardware (or the GHCB sync) reports. */
+export const EXIT_CODE_FIELD = 'exit_code';

@@ -19,6 +19,8 @@ export type StateRef =
   | { k: 'local'; name: string }
   /** A field of a local or parameter that is not kernel state (msr->index): a value with an identity, for path facts. */
   | { k: 'field'; root: string; path: string }
+  /** KVM's VMCB control area (intercepts, the exit code): KVM's own, not VMSA-backed; a value with an identity. */
+  | { k: 'control'; field: string }
   /** The `kvm_run` page userspace shares with KVM_RUN: reading it takes what userspace gave, writing it hands state back. */
   | { k: 'user'; field: string };
 

@@ -276,7 +276,8 @@ class FunctionLowering {
         const kind = this.baseKind(n.text);
         if (kind === 'vmsa') return { k: 'read', ref: WHOLE_VMSA_PAGE, text: n.text, loc };
         if (kind === 'vmcbSave') return { k: 'read', ref: WHOLE_VMCB_SAVE, text: n.text, loc };
-        if (kind) return this.opaque(n, []);
+        // the VM, the vCPU and their vendor structs exist while KVM runs code on them: non-null
+        if (kind) return { k: 'const', value: 1, text: n.text, loc };
         return { k: 'read', ref: { k: 'local', name: n.text }, text: n.text, loc };
       }
       case 'unary_expression': {
@@ -286,6 +287,7 @@ class FunctionLowering {
         if (op === '-' && arg.type === 'identifier' && /^E[A-Z0-9]+$/.test(arg.text)) return { k: 'errno', name: arg.text, loc };
         if (op === '-' && arg.type === 'number_literal') return { k: 'const', value: -Number.parseInt(arg.text), text: n.text, loc };
         if (op === '!') return { k: 'not', arg: this.expr(arg), loc };
+        if (op === '~') return { k: 'binary', op: '^', left: this.expr(arg), right: { k: 'const', value: -1, text: '~', loc }, loc };
         return this.opaque(n, [this.expr(arg)]);
       }
       case 'binary_expression': {
@@ -339,7 +341,7 @@ class FunctionLowering {
     const fn = n.childForFieldName('function');
     const argNodes = n.childForFieldName('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
     if (!fn) return this.opaque(n, []);
-    if (fn.type === 'identifier' && isTransparentWrapper(fn.text) && argNodes.length === 1) return this.expr(argNodes[0]);
+    if (fn.type === 'identifier' && isTransparentWrapper(fn.text) && argNodes.length >= 1) return this.expr(argNodes[0]);
     const callee = this.callee(fn);
     const args = argNodes.map((a) => this.expr(a));
     if (callee.k === 'direct') {
@@ -464,6 +466,7 @@ function endKind(kind: BaseKind, fields: string[]): BaseKind | undefined {
     else if (k === 'svm' && (f === 'vmcb' || f === 'vmcb01' || f === 'current_vmcb')) k = 'vmcb';
     else if (k === 'vmcb' && f === 'ptr') k = 'vmcb';
     else if (k === 'vmcb' && f === 'save') k = 'vmcbSave';
+    else if (k === 'vmcb' && f === 'control') k = 'vmcbControl';
     else if (k === 'svm' && f === 'sev_es') k = 'svm';
     else if (k === 'svm' && f === 'vmsa') k = 'vmsa';
     else if (k === 'vm' && (f === 'arch' || f === 'sev_info')) k = f === 'sev_info' ? 'sev' : 'vm';
