@@ -85,8 +85,9 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     }
     for (const p of tree.problems) io.err(`${p.file}${p.line ? ':' + p.line : ''}: ${p.severity}: ${p.message}\n`);
     if (tree.problems.some((p) => p.severity === 'error')) unreadable = true;
-    preamble = `kernel tree ${tree.root}: ${tree.tree.files} files, ${tree.tree.functions} functions (${tree.tree.functionsWithErrors} with parse errors)` +
-      (tree.tree.modelFilled.length ? `; the built-in model fills what the tree lacks: ${tree.tree.modelFilled.map((f) => `${f}()`).join(', ')}` : '') + '\n';
+    const ops = tree.tree.operations.reduce((n, d) => n + d.operations, 0);
+    preamble = `kernel tree ${tree.root}: ${tree.tree.files} files, ${tree.tree.functions} functions (${tree.tree.functionsWithErrors} with parse errors); `
+      + `${ops} operations from the dispatchers: ${tree.tree.operations.map((d) => `${d.dispatcher}() ${d.operations}`).join(', ')}\n`;
     report = tree;
   } else {
     report = await analyzeSeries(series, options, readMs);

@@ -260,7 +260,12 @@ export class TreeSession {
       findings.push(incomplete(f.path, f.errorLines[0], `${f.errorLines.length} line(s) of this file did not parse (first at line ${f.errorLines[0]}); statements there are not analysed`));
     }
     if (final.boundReached) findings.push(incomplete('<simulation>', 1, 'the exploration stopped at its bound before it ran out of new states; raise --depth to look further'));
+    for (const c of final.cuts) findings.push(incomplete(c.loc.file, c.loc.line, `${c.what}; findings beyond that point may be missing`));
+    if (final.modeDependent.length) {
+      findings.push(incomplete('<simulation>', 1, `reads of protected state on paths that depend on vCPU modes the simulation does not track (${final.modeDependent.join(', ')}) were not reported: those modes may never be entered by an SEV-ES vCPU`));
+    }
     const world = this.world();
+    for (const p of world.discovered.problems) findings.push(incomplete('<operations>', 1, p));
     const functions = world.program.functions;
     return {
       root: this.root,

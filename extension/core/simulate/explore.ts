@@ -9,6 +9,7 @@ import type { Hazard, StepResult } from '../rules/rule';
 import { Interpreter, type PathCtx, type SimEvent } from './interpreter';
 import { SimulationCache } from './simulationCache';
 import { sevInitialised } from '../rules/rule';
+import { modeDependentReads } from '../rules/vmsaReadAfterEncryption';
 import { createsVcpu, type Operation, VM_CREATION, VM_TYPE_CONSTANT } from './operations';
 import { NO_FACTS } from './pathFacts';
 import type { Program } from './program';
@@ -43,6 +44,10 @@ export interface ExploreResult {
   /** Ops-table calls no table resolved, and other things the run could not follow. */
   unresolved: { what: string; loc: Loc; fn: string }[];
   truncated: boolean;
+  /** Where a bound cut paths (function, what was not followed). */
+  cuts: { fn: string; loc: Loc; what: string }[];
+  /** Untracked vCPU mode bits on which reads that would matter depended (not reported). */
+  modeDependent: string[];
 }
 
 interface Node { state: SimState; depth: number; parent: Node | null; step: TraceStep | null }
@@ -177,7 +182,10 @@ export class Simulator {
     const args = fn.params.map((p, i) => (p === 'type' || (i === fn.params.length - 1 && !fn.params.includes('type')) ? { n: null, sym: type } : { n: null }));
     const ctx: PathCtx = { st: emptyVm(this.assumptions), vcpu: null, locals: {}, events: [], guards: [], fn: fn.name, facts: NO_FACTS };
     const out = new Map<string, { state: SimState; step: TraceStep | null }>();
-    for (const o of this.interp.runFunction(fn, ctx, args)) {
+    const outcomes = this.interp.runFunction(fn, ctx, args);
+    // the ways it returns 0 are the VM userspace gets; a path whose result we cannot tell counts only without them
+    const succeeded = outcomes.filter((o) => o.val.n === 0);
+    for (const o of succeeded.length ? succeeded : outcomes) {
       if (o.val.n !== null && o.val.n < 0) continue;
       const key = stateKey(o.ctx.st);
       if (!out.has(key)) out.set(key, { state: o.ctx.st, step: { operation: 'KVM_CREATE_VM', vcpu: null, location: { file: fn.loc.file, line: fn.loc.line }, note: `type ${type}` } });
@@ -190,6 +198,7 @@ export class Simulator {
     const visited = new Set<string>(roots.map((r) => symmetricStateKey(r.state)));
     const found = new Map<string, FoundHazard>();
     const unresolved = new Map<string, { what: string; loc: Loc; fn: string }>();
+    const modes = new Set<string>();
     let queue: Node[] = roots;
     let explored = 0;
     let boundReached = false;
@@ -200,6 +209,7 @@ export class Simulator {
         for (const { op, vcpu } of this.instances(node.state)) {
           for (const r of this.step(node.state, op, vcpu)) {
             for (const ev of r.events) if (ev.k === 'unresolved') unresolved.set(`${ev.what}@${ev.fn}`, ev);
+            for (const m of modeDependentReads(r.events)) modes.add(m);
             const hazards = hazardsOf(r);
             for (const h of hazards) {
               const seen = found.get(h.key);
@@ -220,7 +230,10 @@ export class Simulator {
       }
       queue = next;
     }
-    return { hazards: [...found.values()], statesExplored: explored, boundReached, unresolved: [...unresolved.values()], truncated: this.interp.truncated };
+    return {
+      hazards: [...found.values()], statesExplored: explored, boundReached, unresolved: [...unresolved.values()], truncated: this.interp.truncated,
+      cuts: [...this.interp.cuts.values()], modeDependent: [...modes].sort(),
+    };
   }
 }
 

@@ -38,6 +38,8 @@ export interface Val {
   cmp?: { term: string; sym: string; eq: boolean };
   /** Read from a protection flag that is set (guest_state_protected, ...). */
   prot?: Cause;
+  /** Decided by a vCPU mode bit the simulation does not track (hflags & HF_GUEST_MASK, the VMCB's LBR enable). */
+  mode?: string;
   /**
    * Unknown only because a test of a set protection flag was combined with something we cannot
    * see (`protected && !msr_write_intercepted(...)`): when the value is `when`, the kernel's own
@@ -66,6 +68,8 @@ export type SimEvent = (
     via?: string[];
     /** The guest's choice this happened under (the exit it took), named in the trace. */
     choice?: string;
+    /** The untracked vCPU mode bit the path branched on before this happened. */
+    mode?: string;
   };
 
 type Flow =
@@ -92,6 +96,8 @@ export interface PathCtx {
   facts: Facts;
   /** Set after a protection guard let the path through by its own exemption (see Val.gate). */
   exempt?: Cause;
+  /** The untracked vCPU mode bit this path branched on: what happens after depends on a mode we do not model. */
+  mode?: string;
   /** The operation's dispatch: in `fn`, a switch with `case label:` takes that case. */
   select?: { fn: string; label: string };
 }
@@ -158,7 +164,7 @@ export class Interpreter {
       // the callee's facts about its parameters are the caller's about its arguments
       const facts = mergeCalleeFacts(ctx.facts, r.facts, argTerms);
       if (!facts) continue;
-      const events = r.events.length ? [...ctx.events, ...r.events.filter((e) => !ctx.exempt || (e.k !== 'vmsaRead' && e.k !== 'vmsaWrite')).map((e) => viaCaller(e, fn.name))] : ctx.events;
+      const events = r.events.length ? [...ctx.events, ...r.events.filter((e) => !ctx.exempt || (e.k !== 'vmsaRead' && e.k !== 'vmsaWrite')).map((e) => viaCaller(e, fn.name, ctx.mode))] : ctx.events;
       out.push({
         ctx: { ...ctx, st: r.st, events, facts, ...(r.seriesLoc ? { seriesLoc: r.seriesLoc } : {}) },
         val: returnedValue(r.val, argTerms, facts),
@@ -246,7 +252,9 @@ export class Interpreter {
       case 'expr': {
         // a statement that neither touches modelled state nor sets a local is not run at all
         const e = s.expr;
-        if (!this.program.relevance.stmtMatters(s) && !(e.k === 'assign' && e.target?.k === 'local')) return [{ ctx: this.visit(ctx, s.loc), flow: { k: 'normal' } }];
+        // a statement that sets a local, or a constant into a local's field (msr.index = MSR_EFER), still runs
+        const setsLocal = e.k === 'assign' && (e.target?.k === 'local' || (e.target?.k === 'field' && e.value.k === 'sym'));
+        if (!this.program.relevance.stmtMatters(s) && !setsLocal) return [{ ctx: this.visit(ctx, s.loc), flow: { k: 'normal' } }];
         return this.evalExpr(e, this.visit(ctx, s.loc)).map(([c]) => ({ ctx: c, flow: { k: 'normal' } }));
       }
       case 'return': {
@@ -264,8 +272,11 @@ export class Interpreter {
             // the side a protection guard lets through by its own exemption carries on exempt
             const onThen = v.gate?.when === 1 ? { ...c, exempt: v.gate.cause } : c;
             const onElse = v.gate?.when === 0 ? { ...c, exempt: v.gate.cause } : c;
-            out.push(...this.branch(s.then, onThen, null));
-            out.push(...(s.else ? this.branch(s.else, onElse, null) : [{ ctx: onElse, flow: { k: 'normal' } as Flow }]));
+            const thenOuts = this.branch(s.then, onThen, null, v.mode);
+            out.push(...thenOuts);
+            // `if (!is_guest_mode(vcpu)) return;`: what follows runs only in that mode
+            const fallsThroughInMode = v.mode && !s.else && !c.mode && !thenOuts.some((o) => o.flow.k === 'normal');
+            out.push(...(s.else ? this.branch(s.else, onElse, null, v.mode) : [{ ctx: fallsThroughInMode ? { ...onElse, mode: v.mode } : onElse, flow: { k: 'normal' } as Flow }]));
           } else if (v.n !== 0) {
             out.push(...this.branch(s.then, c, cause));
           } else {
@@ -383,9 +394,14 @@ export class Interpreter {
     return out;
   }
 
-  private branch(s: Stmt, ctx: PathCtx, cause: Cause | null): Outcome[] {
-    const inside = { ...ctx, guards: [...ctx.guards, cause] };
-    return this.exec(s, inside).map((o) => ({ ctx: { ...o.ctx, guards: ctx.guards }, flow: o.flow }));
+  /** A branch body: inside it the branch's guard holds, and the untracked mode bit it was decided by (if any). */
+  private branch(s: Stmt, ctx: PathCtx, cause: Cause | null, mode?: string): Outcome[] {
+    const inside: PathCtx = { ...ctx, guards: [...ctx.guards, cause], ...(mode && !ctx.mode ? { mode } : {}) };
+    return this.exec(s, inside).map((o) => {
+      const back: PathCtx = { ...o.ctx, guards: ctx.guards };
+      if (ctx.mode) back.mode = ctx.mode; else delete back.mode;
+      return { ctx: back, flow: o.flow };
+    });
   }
 
   private execSeq(body: Stmt[], ctx: PathCtx): Outcome[] {
@@ -432,7 +448,7 @@ export class Interpreter {
     if (ctxs.length < 2) return ctxs;
     const byState = new Map<string, PathCtx>();
     for (const c of ctxs) {
-      const id = `${this.cache.stateId(c.st)}|${c.exempt ? 1 : 0}`;
+      const id = `${this.cache.stateId(c.st)}|${c.exempt ? 1 : 0}|${c.mode ?? ''}`;
       const prev = byState.get(id);
       byState.set(id, prev ? joinPaths(prev, c) : c);
     }
@@ -446,7 +462,7 @@ export class Interpreter {
     for (const o of xs) {
       const f = o.flow;
       const how = f.k === 'return' ? `r${valKey(f.val)}` : f.k === 'goto' ? `g${f.label}` : f.k;
-      const key = `${this.cache.stateId(o.ctx.st)}|${o.ctx.exempt ? 1 : 0}|${how}`;
+      const key = `${this.cache.stateId(o.ctx.st)}|${o.ctx.exempt ? 1 : 0}|${o.ctx.mode ?? ''}|${how}`;
       const prev = byKey.get(key);
       byKey.set(key, prev ? { ctx: joinPaths(prev.ctx, o.ctx), flow: prev.flow } : o);
     }
@@ -489,7 +505,8 @@ export class Interpreter {
     return this.evalExpr(e, ctx).map(([c, v]) => {
       if (!v.taint || c.vcpu === null) return [c, v];
       const enc = c.st.vcpus[c.vcpu]?.encrypted ?? false;
-      return [withStateEvent(c, { k: 'vmsaRead', field: v.taint.slice(v.taint.indexOf(':') + 1), area: v.taint.startsWith('page:') ? 'page' : 'vmcb', vcpu: c.vcpu, encrypted: enc, decided: true, loc: e.loc, fn: c.fn, ...at(c) }), v];
+      const ev: SimEvent & { k: 'vmsaRead' } = { k: 'vmsaRead', field: v.taint.slice(v.taint.indexOf(':') + 1), area: v.taint.startsWith('page:') ? 'page' : 'vmcb', vcpu: c.vcpu, encrypted: enc, decided: true, loc: e.loc, fn: c.fn, ...at(c), ...(v.mode ? { mode: v.mode } : {}) };
+      return [withStateEvent(c, ev), v];
     });
   }
 
@@ -506,7 +523,13 @@ export class Interpreter {
         for (const [c, l] of this.evalExpr(e.left, ctx).flatMap(([c0, l0]) => this.split(c0, l0, true))) {
           const short = shortCircuit(e.op, l);
           if (short) { out.push([c, short]); continue; }
-          for (const [c2, r] of this.evalExpr(e.right, c).flatMap(([c1, r0]) => this.split(c1, r0, true))) out.push([c2, combineLogic(e.op, l, r)]);
+          // the right side runs only for some values of an untracked mode bit on the left
+          const underMode = l.n === null && l.mode && !c.mode ? { ...c, mode: l.mode } : c;
+          for (const [c2, r] of this.evalExpr(e.right, underMode).flatMap(([c1, r0]) => this.split(c1, r0, true))) {
+            const back: PathCtx = underMode === c ? c2 : { ...c2 };
+            if (underMode !== c) delete back.mode;
+            out.push([back, combineLogic(e.op, l, r)]);
+          }
         }
         return this.cap(out);
       }
@@ -568,7 +591,7 @@ export class Interpreter {
     }
     const key = flagKey(ref);
     const n = readFlag(ctx.st, key, ctx.vcpu, this.program.trackedFlags);
-    if (n === null) return [ctx, UNKNOWN];
+    if (n === null) return [ctx, ref.scope === 'vcpu' && ref.name.includes('&') ? { n: null, mode: key } : UNKNOWN];
     const cause = { loc, fn: ctx.fn, text: key };
     if (typeof n === 'string') return [ctx, { n: null, sym: n, cause }];
     return [ctx, { n, cause, ...(n !== 0 && isProtectionFlag(key) ? { prot: cause } : {}) }];
@@ -606,6 +629,11 @@ export class Interpreter {
       // a value stored in a local's object: userspace's data makes the object userspace's; a
       // VMSA-backed value read into it goes wherever the object goes
       let c = ctx;
+      // msr.index = MSR_EFER: the field is that constant now, for whoever gets &msr
+      const root = ctx.locals[target.root]?.term ?? `${ctx.fn}.${target.root}`;
+      const term = `${root}.${target.path}`;
+      const forgotten = forgetTerm(c.facts, term);
+      c = { ...c, facts: op === '=' && v.sym !== undefined ? addFact(forgotten, term, v.sym, true) ?? forgotten : forgotten };
       if (v.fromUser && !ctx.locals[target.root]?.fromUser) c = { ...c, locals: { ...c.locals, [target.root]: { ...(c.locals[target.root] ?? { n: null, term: `${c.fn}.${target.root}` }), fromUser: true } } };
       if (v.taint) { const tag = tagOf(c, target.root); c = { ...c, events: markLastRead(c.events, v.taint, (r) => ({ ...r, into: [...(r.into ?? []), tag] })) }; }
       return [[c, v]];
@@ -656,8 +684,11 @@ export class Interpreter {
     // a callee that stored what it read in an object it was handed (its parameter N) stored it
     // in the caller's argument N: a later copy_to_user of that object, or a pointer into the
     // kvm_run page (store_regs), hands it to userspace
+    // a local whose address the callee gets may be anything afterwards (async = false; f(&async);)
+    const written = e.args.filter((a): a is Expr & { k: 'read' } => a.k === 'read' && a.ref.k === 'local' && a.text.startsWith('&')).map((a) => (a.ref as { name: string }).name);
     const out: [PathCtx, Val][] = [];
-    for (const [c, vals] of live) {
+    for (const [c0, vals] of live) {
+      const c = written.length ? { ...c0, locals: havoc(c0.locals, written, `${c0.fn}@${e.loc.line}`) } : c0;
       const from = c.events.length;
       for (const [c2, v] of this.callResolved(e, e.callee, vals, c)) {
         if (c2.events.length === from) { out.push([c2, v]); continue; }
@@ -806,12 +837,19 @@ export class Interpreter {
 function withStateEvent(ctx: PathCtx, ev: SimEvent & { k: 'vmsaRead' | 'vmsaWrite' }): PathCtx {
   if (!ev.encrypted || ctx.exempt) return ctx;
   if (ev.k === 'vmsaRead' && (keptCurrentByTraps(ev.field) || ev.field === 'VMSA' || ev.field === 'VMCB_SAVE')) return ctx;
-  return { ...ctx, events: [...ctx.events, ev] };
+  return { ...ctx, events: [...ctx.events, ctx.mode ? { ...ev, mode: ctx.mode } : ev] };
 }
 
 /** Where in the patch an event happened, if a patch changed the function it happened in. */
 function at(ctx: PathCtx): { at?: Loc } {
   return ctx.here ? { at: ctx.here } : {};
+}
+
+/** Locals a call may have written: unknown, each with a new identity. */
+function havoc(locals: Record<string, Val>, names: string[], at: string): Record<string, Val> {
+  const out = { ...locals };
+  for (const n of names) out[n] = { n: null, term: `${at}.${n}`, ...(locals[n]?.fromUser ? { fromUser: true } : {}) };
+  return out;
 }
 
 function valKey(v: Val): string {
@@ -852,8 +890,8 @@ function markLastRead(events: SimEvent[], taint: string, f: (e: SimEvent & { k: 
 }
 
 /** An event from a callee, as the caller sees it: one call deeper. */
-function viaCaller(e: SimEvent, callee: string): SimEvent {
-  if (e.k === 'vmsaRead' || e.k === 'vmsaWrite' || e.k === 'debugArm') return { ...e, via: [callee, ...(e.via ?? [])] };
+function viaCaller(e: SimEvent, callee: string, mode: string | undefined): SimEvent {
+  if (e.k === 'vmsaRead' || e.k === 'vmsaWrite' || e.k === 'debugArm') return { ...e, via: [callee, ...(e.via ?? [])], ...(mode && !e.mode ? { mode } : {}) };
   return e;
 }
 
@@ -910,7 +948,8 @@ function combineLogic(op: '&&' | '||', l: Val, r: Val): Val {
     const unknown = l.n === null ? l : r;
     const gate = l.n === null && r.n === null ? undefined
       : known.prot ? { cause: known.prot, when: (op === '&&' ? 0 : 1) as 0 | 1 } : unknown.gate;
-    return { n: null, taint: l.taint ?? r.taint, ...(gate ? { gate } : {}) };
+    const mode = l.mode ?? r.mode;
+    return { n: null, taint: l.taint ?? r.taint, ...(gate ? { gate } : {}), ...(mode ? { mode } : {}) };
   }
   const prot = l.prot ?? r.prot;
   return { n: op === '&&' ? 1 : 0, cause: l.cause ?? r.cause, taint: l.taint ?? r.taint, ...(prot ? { prot } : {}) };
@@ -967,20 +1006,28 @@ function joinPaths(a: PathCtx, b: PathCtx): PathCtx {
   return { ...a, locals, events, facts: a.facts === b.facts ? a.facts : commonFacts(a.facts, b.facts) };
 }
 
-/** What both paths know: a value equal to X on one and different from S on the other differs from S without X. */
+/**
+ * What both paths know: a value equal to X on one and different from S on the other differs from
+ * S without X; one of A on one and one of B on the other is one of both.
+ */
 function commonFacts(a: Facts, b: Facts): Facts {
-  const out: Record<string, { eq?: string; ne?: readonly string[] }> = {};
+  const out: Record<string, { eq?: string; ne?: readonly string[]; oneOf?: readonly string[] }> = {};
+  const possible = (f: { eq?: string; oneOf?: readonly string[] }): readonly string[] | undefined => (f.eq !== undefined ? [f.eq] : f.oneOf);
   for (const term of Object.keys(a)) {
     const x = a[term];
     const y = b[term];
     if (!y) continue;
-    if (x.eq !== undefined && x.eq === y.eq) out[term] = x;
-    else if (x.eq === undefined && y.eq === undefined) { const ne = (x.ne ?? []).filter((s) => y.ne?.includes(s)); if (ne.length) out[term] = { ne }; }
-    else {
-      const [one, other] = x.eq !== undefined ? [x, y] : [y, x];
-      const ne = (other.ne ?? []).filter((s) => s !== one.eq);
-      if (ne.length) out[term] = { ne };
-    }
+    if (x.eq !== undefined && x.eq === y.eq) { out[term] = x; continue; }
+    const f: { ne?: readonly string[]; oneOf?: readonly string[] } = {};
+    const px = possible(x);
+    const py = possible(y);
+    if (px && py) f.oneOf = [...new Set([...px, ...py])];
+    const ne = (x.eq !== undefined ? [] : x.ne ?? []).filter((s) => (y.eq !== undefined ? s !== y.eq : y.ne?.includes(s)))
+      .concat(x.eq === undefined && y.eq !== undefined ? [] : []);
+    const neY = y.eq === undefined && x.eq !== undefined ? (y.ne ?? []).filter((s) => s !== x.eq) : [];
+    const allNe = [...new Set([...ne, ...neY])];
+    if (allNe.length) f.ne = allNe;
+    if (f.ne || f.oneOf) out[term] = f;
   }
   return out;
 }
@@ -992,7 +1039,7 @@ function isPure(e: Expr): boolean {
   if (p !== undefined) return p;
   switch (e.k) {
     case 'const': case 'errno': case 'sym': p = true; break;
-    case 'read': p = e.ref.k !== 'vmsa'; break;
+    case 'read': p = e.ref.k !== 'vmsa' && e.ref.k !== 'control'; break; // a control read may learn a fact
     case 'not': p = isPure(e.arg); break;
     case 'binary': p = isPure(e.left) && isPure(e.right); break;
     case 'logic': p = false; break; // a comparison under it may split the path

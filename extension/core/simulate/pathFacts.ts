@@ -112,7 +112,7 @@ export function parameterFacts(facts: Facts): Facts {
 export function calleeFacts(caller: Facts, argTerms: readonly (string | undefined)[]): Facts {
   const out: Record<string, Fact> = {};
   for (const [term, f] of Object.entries(caller)) {
-    if (isSharedTerm(term)) { out[term] = f; continue; }
+    if (isSharedTerm(term)) out[term] = f;
     argTerms.forEach((a, i) => {
       if (a === undefined) return;
       if (term === a) out[`$${i}`] = f;

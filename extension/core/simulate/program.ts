@@ -139,9 +139,10 @@ function computeTrackedFlags(fns: Iterable<FunctionIr>): Set<string> {
     forEachExpr(fn.body, (e, inCondition) => {
       if (e.k === 'assign' && e.target?.k === 'flag') assigned.add(flagKey(e.target));
       else if (e.k === 'call' && e.callee.k === 'direct') { const setter = flagSetter(e.callee.name); if (setter) assigned.add(flagKey(setter.ref)); }
-      else if (e.k === 'read' && e.ref.k === 'flag' && inCondition) tested.add(flagKey(e.ref));
+      else if (e.k === 'read' && e.ref.k === 'flag' && (inCondition || e.ref.name.includes('&'))) tested.add(flagKey(e.ref));
     });
   }
   for (const key of assigned) if (tested.has(key)) tracked.add(key);
   return tracked;
 }
+

@@ -62,9 +62,10 @@ export class Relevance {
     if (m !== undefined) return m;
     switch (e.k) {
       case 'const': case 'errno': case 'sym': m = false; break;
-      case 'read': m = e.ref.k === 'vmsa' || e.ref.k === 'user' || (e.ref.k === 'flag' && this.tracked.has(flagKey(e.ref))); break;
+      case 'read': m = e.ref.k === 'vmsa' || e.ref.k === 'user' || (e.ref.k === 'flag' && (this.tracked.has(flagKey(e.ref)) || isModeBit(e.ref))); break;
       case 'assign': m = this.exprMatters(e.value) || (!!e.target && e.target.k !== 'local' && e.target.k !== 'field' && (e.target.k === 'vmsa' || e.target.k === 'user' || this.tracked.has(flagKey(e.target)))); break;
-      case 'call': m = this.callMatters(e) || e.args.some((a) => this.exprMatters(a)); break;
+      // a call handed &local may change the local a later test reads (f(&async); if (!async) ...)
+      case 'call': m = this.callMatters(e) || e.args.some((a) => this.exprMatters(a) || (a.k === 'read' && a.ref.k === 'local' && a.text.startsWith('&'))); break;
       case 'not': m = this.exprMatters(e.arg); break;
       case 'logic': case 'binary': m = this.exprMatters(e.left) || this.exprMatters(e.right); break;
       case 'ternary': m = this.exprMatters(e.cond) || this.exprMatters(e.then) || this.exprMatters(e.else); break;
@@ -88,7 +89,7 @@ export class Relevance {
     let direct = false;
     const callees = new Set<string>();
     forEachExpr(body, (e) => {
-      if (e.k === 'read' && (e.ref.k === 'vmsa' || e.ref.k === 'user' || (e.ref.k === 'flag' && this.tracked.has(flagKey(e.ref))))) direct = true;
+      if (e.k === 'read' && (e.ref.k === 'vmsa' || e.ref.k === 'user' || (e.ref.k === 'flag' && (this.tracked.has(flagKey(e.ref)) || isModeBit(e.ref))))) direct = true;
       else if (e.k === 'assign' && e.target && (e.target.k === 'vmsa' || e.target.k === 'user' || (e.target.k === 'flag' && this.tracked.has(flagKey(e.target))))) direct = true;
       else if (e.k === 'call' && e.callee.k === 'direct') {
         if (intrinsicMatters(e.callee.name, e)) direct = true;
@@ -110,4 +111,9 @@ function intrinsicMatters(name: string, e: Expr & { k: 'call' }): boolean {
   if (MEMORY_WRITERS.has(name) && e.args[0]?.k === 'read' && e.args[0].ref.k === 'vmsa') return true;
   const texts = e.args.map((a) => (a.k === 'read' || a.k === 'call' || a.k === 'opaque' || a.k === 'const' ? a.text : ''));
   return debugArmingCall(name, texts);
+}
+
+/** A named bit of a vCPU flag (hflags & HF_GUEST_MASK): code that tests one decides by a vCPU mode. */
+function isModeBit(ref: { scope: 'vcpu' | 'vm'; name: string }): boolean {
+  return ref.scope === 'vcpu' && ref.name.includes('&');
 }

@@ -296,6 +296,11 @@ class FunctionLowering {
         const r = n.childForFieldName('right');
         if (!l || !r) return this.opaque(n, []);
         if (op === '&&' || op === '||') return { k: 'logic', op, left: this.expr(l), right: this.expr(r), loc };
+        // hflags & HF_GUEST_MASK: one bit of kernel state, a flag of its own
+        if (op === '&') {
+          const bit = this.bitOf(l, r) ?? this.bitOf(r, l);
+          if (bit) return { k: 'read', ref: bit, text: n.text, loc };
+        }
         return { k: 'binary', op, left: this.expr(l), right: this.expr(r), loc };
       }
       case 'conditional_expression': {
@@ -314,6 +319,12 @@ class FunctionLowering {
           const kind = this.kindOfExpr(right);
           if (kind) { this.aliases.set(left.text, kind); return this.opaque(n, []); }
         }
+        // flags |= BIT sets the bit's flag, flags &= ~BIT clears it
+        if (op === '|=' || op === '&=') {
+          const mask = op === '&=' && unwrap(right).type === 'unary_expression' && unwrap(right).children[0]?.text === '~' ? unwrap(right).childForFieldName('argument') : op === '|=' ? right : null;
+          const bit = mask ? this.bitOf(left, mask) : undefined;
+          if (bit) return { k: 'assign', target: bit, op: '=', value: { k: 'const', value: op === '|=' ? 1 : 0, text: op === '|=' ? '1' : '0', loc }, text: n.text, loc };
+        }
         return { k: 'assign', target: this.lvalue(left), op, value: this.expr(right), text: n.text, loc };
       }
       case 'update_expression': {
@@ -328,7 +339,10 @@ class FunctionLowering {
       }
       case 'pointer_expression': {
         const arg = n.childForFieldName('argument');
-        return arg ? this.expr(arg) : this.opaque(n, []);
+        if (!arg) return this.opaque(n, []);
+        const inner = this.expr(arg);
+        // &local: the text says so, so a call handed it can be taken to change the local
+        return inner.k === 'read' && inner.ref.k === 'local' && n.text.startsWith('&') ? { ...inner, text: n.text } : inner;
       }
       case 'call_expression': return this.call(n);
       default:
@@ -382,7 +396,8 @@ class FunctionLowering {
     if (inner.type === 'field_expression') {
       const ref = this.stateOf(inner);
       // svm->sev_es.vmsa = page: setting the pointer, not writing the save area
-      return ref && isWholeArea(ref) ? null : ref;
+      if (ref) return isWholeArea(ref) ? null : ref;
+      return this.localField(inner);
     }
     return null;
   }
@@ -391,6 +406,18 @@ class FunctionLowering {
   stateOf(n: Node): StateRef | null {
     const chain = this.fieldChain(n);
     return chain ? resolveFields(chain.kind, chain.fields) : null;
+  }
+
+  /** One named bit of a kernel flag or of the VMCB control area (`hflags & HF_GUEST_MASK`), as a flag of its own. */
+  bitOf(value: Node, mask: Node): StateRef | undefined {
+    const m = unwrap(mask);
+    if (m.type !== 'identifier' || !isNamedConstant(m.text)) return undefined;
+    const v = unwrap(value);
+    if (v.type !== 'field_expression') return undefined;
+    const ref = this.stateOf(v);
+    if (ref?.k === 'flag') return { k: 'flag', scope: ref.scope, name: `${ref.name}&${m.text}` };
+    if (ref?.k === 'control') return { k: 'flag', scope: 'vcpu', name: `vmcb.control.${ref.field}&${m.text}` };
+    return undefined;
   }
 
   /** msr->index, sev_cmd.id: a field of a local or parameter that is not kernel state. */
