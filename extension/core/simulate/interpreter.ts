@@ -28,6 +28,8 @@ export interface Val {
   cause?: Cause;
   /** The VMSA-backed field this value was read from, as "area:FIELD". */
   taint?: string;
+  /** A function named as a value (msr_io(vcpu, argp, do_set_msr, 0)): calling it calls that function. */
+  fnRef?: string;
   /** Userspace handed this value in (copy_from_user, memdup_user, the kvm_run page), or it derives from such a value. */
   fromUser?: boolean;
   /** The named constant this value is (its number unknown, its identity known). */
@@ -181,7 +183,7 @@ export class Interpreter {
       const locals: Record<string, Val> = {};
       fn.params.forEach((p, i) => {
         const a = args[i];
-        locals[p] = { n: a?.n ?? null, ...(a?.errno ? { errno: a.errno } : {}), ...(a?.sym ? { sym: a.sym } : {}), ...(a?.fromUser ? { fromUser: true } : {}), term: `$${i}` };
+        locals[p] = { n: a?.n ?? null, ...(a?.errno ? { errno: a.errno } : {}), ...(a?.sym ? { sym: a.sym } : {}), ...(a?.fromUser ? { fromUser: true } : {}), ...(a?.fnRef ? { fnRef: a.fnRef } : {}), term: `$${i}` };
       });
       const select = ctx.select?.fn === fn.name ? { select: ctx.select } : {};
       const inner: PathCtx = {
@@ -253,7 +255,7 @@ export class Interpreter {
         // a statement that neither touches modelled state nor sets a local is not run at all
         const e = s.expr;
         // a statement that sets a local, or a constant into a local's field (msr.index = MSR_EFER), still runs
-        const setsLocal = e.k === 'assign' && (e.target?.k === 'local' || (e.target?.k === 'field' && e.value.k === 'sym'));
+        const setsLocal = e.k === 'assign' && (e.target?.k === 'local' || (e.target?.k === 'field' && isPure(e.value)));
         if (!this.program.relevance.stmtMatters(s) && !setsLocal) return [{ ctx: this.visit(ctx, s.loc), flow: { k: 'normal' } }];
         return this.evalExpr(e, this.visit(ctx, s.loc)).map(([c]) => ({ ctx: c, flow: { k: 'normal' } }));
       }
@@ -574,7 +576,11 @@ export class Interpreter {
   }
 
   private read(ref: StateRef, _text: string, loc: Loc, ctx: PathCtx): [PathCtx, Val] {
-    if (ref.k === 'local') return [ctx, this.known(ctx, ctx.locals[ref.name] ?? { n: null, term: `${ctx.fn}.${ref.name}` })];
+    if (ref.k === 'local') {
+      const v = ctx.locals[ref.name];
+      if (!v && this.program.functions.has(ref.name)) return [ctx, { n: 1, fnRef: ref.name }];
+      return [ctx, this.known(ctx, v ?? { n: null, term: `${ctx.fn}.${ref.name}` })];
+    }
     if (ref.k === 'field') {
       const root = ctx.locals[ref.root] ?? { n: null, term: `${ctx.fn}.${ref.root}` };
       const v = root.term ? this.known(ctx, { n: null, term: `${root.term}.${ref.path}` }) : UNKNOWN;
@@ -719,6 +725,12 @@ export class Interpreter {
     if (callee.k === 'opPresent') return [[ctx, { n: this.program.resolveOp(callee.op) ? 1 : 0 }]];
     if (callee.k === 'unknown') return [[ctx, UNKNOWN]];
     if (callee.k === 'table') return this.tableCall(e, callee, args, ctx);
+    if (callee.k === 'pointer') {
+      // a parameter that holds a function (do_msr(vcpu, index, data)) calls the function it holds
+      const held = ctx.locals[callee.name]?.fnRef;
+      const fn = held ? this.program.functions.get(held) : undefined;
+      return fn ? this.runFunction(fn, ctx, args).map((o) => [o.ctx, o.val]) : [[ctx, UNKNOWN]];
+    }
     const name = callee.k === 'op' ? this.program.resolveOp(callee.op) : callee.name;
     if (!name) {
       const ev: SimEvent = { k: 'unresolved', what: `kvm_x86_ops.${callee.k === 'op' ? callee.op : ''}`, loc: e.loc, fn: ctx.fn, ...at(ctx) };
@@ -727,8 +739,8 @@ export class Interpreter {
     // the firmware, flag setters, WARN_ON and the user copies mean what they mean even where a tree defines them
     if (FIRMWARE_CALLS.has(name) || flagSetter(name) || isWarnMacro(name) || isCopyFromUser(name) || isCopyToUser(name)) return [this.intrinsic(name, e, args, ctx)];
     const fn = this.program.functions.get(name);
-    // code that touches nothing we model is not run: its result is unknown, its effects none
-    if (fn && !this.program.relevance.isRelevant(name)) return [[ctx, UNKNOWN]];
+    // code that touches nothing we model is not run (unless it is handed a function that does)
+    if (fn && !this.program.relevance.isRelevant(name) && !args.some((a) => a.fnRef && this.program.relevance.isRelevant(a.fnRef))) return [[ctx, UNKNOWN]];
     if (fn) return this.runFunction(fn, ctx, args).map((o) => [o.ctx, o.val]);
     return [this.intrinsic(name, e, args, ctx)];
   }
@@ -857,7 +869,7 @@ function valKey(v: Val): string {
 }
 
 function argKey(a: Val): string {
-  return (a.n !== null ? String(a.n) : a.sym ?? '') + (a.fromUser ? 'u' : '');
+  return (a.n !== null ? String(a.n) : a.sym ?? '') + (a.fromUser ? 'u' : '') + (a.fnRef ? `@${a.fnRef}` : '');
 }
 
 function withUser(v: Val, l: Val, r: Val): Val {

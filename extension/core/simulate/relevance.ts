@@ -77,7 +77,10 @@ export class Relevance {
 
   private callMatters(e: Expr & { k: 'call' }): boolean {
     if (e.callee.k === 'opPresent') return true;
+    // a function handed over as an argument may be called by the callee
+    if (e.args.some((a) => a.k === 'read' && a.ref.k === 'local' && this.relevantFns.has(a.ref.name))) return true;
     if (e.callee.k === 'unknown') return false;
+    if (e.callee.k === 'pointer') return true; // whatever function it holds
     if (e.callee.k === 'table') return (this.tables.get(e.callee.table) ?? []).some((x) => this.relevantFns.has(x.fn));
     const name = e.callee.k === 'op' ? this.resolveOp(e.callee.op) : e.callee.name;
     if (!name) return e.callee.k === 'op'; // an unresolved op is reported, so it is run

@@ -43,6 +43,8 @@ export type Callee =
   | { k: 'direct'; name: string }
   | { k: 'op'; op: string }                                  // kvm_x86_ops.<op>, static_call(kvm_x86_<op>), kvm_x86_call(<op>)
   | { k: 'opPresent'; op: string }                            // kvm_x86_ops.<op> tested, not called
+  /** do_msr(...) where do_msr is a parameter or local: the function it holds */
+  | { k: 'pointer'; name: string }
   /** handlers[index](...): a call through a table of functions initialized with designators. */
   | { k: 'table'; table: string; index: Expr }
   | { k: 'unknown'; text: string };

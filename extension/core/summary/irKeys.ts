@@ -12,7 +12,7 @@ export function exprKey(e: Expr): string {
     case 'read': return e.ref.k === 'local' ? `$${e.ref.name}` : flagKey(e.ref);
     case 'call': {
       const callee = e.callee.k === 'direct' ? e.callee.name : e.callee.k === 'op' || e.callee.k === 'opPresent' ? `ops.${e.callee.op}`
-        : e.callee.k === 'table' ? `${e.callee.table}[${exprKey(e.callee.index)}]` : e.callee.text;
+        : e.callee.k === 'table' ? `${e.callee.table}[${exprKey(e.callee.index)}]` : e.callee.k === 'pointer' ? `*${e.callee.name}` : e.callee.text;
       return `${callee}(${e.args.map(exprKey).join(',')})`;
     }
     case 'assign': return `${e.target ? (e.target.k === 'local' ? `$${e.target.name}` : flagKey(e.target)) : '?'}${e.op}${exprKey(e.value)}`;

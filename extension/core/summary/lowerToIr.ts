@@ -366,7 +366,7 @@ class FunctionLowering {
   }
 
   callee(fn: Node): Callee {
-    if (fn.type === 'identifier') return { k: 'direct', name: fn.text };
+    if (fn.type === 'identifier') return this.aliases.has(fn.text) ? { k: 'pointer', name: fn.text } : { k: 'direct', name: fn.text };
     const member = opsMember(fn);
     if (member) return { k: 'op', op: member };
     // static_call(kvm_x86_op)(...) and kvm_x86_call(op)(...)
@@ -428,6 +428,8 @@ class FunctionLowering {
       fields.unshift(cur.childForFieldName('field')?.text ?? '');
       cur = cur.childForFieldName('argument');
       if (cur?.type === 'parenthesized_expression' && cur.namedChildCount === 1) cur = cur.namedChildren[0];
+      // entries[i].index: an element of a local array, named by the array (every element alike)
+      if (cur?.type === 'subscript_expression') cur = cur.childForFieldName('argument');
     }
     if (cur?.type !== 'identifier' || this.baseKind(cur.text) || OPS_TABLE_NAMES.has(cur.text)) return null;
     return { k: 'field', root: cur.text, path: fields.join('.') };

@@ -136,6 +136,7 @@ function calleeText(c: Callee): { callee: string; indirect: boolean } {
   if (c.k === 'direct') return { callee: c.name, indirect: false };
   if (c.k === 'op' || c.k === 'opPresent') return { callee: `kvm_x86_ops.${c.op}`, indirect: true };
   if (c.k === 'table') return { callee: `${c.table}[]`, indirect: true };
+  if (c.k === 'pointer') return { callee: c.name, indirect: true };
   return { callee: c.text, indirect: true };
 }
 
