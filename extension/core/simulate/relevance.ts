@@ -22,7 +22,7 @@ export class Relevance {
     const callers = new Map<string, Set<string>>();
     const work: string[] = [];
     for (const fn of functions.values()) {
-      const { direct, callees } = this.scan(fn.body);
+      const { direct, callees } = this.scan(fn.body, functions);
       for (const c of callees) {
         if (!callers.has(c)) callers.set(c, new Set());
         callers.get(c)!.add(fn.name);
@@ -88,10 +88,12 @@ export class Relevance {
   }
 
   /** Does the function itself touch relevant state, and whom does it call? */
-  private scan(body: Stmt): { direct: boolean; callees: Set<string> } {
+  private scan(body: Stmt, functions: ReadonlyMap<string, FunctionIr>): { direct: boolean; callees: Set<string> } {
     let direct = false;
     const callees = new Set<string>();
     forEachExpr(body, (e) => {
+      // a function handed over as an argument (kvm_do_msr_access(..., _kvm_set_msr)) may be called
+      if (e.k === 'call') for (const a of e.args) if (a.k === 'read' && a.ref.k === 'local' && functions.has(a.ref.name)) callees.add(a.ref.name);
       if (e.k === 'read' && (e.ref.k === 'vmsa' || e.ref.k === 'user' || (e.ref.k === 'flag' && (this.tracked.has(flagKey(e.ref)) || isModeBit(e.ref))))) direct = true;
       else if (e.k === 'assign' && e.target && (e.target.k === 'vmsa' || e.target.k === 'user' || (e.target.k === 'flag' && this.tracked.has(flagKey(e.target))))) direct = true;
       else if (e.k === 'call' && e.callee.k === 'direct') {
