@@ -30,7 +30,7 @@
 
   function renderWhatIf(last) {
     const box = document.getElementById('whatif');
-    const toggles = [['vm-type', ['protected', 'legacy']], ['protected-at-create', ['false', 'true']], ['launch-refuses-debug', ['false', 'true']]];
+    const toggles = [['vm-type', ['protected', 'legacy', 'snp']], ['protected-at-create', ['false', 'true']], ['launch-refuses-debug', ['false', 'true']]];
     const selects = toggles.map(([key, values]) => el('label', {}, `${key} `, el('select', { 'data-key': key }, ...values.map((v) => el('option', { value: v }, v)))));
     box.replaceChildren(el('h2', {}, 'what if'), ...selects, el('button', { onclick: () => {
       const assumptions = {};

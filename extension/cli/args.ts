@@ -183,8 +183,9 @@ Options:
 Assumptions (--assume KEY=VALUE):
   protected-at-create=true|false
       set vcpu->arch.guest_state_protected when the vCPU is created
-  vm-type=legacy|protected
-      legacy: KVM_SEV_ES_INIT; protected: KVM_X86_SEV_ES_VM + KVM_SEV_INIT2
+  vm-type=legacy|protected|snp
+      the type KVM_CREATE_VM gets: legacy KVM_X86_DEFAULT_VM (then KVM_SEV_ES_INIT),
+      protected KVM_X86_SEV_ES_VM, snp KVM_X86_SNP_VM (both then KVM_SEV_INIT2)
   vcpus=1|2
       number of vCPUs in the simulated VM
   guard-absent=<function>:<condition text or flag>

@@ -13,7 +13,7 @@ import type { FunctionIr, FunctionTable } from '../summary/ir';
 import { lowerTranslationUnit, type LowerOptions } from '../summary/lowerToIr';
 import { Simulator, type ExploreResult, type FoundHazard } from '../simulate/explore';
 import { VM_CREATION } from '../simulate/operations';
-import { reachingOperations, worldOf, worldSignature, type World } from '../simulate/world';
+import { caseHandlers, reachingOperations, worldOf, worldSignature, type World } from '../simulate/world';
 import { SimulationCache } from '../simulate/simulationCache';
 import { applyPatchInMemory } from '../tree/applyInMemory';
 import { locateKvmFiles } from '../tree/kernelTree';
@@ -230,6 +230,13 @@ export class TreeSession {
     return result;
   }
 
+  /** One chosen ioctl sequence through the tree's code (the simulation panel, tests): the state after each step. */
+  runSequence(steps: { operation: string; vcpu: number | null }[], requested: AnalysisOptions): ReturnType<Simulator['runSequence']> {
+    const { options } = this.effectiveOptions(requested);
+    const world = this.world();
+    return new Simulator(world.program, world.operations, options.assumptions, this.cache).runSequence(steps);
+  }
+
   /** Applies the series patch by patch in memory, simulating after each, and reports. */
   async analyze(series: Series, options: AnalysisOptions): Promise<TreeReport> {
     const problems = [...this.problems];
@@ -303,7 +310,7 @@ export class TreeSession {
         out.push({
           name: fn.name, origin: 'tree', file: path, line: fn.loc.line, endLine: fn.endLine,
           summary: formatSummary(summarizeFunction(fn)), reachedBy: [...(reach.get(fn.name) ?? [])].sort(),
-          handles: world.operations.filter((op) => op.handler === fn.name).map((op) => op.name),
+          handles: world.operations.filter((op) => caseHandlers(program, op).includes(fn.name)).map((op) => op.name),
         });
       }
     }

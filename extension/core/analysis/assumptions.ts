@@ -20,7 +20,7 @@ export function applyAssumption(opts: AnalysisOptions, key: string, value: strin
       return undefined;
     }
     case 'vm-type':
-      if (value !== 'legacy' && value !== 'protected') return `--assume vm-type needs legacy or protected, got "${value}"`;
+      if (value !== 'legacy' && value !== 'protected' && value !== 'snp') return `--assume vm-type needs legacy, protected or snp, got "${value}"`;
       opts.assumptions = { ...opts.assumptions, vmType: value };
       return undefined;
     case 'vcpus': {

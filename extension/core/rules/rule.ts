@@ -38,14 +38,6 @@ export interface Hazard {
   via?: string[];
 }
 
-/** What the userspace operation on the trace asks of KVM. */
-export interface Purpose {
-  /** KVM_SET_*: userspace asks to change vCPU state. */
-  setsState: boolean;
-  /** KVM_GET_*: the state goes back to userspace. */
-  returnsToUser: boolean;
-}
-
 export interface Rule {
   id: RuleId;
   check(step: StepResult): Hazard[];

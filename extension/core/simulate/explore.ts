@@ -16,7 +16,7 @@ import type { Program } from './program';
 import { type SimState, cloneState, stateKey, symmetricStateKey, writeFlag } from './state';
 
 export interface Assumptions {
-  vmType: 'legacy' | 'protected';
+  vmType: 'legacy' | 'protected' | 'snp';
   vcpus: number;
   /** What-if: guest_state_protected is set when a vCPU is created. */
   protectedAtCreate: boolean;
@@ -59,7 +59,7 @@ function emptyVm(a: Assumptions): SimState {
 
 /** Without the VM creation code (a model or tree that lacks it), the VM type's flag as the assumption says. */
 export function initialState(a: Assumptions): SimState {
-  return { ...emptyVm(a), flags: { [FLAGS.hasProtectedState.slice(3)]: a.vmType === 'protected' ? 1 : 0 } };
+  return { ...emptyVm(a), flags: { [FLAGS.hasProtectedState.slice(3)]: a.vmType === 'legacy' ? 0 : 1 } };
 }
 
 export class Simulator {
@@ -150,9 +150,12 @@ export class Simulator {
       const op = this.operations.find((o) => o.name === want.operation);
       if (!op) { out.push({ step: null, state, message: `unknown operation ${want.operation}` }); continue; }
       const results = this.step(state, op, op.kind === 'vcpu-ioctl' ? want.vcpu ?? 0 : null);
-      const score = (x: StepResult): number => (x.status === 'error' ? -10 : 0)
+      // a refusal the state decided is an answer; a bad argument (-EFAULT) or the dispatcher's
+      // "nothing to do" early return is not what the user asks about
+      const changed = (x: StepResult): boolean => stateKey(x.after) !== stateKey(state);
+      const score = (x: StepResult): number => (x.status === 'error' ? (x.ret.cause ? 0.5 : -10) : 0)
         + 4 * x.events.filter((e) => e.k === 'encrypt').length + 2 * x.events.filter((e) => e.k === 'debugArm').length
-        + (stateKey(x.after) !== stateKey(state) ? 1 : 0);
+        + (changed(x) ? 1 : 0) + (x.status !== 'error' && !changed(x) && x.events.length === 0 ? -1 : 0);
       const r = results.reduce<StepResult | undefined>((best, x) => (!best || score(x) > score(best) ? x : best), undefined);
       if (!r) { out.push({ step: null, state, message: `${op.name} cannot run in this state` }); continue; }
       state = r.after;

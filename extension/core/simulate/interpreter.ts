@@ -450,7 +450,8 @@ export class Interpreter {
     if (ctxs.length < 2) return ctxs;
     const byState = new Map<string, PathCtx>();
     for (const c of ctxs) {
-      const id = `${this.cache.stateId(c.st)}|${c.exempt ? 1 : 0}|${c.mode ?? ''}`;
+      // paths that hold different known values (r = -EFAULT; r = -EINVAL) stay apart: the value is what the function returns
+      const id = `${this.cache.stateId(c.st)}|${c.exempt ? 1 : 0}|${c.mode ?? ''}|${knownLocals(c.locals)}`;
       const prev = byState.get(id);
       byState.set(id, prev ? joinPaths(prev, c) : c);
     }
@@ -820,9 +821,12 @@ export class Interpreter {
     let ok = false;
     const events = [...ctx.events];
     switch (cmd) {
-      case 'LAUNCH_START': ok = st.sevInit && st.firmware === 'UNINIT'; if (ok) st.firmware = 'LUPDATE'; break;
+      case 'LAUNCH_START': case 'SNP_LAUNCH_START': ok = st.sevInit && st.firmware === 'UNINIT'; if (ok) st.firmware = 'LUPDATE'; break;
       case 'LAUNCH_UPDATE_DATA': ok = st.firmware === 'LUPDATE'; break;
       case 'LAUNCH_UPDATE_VMSA': case 'SNP_LAUNCH_UPDATE': {
+        // SNP_LAUNCH_UPDATE of memory when no vCPU is being launched; of the vCPU's VMSA page
+        // when one is (snp_launch_update_vmsa() issues it inside kvm_for_each_vcpu)
+        if (cmd === 'SNP_LAUNCH_UPDATE' && ctx.vcpu === null) { ok = st.firmware === 'LUPDATE'; break; }
         const v = ctx.vcpu !== null ? st.vcpus[ctx.vcpu] : undefined;
         ok = st.firmware === 'LUPDATE' && !!v && !v.encrypted;
         if (ok && v && ctx.vcpu !== null) {
@@ -834,6 +838,7 @@ export class Interpreter {
       case 'LAUNCH_MEASURE': ok = st.firmware === 'LUPDATE' || st.firmware === 'LSECRET'; if (ok) st.firmware = 'LSECRET'; break;
       case 'LAUNCH_SECRET': ok = st.firmware === 'LSECRET'; break;
       case 'LAUNCH_FINISH': ok = st.firmware === 'LSECRET'; if (ok) st.firmware = 'RUNNING'; break;
+      case 'SNP_LAUNCH_FINISH': ok = st.firmware === 'LUPDATE'; if (ok) st.firmware = 'RUNNING'; break;
     }
     events.push({ k: 'firmware', command: cmd, ok, loc: e.loc, fn: ctx.fn, ...at(ctx) });
     return [{ ...ctx, st, events }, ok ? { n: 0 } : { n: -1, errno: 'EIO' }];
@@ -855,6 +860,16 @@ function withStateEvent(ctx: PathCtx, ev: SimEvent & { k: 'vmsaRead' | 'vmsaWrit
 /** Where in the patch an event happened, if a patch changed the function it happened in. */
 function at(ctx: PathCtx): { at?: Loc } {
   return ctx.here ? { at: ctx.here } : {};
+}
+
+/** The locals a path knows the value of, as a key: paths that differ in them are not joined. */
+function knownLocals(locals: Record<string, Val>): string {
+  let out = '';
+  for (const k in locals) {
+    const v = locals[k];
+    if (v.n !== null && v.n < 0) out += `${k}=${v.errno ?? v.n};`;
+  }
+  return out;
 }
 
 /** Locals a call may have written: unknown, each with a new identity. */

@@ -47,7 +47,7 @@ export function neededForLaunch(op: Operation): boolean {
 }
 
 /** The VM types the simulation creates, by the constant userspace passes to KVM_CREATE_VM. */
-export const VM_TYPE_CONSTANT = { legacy: 'KVM_X86_DEFAULT_VM', protected: 'KVM_X86_SEV_ES_VM' } as const;
+export const VM_TYPE_CONSTANT = { legacy: 'KVM_X86_DEFAULT_VM', protected: 'KVM_X86_SEV_ES_VM', snp: 'KVM_X86_SNP_VM' } as const;
 
 /** The function VM creation hands its type to. */
 export const VM_CREATION = 'kvm_arch_init_vm';

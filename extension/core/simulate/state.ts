@@ -18,7 +18,7 @@ export interface VcpuState {
 }
 
 export interface SimState {
-  vmType: 'legacy' | 'protected';
+  vmType: 'legacy' | 'protected' | 'snp';
   /** Ground truth: an SEV-ES init command succeeded. */
   sevInit: boolean;
   firmware: FirmwareState;

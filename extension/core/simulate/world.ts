@@ -1,6 +1,6 @@
 // The simulated world of one code base: the program (functions, ops tables, function tables,
 // tracked flags) and the operations its dispatchers define, plus those a patch added.
-import type { FunctionIr, FunctionTable } from '../summary/ir';
+import type { FunctionIr, FunctionTable, Stmt } from '../summary/ir';
 import { forEachExpr } from '../summary/irKeys';
 import type { Operation } from './operations';
 import { dispatchSwitch, type DiscoveredOperations, operationsFromDispatchers, operationsOf } from './operationsFromDispatchers';
@@ -39,6 +39,23 @@ export function reachingOperations(world: World): Map<string, string[]> {
   return reach;
 }
 
+/** The functions an operation's case body calls itself: the ioctl's handler, as a reader names it. */
+export function caseHandlers(program: Program, op: Operation): string[] {
+  const fn = program.functions.get(op.handler);
+  const sw = fn && !op.addedTo ? dispatchSwitch(fn) : undefined;
+  if (!sw) return [op.handler];
+  const c = sw.cases.find((x) => x.labels.includes(op.name));
+  const out: string[] = [];
+  for (const s of c?.body ?? []) {
+    forEachExpr(s, (e) => {
+      if (e.k !== 'call') return;
+      const name = e.callee.k === 'direct' ? e.callee.name : e.callee.k === 'op' ? program.resolveOp(e.callee.op) : undefined;
+      if (name && program.functions.has(name) && !out.includes(name)) out.push(name);
+    });
+  }
+  return out;
+}
+
 /** The functions one operation can run: those its case body calls, and what they call. */
 export function operationClosure(program: Program, op: Operation): Set<string> {
   const fn = program.functions.get(op.handler);
@@ -47,7 +64,13 @@ export function operationClosure(program: Program, op: Operation): Set<string> {
   const at = sw.cases.findIndex((c) => c.labels.includes(op.name));
   const out = new Set<string>([op.handler]);
   if (at < 0) return out;
-  for (const s of sw.cases.slice(at).flatMap((c) => c.body)) {
+  // the case's statements, and the next case's only when it falls through
+  const body: Stmt[] = [];
+  for (const c of sw.cases.slice(at)) {
+    body.push(...c.body);
+    if (c.body.some((s) => s.k === 'break' || s.k === 'return' || (s.k === 'block' && s.body.some((x) => x.k === 'break' || x.k === 'return')))) break;
+  }
+  for (const s of body) {
     forEachExpr(s, (e) => {
       if (e.k !== 'call') return;
       const start = e.callee.k === 'direct' ? e.callee.name : e.callee.k === 'op' ? program.resolveOp(e.callee.op) : undefined;

@@ -181,14 +181,15 @@ export function isLoopMacro(macro: string): boolean {
 /** Firmware commands that move the launch flow; ground truth changes only through these. */
 export const FIRMWARE_CALLS = new Set(['sev_issue_cmd', '__sev_issue_cmd', 'sev_do_cmd', 'sev_issue_cmd_external_user']);
 
-export type FirmwareCommand = 'LAUNCH_START' | 'LAUNCH_UPDATE_DATA' | 'LAUNCH_UPDATE_VMSA' | 'LAUNCH_MEASURE' | 'LAUNCH_SECRET' | 'LAUNCH_FINISH' | 'SNP_LAUNCH_UPDATE' | 'OTHER';
+export type FirmwareCommand = 'LAUNCH_START' | 'LAUNCH_UPDATE_DATA' | 'LAUNCH_UPDATE_VMSA' | 'LAUNCH_MEASURE' | 'LAUNCH_SECRET' | 'LAUNCH_FINISH'
+  | 'SNP_LAUNCH_START' | 'SNP_LAUNCH_UPDATE' | 'SNP_LAUNCH_FINISH' | 'OTHER';
 
 export function firmwareCommand(constant: string): FirmwareCommand | undefined {
   const m = /^SEV_CMD_(\w+)$/.exec(constant);
   if (!m) return undefined;
   switch (m[1]) {
     case 'LAUNCH_START': case 'LAUNCH_UPDATE_DATA': case 'LAUNCH_UPDATE_VMSA':
-    case 'LAUNCH_MEASURE': case 'LAUNCH_SECRET': case 'LAUNCH_FINISH': case 'SNP_LAUNCH_UPDATE':
+    case 'LAUNCH_MEASURE': case 'LAUNCH_SECRET': case 'LAUNCH_FINISH': case 'SNP_LAUNCH_START': case 'SNP_LAUNCH_UPDATE': case 'SNP_LAUNCH_FINISH':
       return m[1];
     default:
       return 'OTHER';

@@ -6,7 +6,7 @@ import { flagKey } from './idioms';
 
 export function exprKey(e: Expr): string {
   switch (e.k) {
-    case 'const': return String(e.value);
+    case 'const': return /^[A-Za-z_]\w*$/.test(e.text) && e.text !== 'true' && e.text !== 'false' && e.text !== 'NULL' ? e.text : String(e.value);
     case 'errno': return `-${e.name}`;
     case 'sym': return e.name;
     case 'read': return e.ref.k === 'local' ? `$${e.ref.name}` : flagKey(e.ref);

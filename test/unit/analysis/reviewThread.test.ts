@@ -64,7 +64,7 @@ describe('review thread positions', () => {
     const sregs = refused.find((f) => /KVM_SET_SREGS/.test(f.message));
     assert.ok(sregs, `expected KVM_SET_SREGS refused, got ${refused.map((f) => f.message).join('\n')}`);
     assert.equal(sregs.severity, 'warning');
-    assert.deepEqual(sregs.trace.map((s) => s.operation), ['KVM_SEV_INIT2', 'KVM_CREATE_VCPU', 'KVM_SET_SREGS']);
+    assert.deepEqual(sregs.trace.map((s) => s.operation), ['KVM_CREATE_VM', 'KVM_SEV_INIT2', 'KVM_CREATE_VCPU', 'KVM_SET_SREGS']);
     for (const op of ['KVM_SET_REGS', 'KVM_SET_XCRS', 'KVM_SET_MSRS']) assert.ok(refused.some((f) => f.message.includes(op)), op);
     assert.ok(!refused.some((f) => /KVM_SET_FPU|KVM_SET_XSAVE/.test(f.message)), 'FPU/XSAVE are not needed by launch');
   });

@@ -43,7 +43,8 @@ describe('kvm-lens b4-check', () => {
     assert.equal(e.status, 'fail');
     assert.match(e.summary, /^1 error: vmsa-write-after-encryption in svm_set_dr7\(\)/);
     assert.match(e.details, /<stdin>:22:\d+: error: .*\[vmsa-write-after-encryption\]/);
-    assert.match(e.details, /^ {4}1\. KVM_SEV_INIT2 at \S+:\d+/m);
+    assert.match(e.details, /^ {4}1\. KVM_CREATE_VM at \S+:\d+: type KVM_X86_SEV_ES_VM/m);
+    assert.match(e.details, /^ {4}2\. KVM_SEV_INIT2 at \S+:\d+/m);
     assert.ok(!e.details.includes('series is incomplete'), 'one patch at a time is what b4 hands; no complaint about the rest');
   });
 

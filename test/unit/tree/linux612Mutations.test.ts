@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { analyzeTree, type TreeReport } from '../../../extension/core/analysis/analyzeTree';
 import { DEFAULT_OPTIONS } from '../../../extension/core/analysis/analyzeSeries';
 import { readSeries } from '../../../extension/core/series/seriesReader';
-import { kernelTreeFromEnvOrDebian } from '../../../extension/core/tree/sourceTarball';
+import { kernelTreeForVersion } from '../../../extension/core/tree/sourceTarball';
 
 const SKIP = 'no kernel tree: install Debian\'s linux-source-6.12 (apt-get install linux-source-6.12) or set KVM_LENS_KERNEL_TREE';
 
@@ -60,7 +60,7 @@ function makePatch(tree: string, out: string, subject: string, removals: Removal
 describe('Linux 6.12 with one guard removed: the finding comes back', () => {
   let tree: string | undefined;
   const work = mkdtempSync(join(tmpdir(), 'kvm-lens-mutations-'));
-  before(async () => { tree = await kernelTreeFromEnvOrDebian(); });
+  before(async () => { tree = await kernelTreeForVersion('6.12'); });
   after(() => rmSync(work, { recursive: true, force: true }));
 
   async function analyze(name: string, removals: Removal[]): Promise<TreeReport> {

@@ -7,6 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { DEFAULT_OPTIONS } from '../../../extension/core/analysis/analyzeSeries';
+import { TreeSession } from '../../../extension/core/analysis/analyzeTree';
+import { kernelTreeForVersion } from '../../../extension/core/tree/sourceTarball';
 import { auditOf, auditWith, findingOf, skipReason, verdicts } from './realTrees';
 
 const V = '7.3';
@@ -88,5 +91,29 @@ describe('Linux 7.3 with a fix undone: the finding comes back', () => {
     assert.ok(f, verdicts(r).join('; '));
     assert.equal(f.severity, 'error');
     assert.match(f.introducedBy ?? '', /0001-/);
+  });
+});
+
+describe('Linux 7.3, an SEV-SNP launch', () => {
+  it('KVM_SEV_SNP_LAUNCH_FINISH has the firmware take in each vCPU\'s VMSA and marks the state protected', async (t) => {
+    const tree = await kernelTreeForVersion(V);
+    if (!tree) return t.skip(skipReason(V));
+    const session = await TreeSession.open(tree);
+    try {
+      const options = { ...DEFAULT_OPTIONS, assumptions: { ...DEFAULT_OPTIONS.assumptions, vmType: 'snp' as const } };
+      const run = session.runSequence([
+        { operation: 'KVM_SEV_INIT2', vcpu: null }, { operation: 'KVM_CREATE_VCPU', vcpu: null },
+        { operation: 'KVM_SEV_SNP_LAUNCH_START', vcpu: null }, { operation: 'KVM_SEV_SNP_LAUNCH_FINISH', vcpu: null },
+      ], options);
+      t.diagnostic(run.map((r) => `${r.step?.op.name ?? r.message}: ${r.step?.status ?? ''}`).join(', '));
+      assert.equal(run[0].state.flags['sev.snp_active'] ?? run[0].state.flags['sev.es_active'], 1, 'an SNP guest is an SEV-ES guest');
+      const last = run[3];
+      assert.ok(last.step, last.message);
+      assert.equal(last.state.firmware, 'RUNNING');
+      assert.equal(last.state.vcpus[0].encrypted, true, 'SNP_LAUNCH_UPDATE of the VMSA page');
+      assert.equal(last.state.vcpus[0].flags.guest_state_protected, 1);
+    } finally {
+      session.dispose();
+    }
   });
 });
