@@ -53,11 +53,12 @@ export function succeeded(step: StepResult): boolean {
 
 /**
  * The step made the VM an SEV guest: a command labelled as SEV initialisation that did not fail
- * and whose path set the VM's SEV flag (not, say, the dispatcher's "no argument, nothing to do").
+ * and after which the VM's SEV flag is set when it was not (not, say, the dispatcher's "no
+ * argument, nothing to do", nor an error path that sets the flag and clears it again).
  */
-export function sevInitialised(step: Pick<StepResult, 'op' | 'status' | 'events'>): boolean {
-  return initialisesSev(step.op) && step.status !== 'error'
-    && step.events.some((e) => e.k === 'flagSet' && /^vm\.sev\.(es_)?active$/.test(e.flag) && e.value === 1);
+export function sevInitialised(step: Pick<StepResult, 'op' | 'status' | 'before' | 'after'>): boolean {
+  const active = (s: StepResult['after']) => s.flags['sev.active'] === 1 || s.flags['sev.es_active'] === 1;
+  return initialisesSev(step.op) && step.status !== 'error' && active(step.after) && !active(step.before);
 }
 
 /** Where an event happened in the operation: the guest's choice and the calls down to it. */

@@ -121,7 +121,7 @@ export class Simulator {
       distinct.add(sig);
       const status = o.val.n === null ? 'unknown' : o.val.n < 0 ? 'error' : 'success';
       let after = o.ctx.st;
-      if (sevInitialised({ op, status, events: o.ctx.events })) {
+      if (sevInitialised({ op, status, before: state, after })) {
         after = cloneState(after);
         after.sevInit = true;
         after.firmware = 'UNINIT';

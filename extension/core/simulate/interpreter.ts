@@ -973,7 +973,9 @@ function combineLogic(op: '&&' | '||', l: Val, r: Val): Val {
   if (l.n === null || r.n === null) {
     const known = l.n === null ? r : l;
     const unknown = l.n === null ? l : r;
-    const gate = l.n === null && r.n === null ? undefined
+    // (protected && U1) && U2: still the guard's exemption when false; an || chain when true
+    const keeps = (g: Val['gate']) => (g && g.when === (op === '&&' ? 0 : 1) ? g : undefined);
+    const gate = l.n === null && r.n === null ? keeps(l.gate) ?? keeps(r.gate)
       : known.prot ? { cause: known.prot, when: (op === '&&' ? 0 : 1) as 0 | 1 } : unknown.gate;
     const mode = l.mode ?? r.mode;
     return { n: null, taint: l.taint ?? r.taint, ...(gate ? { gate } : {}), ...(mode ? { mode } : {}) };
