@@ -129,6 +129,11 @@ export class Interpreter {
 
   private cut(fn: FunctionIr | { name: string; loc: Loc }, what: string): void {
     this.truncated = true;
+    this.note(fn, what);
+  }
+
+  /** Something not followed that is the same every time (a missing exit handler, recursion): named, results still reused. */
+  private note(fn: FunctionIr | { name: string; loc: Loc }, what: string): void {
     const key = `${fn.name}|${what}`;
     if (!this.cuts.has(key)) this.cuts.set(key, { fn: fn.name, loc: fn.loc, what });
   }
@@ -138,7 +143,10 @@ export class Interpreter {
   /** Runs `fn` from `ctx`; returns each distinct outcome with its return value. */
   runFunction(fn: FunctionIr, ctx: PathCtx, args: Val[] = []): { ctx: PathCtx; val: Val }[] {
     // recursion is followed once: the inner call's outcome is unknown (no state changes seen there)
-    if (this.stack.includes(fn.name)) return [{ ctx, val: UNKNOWN }];
+    if (this.stack.includes(fn.name)) {
+      if (this.stack[0] === fn.name) this.note(fn, `${fn.name}() calls itself again: the inner call is taken as doing nothing`);
+      return [{ ctx, val: UNKNOWN }];
+    }
     if (this.stack.length >= MAX_CALL_DEPTH) {
       this.cut(fn, `calls nested deeper than ${MAX_CALL_DEPTH} were not followed into ${fn.name}()`);
       return [{ ctx, val: UNKNOWN }];
@@ -764,7 +772,8 @@ export class Interpreter {
           at2 = { ...c, facts };
         }
         const fn = this.program.functions.get(entry.fn);
-        if (!fn || !this.program.relevance.isRelevant(entry.fn)) continue;
+        if (!fn) { this.note({ name: c.fn, loc: e.loc }, `${callee.table}[${entry.index}] names ${entry.fn}(), which the code does not define: that exit is not followed`); continue; }
+        if (!this.program.relevance.isRelevant(entry.fn)) continue;
         const from = at2.events.length;
         const what = `${entry.index}`;
         for (const o of this.runFunction(fn, at2, args)) {
