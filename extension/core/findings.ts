@@ -10,6 +10,7 @@ export type RuleId =
   | 'protection-flag-not-set'
   | 'init-refused-before-encryption'
   | 'sev-init-after-vcpu-create'
+  | 'legacy-write-ignored'
   | 'analysis-incomplete';
 
 /** A place in a file the user can open: a patch file, a C file, or the built-in model. */

@@ -6,7 +6,7 @@ import { initRefusedBeforeEncryption } from './initRefusedBeforeEncryption';
 import { protectionFlagNotSet } from './protectionFlagNotSet';
 import { sevInitAfterVcpuCreate } from './sevInitAfterVcpuCreate';
 import { vmsaReadAfterEncryption } from './vmsaReadAfterEncryption';
-import { vmsaWriteAfterEncryption } from './vmsaWriteAfterEncryption';
+import { legacyWriteIgnored, vmsaWriteAfterEncryption } from './vmsaWriteAfterEncryption';
 
 export const SIMULATION_RULES: readonly Rule[] = [
   vmsaWriteAfterEncryption,
@@ -16,4 +16,5 @@ export const SIMULATION_RULES: readonly Rule[] = [
   protectionFlagNotSet,
   initRefusedBeforeEncryption,
   sevInitAfterVcpuCreate,
+  legacyWriteIgnored,
 ];

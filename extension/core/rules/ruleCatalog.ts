@@ -85,6 +85,16 @@ const CATALOG: Record<RuleId, Omit<RuleMeta, 'id' | 'name'>> = {
       'were set up as ordinary vCPUs and are never converted. Both commands must fail once ' +
       'kvm->created_vcpus is non-zero.',
   },
+  'legacy-write-ignored': {
+    defaultSeverity: 'info',
+    shortDescription: 'A legacy SEV-ES VM accepts a register write after encryption that only KVM\'s ignored copy sees.',
+    fullDescription:
+      'On the legacy VM type (KVM_SEV_ES_INIT, no has_protected_state), upstream keeps the state ' +
+      'ioctls succeeding after KVM_SEV_LAUNCH_UPDATE_VMSA for compatibility with existing userspace: ' +
+      "the value lands in KVM's VMCB save-area copy, which the hardware ignores for an SEV-ES guest, " +
+      'and nothing else changes. That is the documented behaviour of the type, reported as a note. A ' +
+      'write with effects beyond that copy (a debug register, the VMCB control area) stays an error.',
+  },
   'analysis-incomplete': {
     defaultSeverity: 'info',
     shortDescription: 'Part of the series could not be parsed or resolved; results may be incomplete.',

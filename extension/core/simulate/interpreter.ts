@@ -58,6 +58,8 @@ export type SimEvent = (
    * with; `user`: how it then reached userspace (copy_to_user of one of them, the kvm_run page).
    */
   | { k: 'vmsaRead'; field: string; area: Area; vcpu: number | null; encrypted: boolean; decided: boolean; loc: Loc; fn: string; into?: string[]; user?: string }
+  /** KVM changed its VMCB control area (intercepts, LBR virtualization) for an encrypted vCPU. */
+  | { k: 'controlWrite'; field: string; vcpu: number | null; loc: Loc; fn: string }
   | { k: 'debugArm'; vcpu: number | null; encrypted: boolean; how: string; loc: Loc; fn: string }
   | { k: 'encrypt'; vcpu: number; debugArmed: boolean; loc: Loc; fn: string }
   | { k: 'flagSet'; flag: string; vcpu: number | null; value: FlagValue; loc: Loc; fn: string }
@@ -72,6 +74,8 @@ export type SimEvent = (
     choice?: string;
     /** The untracked vCPU mode bit the path branched on before this happened. */
     mode?: string;
+    /** Happened after the path checked the VM type and found it legacy. */
+    compat?: boolean;
   };
 
 type Flow =
@@ -100,6 +104,8 @@ export interface PathCtx {
   exempt?: Cause;
   /** The untracked vCPU mode bit this path branched on: what happens after depends on a mode we do not model. */
   mode?: string;
+  /** The path read that the VM is of the legacy type (has_protected_state clear): what follows is the type's compatibility. */
+  compat?: boolean;
   /** The operation's dispatch: in `fn`, a switch with `case label:` takes that case. */
   select?: { fn: string; label: string };
 }
@@ -174,7 +180,7 @@ export class Interpreter {
       // the callee's facts about its parameters are the caller's about its arguments
       const facts = mergeCalleeFacts(ctx.facts, r.facts, argTerms);
       if (!facts) continue;
-      const events = r.events.length ? [...ctx.events, ...r.events.filter((e) => !ctx.exempt || (e.k !== 'vmsaRead' && e.k !== 'vmsaWrite')).map((e) => viaCaller(e, fn.name, ctx.mode))] : ctx.events;
+      const events = r.events.length ? [...ctx.events, ...r.events.filter((e) => !ctx.exempt || (e.k !== 'vmsaRead' && e.k !== 'vmsaWrite')).map((e) => viaCaller(e, fn.name, ctx.mode, ctx.compat))] : ctx.events;
       out.push({
         ctx: { ...ctx, st: r.st, events, facts, ...(r.seriesLoc ? { seriesLoc: r.seriesLoc } : {}) },
         val: returnedValue(r.val, argTerms, facts),
@@ -459,7 +465,7 @@ export class Interpreter {
     const byState = new Map<string, PathCtx>();
     for (const c of ctxs) {
       // paths that hold different known values (r = -EFAULT; r = -EINVAL) stay apart: the value is what the function returns
-      const id = `${this.cache.stateId(c.st)}|${c.exempt ? 1 : 0}|${c.mode ?? ''}|${knownLocals(c.locals)}`;
+      const id = `${this.cache.stateId(c.st)}|${c.exempt ? 1 : 0}|${c.mode ?? ''}|${c.compat ? 1 : 0}|${knownLocals(c.locals)}`;
       const prev = byState.get(id);
       byState.set(id, prev ? joinPaths(prev, c) : c);
     }
@@ -609,6 +615,7 @@ export class Interpreter {
     if (n === null) return [ctx, ref.scope === 'vcpu' && ref.name.includes('&') ? { n: null, mode: key } : UNKNOWN];
     const cause = { loc, fn: ctx.fn, text: key };
     if (typeof n === 'string') return [ctx, { n: null, sym: n, cause }];
+    if (key === FLAGS.hasProtectedState && n === 0 && !ctx.compat) return [{ ...ctx, compat: true }, { n, cause }];
     return [ctx, { n, cause, ...(n !== 0 && isProtectionFlag(key) ? { prot: cause } : {}) }];
   }
 
@@ -639,7 +646,11 @@ export class Interpreter {
   private assign(target: StateRef | null, op: string, v: Val, e: Expr & { k: 'assign' }, ctx: PathCtx): [PathCtx, Val][] {
     if (!target) return [[ctx, v]];
     // the GHCB sync writes the exit code the guest asked for: what the path knew of it is gone
-    if (target.k === 'control') return [[{ ...ctx, facts: forgetTerm(ctx.facts, `vmcb.control.${target.field}`) }, v]];
+    if (target.k === 'control') {
+      const enc = ctx.vcpu !== null && (ctx.st.vcpus[ctx.vcpu]?.encrypted ?? false);
+      const events = enc ? [...ctx.events, { k: 'controlWrite' as const, field: target.field, vcpu: ctx.vcpu, loc: e.loc, fn: ctx.fn }] : ctx.events;
+      return [[{ ...ctx, events, facts: forgetTerm(ctx.facts, `vmcb.control.${target.field}`) }, v]];
+    }
     if (target.k === 'field') {
       // a value stored in a local's object: userspace's data makes the object userspace's; a
       // VMSA-backed value read into it goes wherever the object goes
@@ -667,7 +678,12 @@ export class Interpreter {
       return [[withStateEvent(ctx, { k: 'vmsaWrite', field: target.field, area: target.area, vcpu: ctx.vcpu, encrypted: enc, asked: !!v.fromUser, loc: e.loc, fn: ctx.fn, ...at(ctx) }), v]];
     }
     const key = flagKey(target);
-    if (!this.program.trackedFlags.has(key)) return [[ctx, v]];
+    if (!this.program.trackedFlags.has(key)) {
+      // a VMCB control bit (LBR virtualization, an intercept) is no state of ours, but a change beyond KVM's save-area copy
+      const enc = ctx.vcpu !== null && (ctx.st.vcpus[ctx.vcpu]?.encrypted ?? false);
+      if (enc && key.startsWith('vcpu.vmcb.control.')) return [[{ ...ctx, events: [...ctx.events, { k: 'controlWrite', field: key.slice('vcpu.vmcb.control.'.length), vcpu: ctx.vcpu, loc: e.loc, fn: ctx.fn }] }, v]];
+      return [[ctx, v]];
+    }
     if (op === '=' && v.sym !== undefined) return [[this.setFlag(ctx, key, v.sym, e.loc), v]];
     let value: FlagValue = v.n === null ? null : v.n === 0 ? 0 : 1;
     if (op === '+=' || op === '|=') value = v.n === 0 ? readFlag(ctx.st, key, ctx.vcpu, this.program.trackedFlags) : 1;
@@ -863,7 +879,8 @@ export class Interpreter {
 function withStateEvent(ctx: PathCtx, ev: SimEvent & { k: 'vmsaRead' | 'vmsaWrite' }): PathCtx {
   if (!ev.encrypted || ctx.exempt) return ctx;
   if (ev.k === 'vmsaRead' && (keptCurrentByTraps(ev.field) || ev.field === 'VMSA' || ev.field === 'VMCB_SAVE')) return ctx;
-  return { ...ctx, events: [...ctx.events, ctx.mode ? { ...ev, mode: ctx.mode } : ev] };
+  const tagged = ctx.mode || ctx.compat ? { ...ev, ...(ctx.mode ? { mode: ctx.mode } : {}), ...(ctx.compat ? { compat: true } : {}) } : ev;
+  return { ...ctx, events: [...ctx.events, tagged] };
 }
 
 /** Where in the patch an event happened, if a patch changed the function it happened in. */
@@ -926,8 +943,8 @@ function markLastRead(events: SimEvent[], taint: string, f: (e: SimEvent & { k: 
 }
 
 /** An event from a callee, as the caller sees it: one call deeper. */
-function viaCaller(e: SimEvent, callee: string, mode: string | undefined): SimEvent {
-  if (e.k === 'vmsaRead' || e.k === 'vmsaWrite' || e.k === 'debugArm') return { ...e, via: [callee, ...(e.via ?? [])], ...(mode && !e.mode ? { mode } : {}) };
+function viaCaller(e: SimEvent, callee: string, mode: string | undefined, compat: boolean | undefined): SimEvent {
+  if (e.k === 'vmsaRead' || e.k === 'vmsaWrite' || e.k === 'debugArm') return { ...e, via: [callee, ...(e.via ?? [])], ...(mode && !e.mode ? { mode } : {}), ...(compat ? { compat: true } : {}) };
   return e;
 }
 
@@ -1077,7 +1094,8 @@ function isPure(e: Expr): boolean {
   if (p !== undefined) return p;
   switch (e.k) {
     case 'const': case 'errno': case 'sym': p = true; break;
-    case 'read': p = e.ref.k !== 'vmsa' && e.ref.k !== 'control'; break; // a control read may learn a fact
+    // a control read may learn a fact, a read of the VM type may mark the path as the legacy type's
+    case 'read': p = e.ref.k !== 'vmsa' && e.ref.k !== 'control' && !(e.ref.k === 'flag' && flagKey(e.ref) === FLAGS.hasProtectedState); break;
     case 'not': p = isPure(e.arg); break;
     case 'binary': p = isPure(e.left) && isPure(e.right); break;
     case 'logic': p = false; break; // a comparison under it may split the path

@@ -75,6 +75,7 @@ test('default severities follow the catalog, with info mapped to note', () => {
     'protection-flag-not-set': 'error',
     'init-refused-before-encryption': 'warning',
     'sev-init-after-vcpu-create': 'error',
+    'legacy-write-ignored': 'info',
     'analysis-incomplete': 'info',
   };
   for (const rule of run.tool.driver.rules) {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DEFAULT_OPTIONS } from '../../../extension/core/analysis/analyzeSeries';
-import { TreeSession } from '../../../extension/core/analysis/analyzeTree';
+import { analyzeTree, TreeSession } from '../../../extension/core/analysis/analyzeTree';
 import { kernelTreeForVersion } from '../../../extension/core/tree/sourceTarball';
 import { auditOf, auditWith, findingOf, skipReason, verdicts } from './realTrees';
 
@@ -115,5 +115,19 @@ describe('Linux 7.3, an SEV-SNP launch', () => {
     } finally {
       session.dispose();
     }
+  });
+});
+
+describe('Linux 7.3, the legacy VM type (KVM_SEV_ES_INIT)', () => {
+  it('state ioctls upstream keeps succeeding for compatibility are notes that say so, not errors', async (t) => {
+    const tree = await kernelTreeForVersion(V);
+    if (!tree) return t.skip(skipReason(V));
+    const options = { ...DEFAULT_OPTIONS, assumptions: { ...DEFAULT_OPTIONS.assumptions, vmType: 'legacy' as const } };
+    const r = await analyzeTree(tree, { patches: [], problems: [] }, options);
+    t.diagnostic(r.findings.filter((f) => f.rule !== 'analysis-incomplete').map((f) => `${f.severity} ${f.rule} ${f.location.function} ${f.trace[f.trace.length - 1]?.operation}`).join('; '));
+    assert.deepEqual(verdicts(r), []);
+    const notes = r.findings.filter((f) => f.rule === 'legacy-write-ignored');
+    assert.ok(notes.some((f) => f.trace[f.trace.length - 1].operation === 'KVM_SET_REGS'), 'KVM_SET_REGS after encryption only changes the ignored copy');
+    for (const f of notes) assert.equal(f.severity, 'info');
   });
 });
