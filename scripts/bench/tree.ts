@@ -19,6 +19,8 @@ export interface TreeBench {
   files: number;
   bytes: number;
   functions: number;
+  /** Operations found in the tree's dispatchers, per dispatcher. */
+  operations: { dispatcher: string; operations: number }[];
   cold: { read: number; parse: number; simulate: number; total: number; states: number; findings: number };
   warm: { label: string; ms: number[]; median: number; findings: string[] }[];
 }
@@ -56,7 +58,7 @@ export async function benchTree(dir: string, runs: number): Promise<TreeBench> {
       const sorted = [...ms].sort((a, b) => a - b);
       warm.push({ label: e.label, ms, median: sorted[Math.floor(sorted.length / 2)], findings });
     }
-    return { root: session.root, files: report.tree.files, bytes: report.tree.bytes, functions: report.tree.functions, cold, warm };
+    return { root: session.root, files: report.tree.files, bytes: report.tree.bytes, functions: report.tree.functions, operations: report.tree.operations, cold, warm };
   } finally {
     session.dispose();
   }
@@ -65,6 +67,7 @@ export async function benchTree(dir: string, runs: number): Promise<TreeBench> {
 export function renderTree(b: TreeBench): string {
   const out: string[] = [];
   out.push(`kernel tree ${b.root}: ${b.files} files, ${(b.bytes / 1e6).toFixed(2)} MB, ${b.functions} functions`);
+  out.push(`operations from the dispatchers: ${b.operations.reduce((n, d) => n + d.operations, 0)} (${b.operations.map((d) => `${d.dispatcher} ${d.operations}`).join(', ')})`);
   out.push('', 'cold audit (first analysis in this process, ms)');
   out.push(`   read ${b.cold.read.toFixed(0)}  parse+summarise ${b.cold.parse.toFixed(0)}  simulate ${b.cold.simulate.toFixed(0)}  total ${b.cold.total.toFixed(0)}  (${b.cold.states} states, ${b.cold.findings} findings)`);
   out.push('', 'warm re-analysis after a one-line edit (median, ms)');

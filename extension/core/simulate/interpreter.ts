@@ -612,7 +612,7 @@ export class Interpreter {
     }
     const key = flagKey(ref);
     const n = readFlag(ctx.st, key, ctx.vcpu, this.program.trackedFlags);
-    if (n === null) return [ctx, ref.scope === 'vcpu' && ref.name.includes('&') ? { n: null, mode: key } : UNKNOWN];
+    if (n === null) return [ctx, this.program.modeBits.has(key) ? { n: null, mode: key } : UNKNOWN];
     const cause = { loc, fn: ctx.fn, text: key };
     if (typeof n === 'string') return [ctx, { n: null, sym: n, cause }];
     if (key === FLAGS.hasProtectedState && n === 0 && !ctx.compat) return [{ ...ctx, compat: true }, { n, cause }];
@@ -665,7 +665,9 @@ export class Interpreter {
       return [[c, v]];
     }
     if (target.k === 'local') {
-      const next = op === '=' ? v : UNKNOWN;
+      // rflags |= X86_EFLAGS_TF: still userspace's value if it was, or if what joins it is
+      const prev = ctx.locals[target.name];
+      const next = op === '=' ? v : prev?.fromUser || v.fromUser ? USER : UNKNOWN;
       return [[{ ...ctx, locals: { ...ctx.locals, [target.name]: next } }, next]];
     }
     if (target.k === 'user') {
@@ -1050,7 +1052,13 @@ function joinPaths(a: PathCtx, b: PathCtx): PathCtx {
   for (const name in a.locals) {
     const x = a.locals[name];
     const y = b.locals[name];
-    if (y && x.n === y.n && x.errno === y.errno && x.sym === y.sym && x.term === y.term) locals[name] = x.cause ? x : y;
+    if (y && x.n === y.n && x.errno === y.errno && x.sym === y.sym && x.term === y.term) {
+      const kept = x.cause ? x : y;
+      locals[name] = (x.fromUser || y.fromUser) && !kept.fromUser ? { ...kept, fromUser: true } : kept;
+    } else if (y && (x.fromUser || y.fromUser)) {
+      // the paths disagree on the value, not on where it came from
+      locals[name] = USER;
+    }
   }
   let events = a.events;
   if (b.events !== a.events && b.events.length) {

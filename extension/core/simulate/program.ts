@@ -20,6 +20,8 @@ const LIFECYCLE_FLAG = /^vcpu\.(\w*protected\w*|\w*encrypted\w*|guest_debug)$|^v
 
 export class Program {
   readonly trackedFlags: ReadonlySet<string>;
+  /** Named bits the code sets or clears somewhere (hflags |= HF_GUEST_MASK): vCPU modes code enters. */
+  readonly modeBits: ReadonlySet<string>;
   readonly relevance: Relevance;
 
   constructor(
@@ -34,6 +36,7 @@ export class Program {
     readonly tables: ReadonlyMap<string, FunctionTable['entries']> = new Map(),
   ) {
     const tracked = computeTrackedFlags(functions.values());
+    this.modeBits = assignedBits(functions.values());
     this.trackedFlags = options.lifecycleFlagsOnly ? new Set([...tracked].filter((f) => LIFECYCLE_FLAG.test(f) || f === `vcpu.${FPU_CONFIDENTIAL}`)) : tracked;
     this.relevance = new Relevance(functions, (op) => this.resolveOp(op), this.trackedFlags, tables);
   }
@@ -146,3 +149,14 @@ function computeTrackedFlags(fns: Iterable<FunctionIr>): Set<string> {
   return tracked;
 }
 
+
+/** Bit flags (`name&BIT`) some code assigns, i.e. sets with |= or clears with &= ~. */
+function assignedBits(fns: Iterable<FunctionIr>): Set<string> {
+  const out = new Set<string>();
+  for (const fn of fns) {
+    forEachExpr(fn.body, (e) => {
+      if (e.k === 'assign' && e.target?.k === 'flag' && e.target.scope === 'vcpu' && e.target.name.includes('&')) out.add(flagKey(e.target));
+    });
+  }
+  return out;
+}
