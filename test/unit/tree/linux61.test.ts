@@ -46,7 +46,7 @@ describe('Linux 6.1 KVM, audited as it is', () => {
     assert.match(f.message, /SHUTDOWN/);
   });
 
-  it('nothing else but the two other faces of the same 6.1 gaps', async (t) => {
+  it('nothing else but other faces of the same 6.1 gaps', async (t) => {
     const r = await auditOf(V);
     if (!r) return t.skip(skipReason(V));
     const explained: Record<string, string> = {
@@ -58,6 +58,11 @@ describe('Linux 6.1 KVM, audited as it is', () => {
       // 6.1 has no has_protected_state: KVM_GET_REGS hands the stale RFLAGS of an encrypted vCPU
       // to userspace; 6.10 refuses it for protected-state VMs
       'vmsa-read-after-encryption svm_get_rflags': 'KVM_GET_REGS after encryption, refused since 6.10',
+      // KVM_SET_MSRS of MSR_EFER reaches svm_set_efer() through kvm_set_msr_common(): the MSR gap again
+      'vmsa-write-after-encryption svm_set_efer': 'MSR writes after encryption (above), through MSR_EFER',
+      // KVM_RUN with kvm_dirty_regs copies userspace's registers in (sync_regs) without a protection
+      // test; 6.10 makes the sync fields of a protected-state VM empty
+      'vmsa-write-after-encryption svm_set_rflags': 'KVM_RUN sync_regs from the kvm_run page after encryption',
     };
     assert.deepEqual(verdicts(r).filter((v) => !(v in explained)), []);
     assert.deepEqual(r.findings.filter((f) => f.rule === 'debug-after-encryption' || f.rule === 'debug-armed-at-encryption').map((f) => f.message), [], 'no debug finding');
