@@ -65,7 +65,8 @@ suite('KVM Lens series view, explain and quick fix', () => {
     const text = api.explainPage(page) ?? '';
     assert.match(text, /^# vmsa-write-after-encryption in svm\\_set\\_dr7\(\)/);
     assert.match(text, /## The rule/);
-    assert.match(text, /^1\. `KVM_SEV_INIT2`.*\[sev\.c:\d+\]\(file:\/\/.*dist\/model\/builtin\/sev\.c#L\d+\)$/m);
+    assert.match(text, /^1\. `KVM_CREATE_VM`.*\[x86\.c:\d+\]\(file:\/\/.*dist\/model\/builtin\/x86\.c#L\d+\)$/m);
+    assert.match(text, /^2\. `KVM_SEV_INIT2`.*\[sev\.c:\d+\]\(file:\/\/.*dist\/model\/builtin\/sev\.c#L\d+\)$/m);
   });
 
   test('applying the guard quick fix clears the DR7 diagnostic; revert brings the patch back', async () => {
