@@ -85,7 +85,7 @@ export const BENCH_PATCHES: PatchSpec[] = [
   {
     subject: 'KVM: x86: Refuse KVM_SET_MSRS for protected vCPU state',
     body: 'MSRs of an SEV-ES guest live in the encrypted VMSA.',
-    edits: [['x86', '{\n\treturn kvm_set_msr(vcpu, index, data);', '{\n' + GSP_GUARD + '\treturn kvm_set_msr(vcpu, index, data);']],
+    edits: [['x86', '{\n\tif (copy_from_user(&msrs, user_msrs, sizeof(msrs)))', '{\n' + GSP_GUARD + '\tif (copy_from_user(&msrs, user_msrs, sizeof(msrs)))']],
   },
   {
     subject: 'KVM: SVM: Implement get_dr6 for the VMCB',
