@@ -176,6 +176,7 @@ export class TreeSession {
   /** Replaces a file's text (an editor buffer, a patch applied in memory). */
   async setText(path: string, text: string | undefined): Promise<void> {
     const t = performance.now();
+    this.version++;
     const file = this.files.get(path);
     if (text === undefined) { file?.dispose(); this.files.delete(path); }
     else if (file) await file.update(text);
@@ -200,8 +201,17 @@ export class TreeSession {
     return { functions, ops, tables };
   }
 
+  /** Bumped by every setText: the code the world was derived from changed. */
+  private version = 0;
+  private derived: { key: string; world: World } | undefined;
+
+  /** The world of the code now, derived once per version of the code (an audit asks for it three times). */
   private world(seriesFiles: ReadonlySet<string> = new Set()): World {
-    return worldOf({ ...this.code(), seriesFiles, interner: this.cache.fingerprints, options: { lifecycleFlagsOnly: true } });
+    const key = `${this.version}|${[...seriesFiles].sort().join('\n')}`;
+    if (this.derived?.key !== key) {
+      this.derived = { key, world: worldOf({ ...this.code(), seriesFiles, interner: this.cache.fingerprints, options: { lifecycleFlagsOnly: true } }) };
+    }
+    return this.derived.world;
   }
 
   /**

@@ -230,11 +230,8 @@ export class Interpreter {
       const key = `${this.cache.stateId(r.st)}|${valKey(r.val)}|${factsKey(r.facts)}`;
       const prev = byKey.get(key);
       if (!prev) { byKey.set(key, r); continue; }
-      if (r.events !== prev.events && r.events.length) {
-        const seen = new Set(prev.events.map(eventKey));
-        const extra = r.events.filter((e) => !seen.has(eventKey(e)));
-        if (extra.length) byKey.set(key, { ...prev, events: [...prev.events, ...extra] });
-      }
+      const events = unionEvents(prev.events, r.events);
+      if (events !== prev.events) byKey.set(key, { ...prev, events });
     }
     return [...byKey.values()];
   }
@@ -1060,13 +1057,15 @@ function joinPaths(a: PathCtx, b: PathCtx): PathCtx {
       locals[name] = USER;
     }
   }
-  let events = a.events;
-  if (b.events !== a.events && b.events.length) {
-    const seen = new Set(a.events.map(eventKey));
-    const extra = b.events.filter((e) => !seen.has(eventKey(e)));
-    if (extra.length) events = [...a.events, ...extra];
-  }
-  return { ...a, locals, events, facts: a.facts === b.facts ? a.facts : commonFacts(a.facts, b.facts) };
+  return { ...a, locals, events: unionEvents(a.events, b.events), facts: a.facts === b.facts ? a.facts : commonFacts(a.facts, b.facts) };
+}
+
+/** Both paths' events, first-seen order, each once (the same array when b adds nothing). */
+function unionEvents(a: SimEvent[], b: SimEvent[]): SimEvent[] {
+  if (b === a || b.length === 0) return a;
+  const seen = new Set(a.map(eventKey));
+  const extra = b.filter((e) => !seen.has(eventKey(e)));
+  return extra.length ? [...a, ...extra] : a;
 }
 
 /**

@@ -39,44 +39,48 @@ export function reachingOperations(world: World): Map<string, string[]> {
   return reach;
 }
 
-/** The functions an operation's case body calls itself: the ioctl's handler, as a reader names it. */
-export function caseHandlers(program: Program, op: Operation): string[] {
+/**
+ * The statements an operation runs in its dispatcher: its case, and the next case's only when it
+ * falls through; undefined when the handler is not a dispatcher (a case a patch added).
+ */
+function caseBody(program: Program, op: Operation): Stmt[] | undefined {
   const fn = program.functions.get(op.handler);
   const sw = fn && !op.addedTo ? dispatchSwitch(fn) : undefined;
-  if (!sw) return [op.handler];
-  const c = sw.cases.find((x) => x.labels.includes(op.name));
+  if (!sw) return undefined;
+  const at = sw.cases.findIndex((c) => c.labels.includes(op.name));
+  const body: Stmt[] = [];
+  for (const c of at < 0 ? [] : sw.cases.slice(at)) {
+    body.push(...c.body);
+    if (c.body.some((s) => s.k === 'break' || s.k === 'return' || (s.k === 'block' && s.body.some((x) => x.k === 'break' || x.k === 'return')))) break;
+  }
+  return body;
+}
+
+/** The functions statements call, directly or through the ops table, in source order. */
+function calleesIn(program: Program, body: Stmt[]): string[] {
   const out: string[] = [];
-  for (const s of c?.body ?? []) {
+  for (const s of body) {
     forEachExpr(s, (e) => {
       if (e.k !== 'call') return;
       const name = e.callee.k === 'direct' ? e.callee.name : e.callee.k === 'op' ? program.resolveOp(e.callee.op) : undefined;
-      if (name && program.functions.has(name) && !out.includes(name)) out.push(name);
+      if (name && !out.includes(name)) out.push(name);
     });
   }
   return out;
 }
 
+/** The functions an operation's case body calls itself: the ioctl's handler, as a reader names it. */
+export function caseHandlers(program: Program, op: Operation): string[] {
+  const body = caseBody(program, op);
+  return body ? calleesIn(program, body).filter((name) => program.functions.has(name)) : [op.handler];
+}
+
 /** The functions one operation can run: those its case body calls, and what they call. */
 export function operationClosure(program: Program, op: Operation): Set<string> {
-  const fn = program.functions.get(op.handler);
-  const sw = fn && !op.addedTo ? dispatchSwitch(fn) : undefined;
-  if (!fn || !sw) return program.closure(op.handler);
-  const at = sw.cases.findIndex((c) => c.labels.includes(op.name));
+  const body = caseBody(program, op);
+  if (!body) return program.closure(op.handler);
   const out = new Set<string>([op.handler]);
-  if (at < 0) return out;
-  // the case's statements, and the next case's only when it falls through
-  const body: Stmt[] = [];
-  for (const c of sw.cases.slice(at)) {
-    body.push(...c.body);
-    if (c.body.some((s) => s.k === 'break' || s.k === 'return' || (s.k === 'block' && s.body.some((x) => x.k === 'break' || x.k === 'return')))) break;
-  }
-  for (const s of body) {
-    forEachExpr(s, (e) => {
-      if (e.k !== 'call') return;
-      const start = e.callee.k === 'direct' ? e.callee.name : e.callee.k === 'op' ? program.resolveOp(e.callee.op) : undefined;
-      if (start) for (const name of program.closure(start)) out.add(name);
-    });
-  }
+  for (const start of calleesIn(program, body)) for (const name of program.closure(start)) out.add(name);
   return out;
 }
 
