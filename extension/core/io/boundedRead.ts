@@ -1,0 +1,102 @@
+// Reading what the user points us at, without ever blocking or running out of memory: only
+// regular files are opened (a FIFO with no writer would block forever, /dev/zero never ends),
+// and nothing larger than a limit is read. Errors come back as one-line reasons, never thrown.
+import { constants as fsConstants } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+
+/** A patch series or a sidecar larger than this is not something a reviewer meant to open. */
+export const DEFAULT_MAX_INPUT_BYTES = 256 * 1024 * 1024;
+
+export type BoundedRead = { ok: true; bytes: Buffer } | { ok: false; reason: string };
+
+/** What kind of file system object this is, in words a user recognises. */
+function kindOf(st: import('node:fs').Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+export function sizeText(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${Math.round(bytes / (1024 * 1024))} MB`;
+  if (bytes >= 1024) return `${Math.round(bytes / 1024)} kB`;
+  return `${bytes} bytes`;
+}
+
+/**
+ * The bytes of a regular file of at most maxBytes. The file is checked before it is opened and
+ * opened non-blocking, so a FIFO swapped in between cannot hang us; a file that grows while we
+ * read is cut at the limit and refused.
+ */
+export async function readRegularFile(file: string, maxBytes = DEFAULT_MAX_INPUT_BYTES): Promise<BoundedRead> {
+  let st;
+  try {
+    st = await stat(file);
+  } catch (e) {
+    return { ok: false, reason: errnoText(e) };
+  }
+  if (!st.isFile()) return { ok: false, reason: `${kindOf(st)}, not a regular file` };
+  if (st.size > maxBytes) return { ok: false, reason: `${sizeText(st.size)}, larger than the ${sizeText(maxBytes)} limit` };
+  let handle;
+  try {
+    handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch (e) {
+    return { ok: false, reason: errnoText(e) };
+  }
+  try {
+    const again = await handle.stat();
+    if (!again.isFile()) return { ok: false, reason: `${kindOf(again)}, not a regular file` };
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(Math.min(1 << 20, maxBytes + 1 - total));
+      const { bytesRead } = await handle.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(buf.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > maxBytes) return { ok: false, reason: `larger than the ${sizeText(maxBytes)} limit` };
+    }
+    return { ok: true, bytes: Buffer.concat(chunks, total) };
+  } catch (e) {
+    return { ok: false, reason: errnoText(e) };
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/** All of a stream (stdin), refused past maxBytes rather than buffered without end. */
+export function readStreamBounded(stream: NodeJS.ReadableStream, maxBytes = DEFAULT_MAX_INPUT_BYTES): Promise<BoundedRead> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let done = false;
+    const finish = (r: BoundedRead) => {
+      if (done) return;
+      done = true;
+      stream.removeListener('data', onData);
+      resolve(r);
+    };
+    const onData = (c: Buffer | string) => {
+      const b = typeof c === 'string' ? Buffer.from(c) : c;
+      total += b.length;
+      if (total > maxBytes) {
+        finish({ ok: false, reason: `standard input is larger than the ${sizeText(maxBytes)} limit` });
+        (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+        return;
+      }
+      chunks.push(b);
+    };
+    stream.on('data', onData);
+    stream.on('end', () => finish({ ok: true, bytes: Buffer.concat(chunks, total) }));
+    stream.on('error', (e) => finish({ ok: false, reason: errnoText(e) }));
+  });
+}
+
+/** "ENOENT: no such file or directory, open 'x'" → "no such file or directory". */
+export function errnoText(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const m = /^[A-Z0-9_]+: ([^,]+)(,|$)/.exec(e.message);
+  return m ? m[1]! : e.message;
+}
