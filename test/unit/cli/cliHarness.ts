@@ -100,25 +100,84 @@ export function withoutTimings(jsonText: string): string {
   return jsonText.replace(/"ms": \{[^}]*\}/, '"ms": "<stripped>"');
 }
 
+export interface ChildOptions {
+  /** V8's heap limit for the child (`--max-old-space-size`), in MB: a run that needs more dies instead of swapping. */
+  maxOldSpaceMb?: number;
+  /**
+   * What the child reads on stdin: 'ignore' (default, /dev/null), 'open' (a pipe nobody ever
+   * writes or closes, as an idle terminal or a stuck producer), or the bytes to write and then close.
+   */
+  stdin?: 'ignore' | 'open' | string | Buffer;
+  /**
+   * Where the child writes stdout: 'ignore' (default), 'capture' (returned as `stdout`),
+   * 'closed' (a pipe whose reading end is closed before the child writes, as `| head -c0`),
+   * or a file descriptor opened by the test (e.g. of /dev/full).
+   */
+  stdout?: 'ignore' | 'capture' | 'closed' | number;
+  /** Extra environment for the child. */
+  env?: Record<string, string>;
+  /** The command to run instead of main.ts's `main` through tsx, e.g. [process.execPath, 'bin/kvm-lens.js']. */
+  command?: string[];
+}
+
+export interface ChildRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+  /** True when the harness killed the child for outliving the bound. */
+  killed: boolean;
+  /** The child's peak resident set size in kB, reported by the child itself at exit (undefined if it died before). */
+  maxRssKb: number | undefined;
+}
+
+// Preloaded into the child: it reports its peak memory on fd 3 as it exits, so a test can assert a memory cap.
+const REPORT_RSS = 'data:text/javascript,' + encodeURIComponent(
+  "import { writeSync } from 'node:fs'; process.on('exit', () => { try { writeSync(3, String(process.resourceUsage().maxRSS)); } catch {} });");
+
 /** Run the CLI in a child process, killed (by its pid) if it outlives `boundMs`. */
-export function runCliChild(argv: string[], boundMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; ms: number; killed: boolean }> {
+export function runCliChild(argv: string[], boundMs: number, opts: ChildOptions = {}): Promise<ChildRun> {
   const script = "require(process.env.KVM_LENS_MAIN).main(JSON.parse(process.env.KVM_LENS_ARGV)).then((c) => { process.exitCode = c; });";
+  const heap = opts.maxOldSpaceMb !== undefined ? [`--max-old-space-size=${opts.maxOldSpaceMb}`] : [];
+  const [cmd, ...cmdArgs] = opts.command
+    ? [opts.command[0]!, ...heap, '--import', REPORT_RSS, ...opts.command.slice(1)]
+    : [process.execPath, ...heap, '--import', REPORT_RSS, '--import', 'tsx', '-e', script];
+  const stdinMode = opts.stdin === undefined || opts.stdin === 'ignore' ? 'ignore' : 'pipe';
+  const out = opts.stdout ?? 'ignore';
+  const stdoutMode = typeof out === 'number' ? out : out === 'ignore' ? 'ignore' : 'pipe';
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], {
+    const child = spawn(cmd, cmdArgs, {
       cwd: ROOT,
-      env: { ...process.env, KVM_LENS_MAIN: join(ROOT, 'extension/cli/main.ts'), KVM_LENS_ARGV: JSON.stringify(argv) },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, KVM_LENS_MAIN: join(ROOT, 'extension/cli/main.ts'), KVM_LENS_ARGV: JSON.stringify(argv), ...opts.env },
+      stdio: [stdinMode, stdoutMode, 'pipe', 'pipe'],
     });
+    let stdout = '';
     let stderr = '';
+    let rss = '';
     let killed = false;
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (d: string) => { if (stderr.length < 100_000) stderr += d; });
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (d: string) => { if (stderr.length < 100_000) stderr += d; });
+    const fd3 = child.stdio[3] as NodeJS.ReadableStream;
+    fd3.setEncoding('utf8');
+    fd3.on('data', (d: string) => { rss += d; });
+    if (out === 'capture') {
+      child.stdout!.setEncoding('utf8');
+      child.stdout!.on('data', (d: string) => { if (stdout.length < 1_000_000) stdout += d; });
+    } else if (out === 'closed') {
+      child.stdout!.destroy();
+    }
+    if (stdinMode === 'pipe') {
+      child.stdin!.on('error', () => undefined); // the child may exit without reading it all
+      if (opts.stdin !== 'open') child.stdin!.end(opts.stdin);
+    }
     const timer = setTimeout(() => { killed = true; child.kill('SIGKILL'); }, boundMs);
     child.on('error', (e) => { clearTimeout(timer); reject(e); });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stderr, ms: performance.now() - t0, killed });
+      const kb = Number.parseInt(rss, 10);
+      resolve({ code, signal, stdout, stderr, ms: performance.now() - t0, killed, maxRssKb: Number.isFinite(kb) ? kb : undefined });
     });
   });
 }
