@@ -14,7 +14,8 @@ import { VM_CREATION } from '../simulate/operations';
 import { diffIdentity } from '../series/diffIdentity';
 import { removeGuards } from './absentGuards';
 import { applyPatch, CodeBase, type IncompleteNote } from './codeBase';
-import { timelineFindings } from './timeline';
+import { timelineFindings, timelineUpToCut } from './timeline';
+import { Budget, BudgetExhausted, DEFAULT_BUDGET, type BudgetLimits } from './budget';
 
 export interface AnalysisOptions {
   depth: number;
@@ -22,6 +23,8 @@ export interface AnalysisOptions {
   assumptions: Assumptions;
   /** Guards to treat as absent: "function:condition text or flag". */
   absentGuards: string[];
+  /** Time and work for the whole analysis (default DEFAULT_BUDGET); when spent, the result is partial and says so. */
+  budget?: BudgetLimits;
 }
 
 /** More patches than this and the timeline is sampled (each snapshot is a full exploration). */
@@ -44,6 +47,7 @@ export async function analyzeSeries(series: Series, options: AnalysisOptions = D
   const notes: IncompleteNote[] = [];
 
   const cache = new SimulationCache();
+  const budget = new Budget(options.budget ?? DEFAULT_BUDGET);
   // The behaviour of every operation, as one string: equal signatures explore alike.
   let last: { signature: string; result: ExploreResult } | undefined;
   const simulate = (cb: CodeBase): ExploreResult => {
@@ -52,7 +56,7 @@ export async function analyzeSeries(series: Series, options: AnalysisOptions = D
     const world = worldOf({ functions, ops: cb.ops, tables: cb.tables, added: cb.addedOperations, removed: cb.removedOperations, seriesFiles, interner: cache.fingerprints });
     const signature = worldSignature(world) + `|${world.program.fingerprint(VM_CREATION)}`;
     const result = last && last.signature === signature ? last.result
-      : new Simulator(world.program, world.operations, options.assumptions, cache).explore({ depth: options.depth, maxStates: options.maxStates });
+      : new Simulator(world.program, world.operations, options.assumptions, cache, budget).explore({ depth: options.depth, maxStates: options.maxStates });
     last = { signature, result };
     ms.simulate += performance.now() - t;
     return result;
@@ -77,7 +81,14 @@ export async function analyzeSeries(series: Series, options: AnalysisOptions = D
       continue;
     }
     if (id) applied.set(id, patch);
-    const application = await applyPatch(code, patch);
+    let application;
+    try {
+      application = await applyPatch(code, patch, budget);
+    } catch (e) {
+      if (!(e instanceof BudgetExhausted)) throw e;
+      notes.push({ file: patch.file, line: patch.startLine, patch: patch.subject, message: `this patch and the ${series.patches.length - i - 1} after it were not analysed: the analysis budget ran out before them` });
+      break;
+    }
     ms.parse += application.parseMs;
     ms.summarize += application.summarizeMs;
     notes.push(...application.notes);
@@ -90,9 +101,12 @@ export async function analyzeSeries(series: Series, options: AnalysisOptions = D
   }
 
   // The verdict is always on the code after the last patch, whatever the timeline skipped.
-  if (series.patches.length > 0) snapshots[snapshots.length - 1].result = simulate(code);
-  const final = snapshots[snapshots.length - 1].result;
-  const { findings, fixed } = timelineFindings(snapshots, (h) => preferSeries(h, seriesFiles));
+  if (series.patches.length > 0 && !budget.exhausted) snapshots[snapshots.length - 1].result = simulate(code);
+  const points = timelineUpToCut(snapshots);
+  const final = points[points.length - 1].result;
+  const { findings, fixed } = timelineFindings(points, (h) => preferSeries(h, seriesFiles));
+  const cut = budget.describeCut();
+  if (cut) notes.push({ file: '<simulation>', line: 1, message: cut });
 
   findings.push(...incompleteFindings(notes, final, seriesFiles));
   findings.sort(byLocation);

@@ -18,7 +18,8 @@ import { SimulationCache } from '../simulate/simulationCache';
 import { applyPatchInMemory } from '../tree/applyInMemory';
 import { locateKvmFiles } from '../tree/kernelTree';
 import type { AnalysisOptions } from './analyzeSeries';
-import { timelineFindings, type TimelinePoint } from './timeline';
+import { timelineFindings, timelineUpToCut, type TimelinePoint } from './timeline';
+import { Budget, DEFAULT_BUDGET } from './budget';
 
 export interface TreeStats {
   files: number;
@@ -227,14 +228,15 @@ export class TreeSession {
     };
   }
 
-  simulate(requested: AnalysisOptions, seriesFiles: ReadonlySet<string> = new Set()): ExploreResult {
+  simulate(requested: AnalysisOptions, seriesFiles: ReadonlySet<string> = new Set(), budget = new Budget(requested.budget ?? DEFAULT_BUDGET)): ExploreResult {
     const t = performance.now();
     const { options } = this.effectiveOptions(requested);
     const world = this.world(seriesFiles);
     const signature = worldSignature(world) + `|${world.program.fingerprint(VM_CREATION)}|${JSON.stringify(options.assumptions)}|${options.depth}`;
     const result = this.last?.signature === signature ? this.last.result
-      : new Simulator(world.program, world.operations, options.assumptions, this.cache).explore({ depth: options.depth, maxStates: options.maxStates });
-    this.last = { signature, result };
+      : new Simulator(world.program, world.operations, options.assumptions, this.cache, budget).explore({ depth: options.depth, maxStates: options.maxStates });
+    // a partial result is not the answer for the next call, which has a budget of its own
+    this.last = result.budgetCut ? undefined : { signature, result };
     this.cache.trim();
     this.ms.simulate += performance.now() - t;
     return result;
@@ -244,7 +246,7 @@ export class TreeSession {
   runSequence(steps: { operation: string; vcpu: number | null }[], requested: AnalysisOptions): ReturnType<Simulator['runSequence']> {
     const { options } = this.effectiveOptions(requested);
     const world = this.world();
-    return new Simulator(world.program, world.operations, options.assumptions, this.cache).runSequence(steps);
+    return new Simulator(world.program, world.operations, options.assumptions, this.cache, new Budget(requested.budget ?? DEFAULT_BUDGET)).runSequence(steps);
   }
 
   /** Applies the series patch by patch in memory, simulating after each, and reports. */
@@ -253,8 +255,13 @@ export class TreeSession {
     const note = this.effectiveOptions(options).note;
     if (note) problems.push({ file: this.root, severity: 'warning', message: note });
     const seriesFiles = new Set(series.patches.map((p) => p.file));
-    const points: TimelinePoint[] = [{ patch: null, result: this.simulate(options, seriesFiles) }];
-    for (const patch of series.patches) {
+    const budget = new Budget(options.budget ?? DEFAULT_BUDGET);
+    const points: TimelinePoint[] = [{ patch: null, result: this.simulate(options, seriesFiles, budget) }];
+    for (const [i, patch] of series.patches.entries()) {
+      if (budget.exhausted) {
+        problems.push({ file: patch.file, line: patch.startLine, severity: 'warning', message: `this patch and the ${series.patches.length - i - 1} after it were not analysed: the analysis budget ran out before them` });
+        break;
+      }
       const applied = applyPatchInMemory(this.texts(), patch);
       for (const p of applied.problems) {
         problems.push({ file: p.patchFile, line: p.patchLine, severity: 'warning', message: `${p.file}${p.hunkHeader ? ` ${p.hunkHeader}` : ''}: ${p.message}` });
@@ -263,9 +270,9 @@ export class TreeSession {
         for (const h of r.hunks) if (h.applied && h.fuzz > 0) problems.push({ file: patch.file, line: h.patchLine, severity: 'warning', message: `${r.path} ${h.header}: applied with fuzz ${h.fuzz}` });
         await this.setText(r.path, applied.files.get(r.path));
       }
-      points.push({ patch, result: this.simulate(options, seriesFiles) });
+      points.push({ patch, result: this.simulate(options, seriesFiles, budget) });
     }
-    return this.report(points, series.patches.length, problems);
+    return this.report(timelineUpToCut(points), series.patches.length, problems);
   }
 
   private report(points: TimelinePoint[], patches: number, problems: TreeProblemLine[]): TreeReport {
@@ -276,6 +283,7 @@ export class TreeSession {
       if (f.errorLines.length === 0) continue;
       findings.push(incomplete(f.path, f.errorLines[0], `${f.errorLines.length} line(s) of this file did not parse (first at line ${f.errorLines[0]}); statements there are not analysed`));
     }
+    if (final.budgetCut) findings.push(incomplete('<simulation>', 1, final.budgetCut));
     if (final.boundReached) findings.push(incomplete('<simulation>', 1, 'the exploration stopped at its bound before it ran out of new states; raise --depth to look further'));
     for (const c of final.cuts) findings.push(incomplete(c.loc.file, c.loc.line, `${c.what}; findings beyond that point may be missing`));
     if (final.modeDependent.length) {

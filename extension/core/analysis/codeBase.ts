@@ -11,6 +11,7 @@ import { forEachStmt } from '../summary/irKeys';
 import type { Operation } from '../simulate/operations';
 import type { BuiltinModel } from '../model/builtinModel';
 import { entryPointsOfHunk, type RemovedEntryPoint } from './newEntryPoints';
+import { Budget } from './budget';
 
 export interface IncompleteNote {
   file: string;
@@ -54,7 +55,8 @@ export interface PatchApplication {
 const C_FILE = /\.(c|h)$/;
 const OPS_LINE = /^\s*\.([a-z_][a-z0-9_]*)\s*=\s*([A-Za-z_]\w*)\s*,?\s*$/;
 
-export async function applyPatch(base: CodeBase, patch: Patch): Promise<PatchApplication> {
+/** Throws BudgetExhausted when the analysis budget runs out; the caller keeps what it has. */
+export async function applyPatch(base: CodeBase, patch: Patch, budget: Budget = Budget.unlimited()): Promise<PatchApplication> {
   const next = base.clone();
   const notes: IncompleteNote[] = [];
   const touched = new Set<string>();
@@ -66,6 +68,8 @@ export async function applyPatch(base: CodeBase, patch: Patch): Promise<PatchApp
     const path = diff.newPath ?? diff.oldPath ?? '';
     if (diff.binary || !C_FILE.test(path)) continue;
     for (const hunk of diff.hunks) {
+      // parsing, lowering and merging are each linear in the hunk: a unit per line per stage
+      budget.spend(3 * hunk.lines.length, 'merge', () => `${path} in ${patch.file}:${hunk.headerPatchLine}`);
       applyOpsTableLines(next, hunk);
       const entries = await entryPointsOfHunk(hunk, patch);
       for (const r of entries.removed) {

@@ -64,3 +64,19 @@ function lastDisappearance(key: string, points: TimelinePoint[]): number {
   }
   return gone;
 }
+
+/**
+ * The points a verdict can rest on when the budget cut an exploration: every complete one up to
+ * the first cut, then the cut one with what the last complete point found added (a partial
+ * exploration that did not get there again proves nothing fixed). Without a cut, all points.
+ */
+export function timelineUpToCut<P extends TimelinePoint>(points: P[]): P[] {
+  const cutAt = points.findIndex((p) => p.result.budgetCut !== undefined);
+  if (cutAt < 0) return points;
+  const partial = points[cutAt];
+  if (cutAt === 0) return [partial];
+  const complete = points.slice(0, cutAt);
+  const known = new Set(partial.result.hazards.map((h) => h.key));
+  const carried = complete[complete.length - 1].result.hazards.filter((h) => !known.has(h.key));
+  return [...complete, { ...partial, result: { ...partial.result, hazards: [...carried, ...partial.result.hazards] } }];
+}

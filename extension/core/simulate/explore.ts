@@ -2,12 +2,13 @@
 // a depth bound, visited states deduplicated, so each hazard is found first by the shortest
 // sequence that reaches it. Same input, same order, same findings, same traces.
 import type { TraceStep } from '../findings';
-import type { Loc } from '../summary/ir';
+import type { FunctionIr, Loc } from '../summary/ir';
 import { FLAGS } from '../summary/idioms';
 import { SIMULATION_RULES } from '../rules/allRules';
 import type { Hazard, StepResult } from '../rules/rule';
-import { Interpreter, type PathCtx, type SimEvent } from './interpreter';
+import { Interpreter, type PathCtx, type SimEvent, type Val } from './interpreter';
 import { SimulationCache } from './simulationCache';
+import { Budget, BudgetExhausted } from '../analysis/budget';
 import { sevInitialised } from '../rules/rule';
 import { modeDependentReads } from '../rules/vmsaReadAfterEncryption';
 import { createsVcpu, type Operation, VM_CREATION, VM_TYPE_CONSTANT } from './operations';
@@ -48,6 +49,8 @@ export interface ExploreResult {
   cuts: { fn: string; loc: Loc; what: string }[];
   /** Untracked vCPU mode bits on which reads that would matter depended (not reported). */
   modeDependent: string[];
+  /** Set when the analysis budget ran out during this exploration: what the note says was cut. */
+  budgetCut?: string;
 }
 
 interface Node { state: SimState; depth: number; parent: Node | null; step: TraceStep | null }
@@ -70,8 +73,9 @@ export class Simulator {
     private readonly operations: readonly Operation[],
     private readonly assumptions: Assumptions,
     private readonly cache: SimulationCache = new SimulationCache(),
+    private readonly budget: Budget = Budget.unlimited(),
   ) {
-    this.interp = new Interpreter(program, cache);
+    this.interp = new Interpreter(program, cache, budget);
   }
 
   get truncated(): boolean {
@@ -114,7 +118,7 @@ export class Simulator {
     const handlerLoc = op.source ? { file: op.source.file, line: op.source.line, column: 1 } : handler.loc;
     const results: StepResult[] = [];
     const distinct = new Set<string>();
-    for (const o of this.interp.runFunction(handler, ctx, args)) {
+    for (const o of this.runGuarded(handler, ctx, args, op)) {
       // outcomes that end alike (state, return, what happened where) are one outcome
       const sig = `${stateKey(o.ctx.st)}#${o.val.n}#${o.val.cause?.loc.line ?? ''}#${o.ctx.events.map((e) => `${e.k}@${e.loc.file}:${e.loc.line}`).join(',')}`;
       if (distinct.has(sig)) continue;
@@ -139,13 +143,39 @@ export class Simulator {
   }
 
   /**
+   * The handler's outcomes; code nested so deep that running it overflows the stack costs this
+   * step (named in a note), not the analysis. The budget's exhaustion is not caught here.
+   */
+  private runGuarded(handler: FunctionIr, ctx: PathCtx, args: Val[], op: Operation): { ctx: PathCtx; val: Val }[] {
+    try {
+      return this.interp.runFunction(handler, ctx, args);
+    } catch (e) {
+      this.interp.reset();
+      if (!(e instanceof RangeError)) throw e;
+      this.interp.noteCut(handler, `${op.name}: the code it runs is nested too deeply to simulate (${e.message}); this step was not analysed`);
+      return [];
+    }
+  }
+
+  /**
    * Runs one chosen sequence (the what-if panel, tests). Of a step's outcomes it takes the one
    * that does not fail and changes the most (encryption, then armed debugging, then any state
    * change): the case the user is asking about. A step that cannot run here says why.
    */
   runSequence(seq: { operation: string; vcpu: number | null }[]): { step: StepResult | null; state: SimState; message?: string }[] {
-    let state = this.createdVms()[0]?.state ?? initialState(this.assumptions);
     const out: { step: StepResult | null; state: SimState; message?: string }[] = [];
+    try {
+      this.runChosen(seq, this.createdVms()[0]?.state ?? initialState(this.assumptions), out);
+    } catch (e) {
+      if (!(e instanceof BudgetExhausted)) throw e;
+      this.interp.reset();
+      out.push({ step: null, state: out[out.length - 1]?.state ?? initialState(this.assumptions), message: this.budget.describeCut() });
+    }
+    return out;
+  }
+
+  private runChosen(seq: { operation: string; vcpu: number | null }[], start: SimState, out: { step: StepResult | null; state: SimState; message?: string }[]): void {
+    let state = start;
     for (const want of seq) {
       const op = this.operations.find((o) => o.name === want.operation);
       if (!op) { out.push({ step: null, state, message: `unknown operation ${want.operation}` }); continue; }
@@ -161,7 +191,6 @@ export class Simulator {
       state = r.after;
       out.push({ step: r, state });
     }
-    return out;
   }
 
   /** The operation instances available in a state: vCPU operations once per existing vCPU. */
@@ -197,45 +226,53 @@ export class Simulator {
   }
 
   explore(opts: ExploreOptions): ExploreResult {
-    const roots: Node[] = this.createdVms().map((v) => ({ state: v.state, depth: 0, parent: null, step: v.step }));
-    const visited = new Set<string>(roots.map((r) => symmetricStateKey(r.state)));
     const found = new Map<string, FoundHazard>();
     const unresolved = new Map<string, { what: string; loc: Loc; fn: string }>();
     const modes = new Set<string>();
-    let queue: Node[] = roots;
     let explored = 0;
     let boundReached = false;
-    while (queue.length) {
-      const next: Node[] = [];
-      for (const node of queue) {
-        explored++;
-        for (const { op, vcpu } of this.instances(node.state)) {
-          for (const r of this.step(node.state, op, vcpu)) {
-            for (const ev of r.events) if (ev.k === 'unresolved') unresolved.set(`${ev.what}@${ev.fn}`, ev);
-            for (const m of modeDependentReads(r.events)) modes.add(m);
-            const hazards = hazardsOf(r);
-            for (const h of hazards) {
-              const seen = found.get(h.key);
-              if (seen) {
-                if (h.detail && h.detail !== seen.detail && !seen.alsoDetails.includes(h.detail)) seen.alsoDetails.push(h.detail);
-                continue;
+    let budgetCut: string | undefined;
+    try {
+      const roots: Node[] = this.createdVms().map((v) => ({ state: v.state, depth: 0, parent: null, step: v.step }));
+      const visited = new Set<string>(roots.map((r) => symmetricStateKey(r.state)));
+      let queue: Node[] = roots;
+      while (queue.length) {
+        const next: Node[] = [];
+        for (const node of queue) {
+          explored++;
+          for (const { op, vcpu } of this.instances(node.state)) {
+            for (const r of this.step(node.state, op, vcpu)) {
+              for (const ev of r.events) if (ev.k === 'unresolved') unresolved.set(`${ev.what}@${ev.fn}`, ev);
+              for (const m of modeDependentReads(r.events)) modes.add(m);
+              const hazards = hazardsOf(r);
+              for (const h of hazards) {
+                const seen = found.get(h.key);
+                if (seen) {
+                  if (h.detail && h.detail !== seen.detail && !seen.alsoDetails.includes(h.detail)) seen.alsoDetails.push(h.detail);
+                  continue;
+                }
+                const trace = [...traceOf(node), stepOf(r, h)];
+                found.set(h.key, { ...h, trace, alsoDetails: [] });
               }
-              const trace = [...traceOf(node), stepOf(r, h)];
-              found.set(h.key, { ...h, trace, alsoDetails: [] });
+              const key = symmetricStateKey(r.after);
+              if (visited.has(key)) continue;
+              if (node.depth + 1 >= opts.depth || visited.size >= opts.maxStates) { boundReached = true; continue; }
+              visited.add(key);
+              next.push({ state: r.after, depth: node.depth + 1, parent: node, step: stepOf(r) });
             }
-            const key = symmetricStateKey(r.after);
-            if (visited.has(key)) continue;
-            if (node.depth + 1 >= opts.depth || visited.size >= opts.maxStates) { boundReached = true; continue; }
-            visited.add(key);
-            next.push({ state: r.after, depth: node.depth + 1, parent: node, step: stepOf(r) });
           }
         }
+        queue = next;
       }
-      queue = next;
+    } catch (e) {
+      // the budget is spent: what was found so far is the result, and says it is partial
+      if (!(e instanceof BudgetExhausted)) throw e;
+      this.interp.reset();
+      budgetCut = this.budget.describeCut();
     }
     return {
       hazards: [...found.values()], statesExplored: explored, boundReached, unresolved: [...unresolved.values()], truncated: this.interp.truncated,
-      cuts: [...this.interp.cuts.values()], modeDependent: [...modes].sort(),
+      cuts: [...this.interp.cuts.values()], modeDependent: [...modes].sort(), ...(budgetCut ? { budgetCut } : {}),
     };
   }
 }

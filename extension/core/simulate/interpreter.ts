@@ -8,6 +8,7 @@ import {
 } from '../summary/idioms';
 import { type FlagValue, type SimState, cloneState, readFlag, writeFlag } from './state';
 import { SimulationCache } from './simulationCache';
+import { Budget } from '../analysis/budget';
 import type { Program } from './program';
 import { labelTail } from '../summary/irKeys';
 import {
@@ -138,13 +139,30 @@ export class Interpreter {
     this.note(fn, what);
   }
 
+  /** A cut found by the caller (a step abandoned): reported like the interpreter's own. */
+  noteCut(fn: FunctionIr | { name: string; loc: Loc }, what: string): void {
+    this.cut(fn, what);
+  }
+
   /** Something not followed that is the same every time (a missing exit handler, recursion): named, results still reused. */
   private note(fn: FunctionIr | { name: string; loc: Loc }, what: string): void {
     const key = `${fn.name}|${what}`;
     if (!this.cuts.has(key)) this.cuts.set(key, { fn: fn.name, loc: fn.loc, what });
   }
 
-  constructor(private readonly program: Program, private readonly cache: SimulationCache = new SimulationCache()) {}
+  constructor(
+    private readonly program: Program,
+    private readonly cache: SimulationCache = new SimulationCache(),
+    private readonly budget: Budget = Budget.unlimited(),
+  ) {}
+
+  /** Where the budget ran out, for its note: the calls being run. */
+  private readonly where = (): string => this.stack.join(' -> ') || 'the operations';
+
+  /** After a run was abandoned by an exception (the budget, a stack overflow): no call is in progress. */
+  reset(): void {
+    this.stack = [];
+  }
 
   /** Runs `fn` from `ctx`; returns each distinct outcome with its return value. */
   runFunction(fn: FunctionIr, ctx: PathCtx, args: Val[] = []): { ctx: PathCtx; val: Val }[] {
@@ -256,6 +274,7 @@ export class Interpreter {
   // ---- statements ----
 
   private exec(s: Stmt, ctx: PathCtx): Outcome[] {
+    this.budget.spend(1, 'simulate', this.where);
     switch (s.k) {
       case 'block': return this.execSeq(s.body, ctx);
       case 'label': return [{ ctx, flow: { k: 'normal' } }];
@@ -526,6 +545,7 @@ export class Interpreter {
 
   evalExpr(e: Expr, ctx: PathCtx): [PathCtx, Val][] {
     if (e.k !== 'const' && e.k !== 'errno' && isPure(e)) return [[ctx, this.evalPure(e, ctx)]];
+    this.budget.spend(1, 'simulate', this.where);
     switch (e.k) {
       case 'const': return [[ctx, { n: e.value }]];
       case 'errno': return [[ctx, { n: -1, errno: e.name }]];

@@ -1,0 +1,84 @@
+// One budget for the whole analysis: when it runs out the result is partial, says so in one
+// note naming where it was cut, and keeps what was found before. Inputs are generated here.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { join } from 'node:path';
+import { Budget, BudgetExhausted } from '../../../extension/core/analysis/budget';
+import { analyzeSeries, DEFAULT_OPTIONS } from '../../../extension/core/analysis/analyzeSeries';
+import { parseSeriesText, readSeries } from '../../../extension/core/series/seriesReader';
+import type { Series } from '../../../extension/core/series/types';
+
+const EXAMPLE = join(__dirname, '../../../examples/sev-es-debug-rfc');
+
+const withWork = (work: number) => ({ ...DEFAULT_OPTIONS, budget: { timeMs: 1e9, work } });
+const summary = (fs: { rule: string; location: { function?: string; line: number } }[]) => fs.map((f) => `${f.rule}@${f.location.function ?? ''}:${f.location.line}`);
+
+/** svm_set_dr7 replaced by a switch of `cases` cases on the value, each writing the save area. */
+function bigSwitchPatch(cases: number): string {
+  const body = [' static void svm_set_dr7(struct kvm_vcpu *vcpu, unsigned long value)', ' {', ' \tstruct vcpu_svm *svm = to_svm(vcpu);', ' '];
+  const added = ['+\tswitch (value) {'];
+  for (let i = 0; i < cases; i++) added.push(`+\tcase ${i}:`, `+\t\tsvm->vmcb->save.dr7 = ${i};`, '+\t\tbreak;');
+  added.push('+\t}');
+  const hunk = [...body, '-\tif (vcpu->arch.guest_state_protected)', '-\t\treturn;', '-', ...added, ' \tsvm->vmcb->save.dr7 = value;', ' }'];
+  const oldCount = hunk.filter((l) => !l.startsWith('+')).length;
+  const newCount = hunk.filter((l) => !l.startsWith('-')).length;
+  return [
+    'From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001',
+    'From: Fuzz Author <fuzz@example.org>',
+    'Subject: [PATCH] KVM: SVM: a very long switch',
+    '',
+    '---',
+    'diff --git a/arch/x86/kvm/svm/svm.c b/arch/x86/kvm/svm/svm.c',
+    '--- a/arch/x86/kvm/svm/svm.c',
+    '+++ b/arch/x86/kvm/svm/svm.c',
+    `@@ -87,${oldCount} +87,${newCount} @@`,
+    ...hunk,
+    '-- ',
+    '2.39.5',
+    '',
+  ].join('\n');
+}
+
+describe('the analysis budget', () => {
+  it('counts work reproducibly and stops on time with a note naming the stage and place', () => {
+    const b = new Budget({ timeMs: 1e9, work: 10 });
+    b.spend(10, 'merge', () => 'x');
+    assert.throws(() => b.spend(1, 'simulate', () => 'svm_set_dr7'), BudgetExhausted);
+    assert.match(b.describeCut() ?? '', /10 work units.*simulating \(svm_set_dr7\)/);
+    assert.throws(() => b.spend(0, 'simulate', () => 'later'), BudgetExhausted, 'a spent budget stays spent');
+    let now = 0;
+    const t = new Budget({ timeMs: 50, work: Infinity }, () => now);
+    for (let i = 0; i < 5000; i++) t.spend(1, 'simulate', () => 'a');
+    now = 51;
+    assert.throws(() => { for (let i = 0; i < 5000; i++) t.spend(1, 'simulate', () => 'KVM_RUN'); }, BudgetExhausted);
+    assert.equal(t.cut?.reason, 'time');
+  });
+
+  it('a budget too small for the example series: partial, said in one note, no exception; the same cut every time', async () => {
+    const series = await readSeries([EXAMPLE]);
+    const full = await analyzeSeries(series, DEFAULT_OPTIONS);
+    assert.ok(full.findings.some((f) => f.rule === 'vmsa-write-after-encryption'), 'the example has its finding with the default budget');
+    assert.ok(!full.findings.some((f) => /budget/.test(f.message)), 'the default budget is not reached by the example');
+    const a = await analyzeSeries(series, withWork(5000));
+    const b = await analyzeSeries(series, withWork(5000));
+    const cut = a.findings.filter((f) => /analysis budget \(5000 work units\) ran out while/.test(f.message));
+    assert.equal(cut.length, 1, summary(a.findings).join(', '));
+    assert.match(cut[0].message, /ran out while simulating \(\w+/, 'names the functions it was running');
+    assert.ok(a.findings.some((f) => /were not analysed: the analysis budget ran out/.test(f.message)), 'the patches left out are named');
+    assert.deepEqual(summary(a.findings), summary(b.findings), 'work units cut at the same place every time');
+  });
+
+  it('a 1,000-case switch in a patch stops at a time budget instead of running for a minute', async () => {
+    const parsed = parseSeriesText('big-switch.patch', bigSwitchPatch(1000));
+    assert.equal(parsed.problems.filter((p) => p.severity === 'error').length, 0);
+    const series: Series = { patches: parsed.patches, problems: [] };
+    const t0 = performance.now();
+    const r = await analyzeSeries(series, { ...DEFAULT_OPTIONS, budget: { timeMs: 1500, work: Infinity } });
+    const ms = performance.now() - t0;
+    assert.ok(ms < 15_000, `took ${Math.round(ms)} ms`);
+    // (on this machine the whole run takes about 10 s: the cut is what stops it)
+    const partial = r.findings.some((f) => /the analysis budget \(2 s of time\) ran out while simulating/.test(f.message));
+    const found = r.findings.some((f) => f.rule === 'vmsa-write-after-encryption' && f.location.function === 'svm_set_dr7');
+    assert.ok(partial || found, `neither cut nor complete: ${summary(r.findings).join(', ')}`);
+  });
+});
