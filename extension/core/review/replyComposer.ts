@@ -2,11 +2,19 @@
 // kernel's trimmed, interleaved style: quote only a few lines above each commented line,
 // put the comment right under it, elide the rest with "> [...]", trailers last. One reply per
 // patch with something to say, plus one to the cover letter (or patch 1) for series-wide trailers.
+// Nothing read from the series or the sidecar reaches a header or a trailer line unchecked
+// (mailHeaders.ts); body lines show control characters escaped.
 
 import { createHash } from 'node:crypto';
 import { diffIdentity } from '../series/diffIdentity';
 import type { Patch, Series } from '../series/types';
+import { escapeControl, oneLine } from '../text/controlChars';
+import {
+  addressHeader, encodeWords, fixedHeader, isMailAddress, isMessageId, messageIdHeader, parseMailbox, rfc2822Date, unstructuredHeader, type Mailbox,
+} from './mailHeaders';
 import type { Annotation, LineAnchor, PatchKey, ReviewFile, ReviewTrailer } from './types';
+
+export { encodeWords, rfc2822Date };
 
 export interface ComposeOptions {
   /** Date of the replies (default: now); also feeds the generated Message-Ids. */
@@ -36,6 +44,8 @@ export const CONTEXT_LINES = 3;
 /** Column at which the reviewer's own text is wrapped. */
 export const WRAP_COLUMN = 72;
 const ELISION = '> [...]';
+/** The trailers a reply may carry; any other key would be a line of its own making. */
+const TRAILER_KEYS: ReadonlySet<string> = new Set<ReviewTrailer['key']>(['Reviewed-by', 'Acked-by', 'Tested-by']);
 
 export function composeReplies(series: Series, review: ReviewFile, opts: ComposeOptions = {}): ComposedReply[] {
   return composeReplyBatch(series, review, opts).replies;
@@ -47,9 +57,34 @@ interface Pending {
   trailers: ReviewTrailer[];
 }
 
+/** The reviewer as the replies name them; no mailbox when the sidecar's email is not an address. */
+interface Signer {
+  mailbox?: Mailbox;
+  /** "Name <email>" for trailer lines. */
+  trailerId?: string;
+}
+
+function signerOf(review: ReviewFile, warnings: string[]): Signer {
+  const name = oneLine(review.reviewer.name);
+  const email = oneLine(review.reviewer.email);
+  if (!isMailAddress(email)) {
+    warnings.push(`the reviewer's email ${shown(email)} is not a mail address (local@domain): the replies have no From: and no trailers; set reviewer.email in the review file`);
+    return {};
+  }
+  // angle brackets in a trailer's name would let it pass for another address
+  const trailerName = name.replace(/[<>]/g, '').replace(/ {2,}/g, ' ').trim();
+  return { mailbox: { name, email }, trailerId: trailerName === '' ? `<${email}>` : `${trailerName} <${email}>` };
+}
+
+/** Input text inside a message: quoted, control characters escaped. */
+function shown(text: string): string {
+  return `"${escapeControl(text)}"`;
+}
+
 export function composeReplyBatch(series: Series, review: ReviewFile, opts: ComposeOptions = {}): ComposeResult {
   const date = opts.date ?? new Date();
   const warnings: string[] = [];
+  const signer = signerOf(review, warnings);
   const all: Patch[] = series.coverLetter ? [series.coverLetter, ...series.patches] : [...series.patches];
   const ids = new Map<Patch, string | undefined>(all.map((p) => [p, diffIdentity(p)]));
   const pending = new Map<Patch, Pending>();
@@ -63,15 +98,19 @@ export function composeReplyBatch(series: Series, review: ReviewFile, opts: Comp
     if (a.resolved) continue;
     const p = findPatch(all, ids, a.patch, a.anchor.part === 'cover-letter');
     if (!p) {
-      warnings.push(`annotation ${a.id} on "${a.patch.title}" matches no patch of this series; it is in no reply`);
+      warnings.push(`annotation ${escapeControl(a.id)} on ${shown(a.patch.title)} matches no patch of this series; it is in no reply`);
       continue;
     }
     slot(p).annotations.push(a);
   }
-  for (const t of review.trailers) {
+  for (const t of signer.trailerId === undefined ? [] : review.trailers) {
+    if (!TRAILER_KEYS.has(t.key)) {
+      warnings.push(`the trailer ${shown(String(t.key))} is not one of ${[...TRAILER_KEYS].join(', ')}; it is in no reply`);
+      continue;
+    }
     const p = t.patch ? findPatch(all, ids, t.patch, false) : (series.coverLetter ?? series.patches[0]);
     if (!p) {
-      warnings.push(t.patch ? `${t.key} for "${t.patch.title}" matches no patch of this series; it is in no reply` : `${t.key} for the whole series: the series has no patch to reply to`);
+      warnings.push(t.patch ? `${t.key} for ${shown(t.patch.title)} matches no patch of this series; it is in no reply` : `${t.key} for the whole series: the series has no patch to reply to`);
       continue;
     }
     const s = slot(p);
@@ -81,7 +120,7 @@ export function composeReplyBatch(series: Series, review: ReviewFile, opts: Comp
   const replies: ComposedReply[] = [];
   for (const p of all) {
     const s = pending.get(p);
-    if (s) replies.push(composeOne(s, series, review, opts, date, ids.get(p)));
+    if (s) replies.push(composeOne(s, series, signer, opts, date, ids.get(p)));
   }
   return { replies, warnings };
 }
@@ -143,12 +182,31 @@ function stripCr(s: string): string {
   return s.endsWith('\r') ? s.slice(0, -1) : s;
 }
 
+/** Positions of each line text, exact and without trailing blanks, so each anchor is one lookup. */
+class LineIndex {
+  readonly exact = new Map<string, number[]>();
+  readonly trimmed = new Map<string, number[]>();
+  constructor(lines: readonly QuotedLine[]) {
+    lines.forEach((q, i) => {
+      add(this.exact, q.text, i);
+      add(this.trimmed, q.text.trimEnd(), i);
+    });
+  }
+}
+
+function add(m: Map<string, number[]>, key: string, i: number): void {
+  const at = m.get(key);
+  if (at) at.push(i);
+  else m.set(key, [i]);
+}
+
 /** Index of the anchored line in `lines`, or -1. */
-function findAnchor(lines: QuotedLine[], anchor: LineAnchor): number {
+function findAnchor(lines: QuotedLine[], index: LineIndex, anchor: LineAnchor): number {
   const partOk = (q: QuotedLine): boolean => (anchor.part === 'diff' ? q.part === 'diff' : q.part === 'commit-message' || q.part === 'cover-letter');
   const want = stripCr(anchor.text);
-  let cands = lines.map((q, i) => ({ q, i })).filter(({ q }) => partOk(q) && q.text === want);
-  if (cands.length === 0) cands = lines.map((q, i) => ({ q, i })).filter(({ q }) => partOk(q) && q.text.trimEnd() === want.trimEnd());
+  const at = (positions: number[] | undefined): { q: QuotedLine; i: number }[] => (positions ?? []).map((i) => ({ q: lines[i]!, i })).filter(({ q }) => partOk(q));
+  let cands = at(index.exact.get(want));
+  if (cands.length === 0) cands = at(index.trimmed.get(want.trimEnd()));
   if (cands.length === 0) return -1;
   if (cands.length === 1) return cands[0]!.i;
   const score = (i: number, q: QuotedLine): number => {
@@ -177,19 +235,20 @@ function quote(text: string): string {
 
 // ---------------------------------------------------------------- one reply
 
-function composeOne(s: Pending, series: Series, review: ReviewFile, opts: ComposeOptions, date: Date, diffId: string | undefined): ComposedReply {
+function composeOne(s: Pending, series: Series, signer: Signer, opts: ComposeOptions, date: Date, diffId: string | undefined): ComposedReply {
   const p = s.patch;
   const warnings: string[] = [];
-  const where = `${p.file}${p.startLine > 1 ? ':' + p.startLine : ''}`;
+  const where = `${escapeControl(p.file)}${p.startLine > 1 ? ':' + p.startLine : ''}`;
   const lines = originalLines(p);
+  const index = new LineIndex(lines);
 
   const placed: { at: number; a: Annotation }[] = [];
   const lost: Annotation[] = [];
   for (const a of s.annotations) {
-    const at = findAnchor(lines, a.anchor);
+    const at = findAnchor(lines, index, a.anchor);
     if (at < 0) {
       lost.push(a);
-      warnings.push(`${where}: the line of annotation ${a.id} ("${a.anchor.text.trim()}") is no longer in "${p.subject}"; its comment is at the end of the reply`);
+      warnings.push(`${where}: the line of annotation ${escapeControl(a.id)} (${shown(a.anchor.text.trim())}) is no longer in ${shown(p.subject)}; its comment is at the end of the reply`);
     } else placed.push({ at, a });
   }
   placed.sort((x, y) => x.at - y.at || x.a.created.localeCompare(y.a.created));
@@ -212,56 +271,92 @@ function composeOne(s: Pending, series: Series, review: ReviewFile, opts: Compos
         for (let i = from; i <= at; i++) body.push(quote(lines[i]!.text));
         next = at + 1;
       }
-      body.push('', ...wrapComment(a.body), '');
+      pushComment(body, a.body);
       // Several comments on one line follow each other without repeating the quote.
     }
     if (lost.length > 0) {
       if (next < lines.length || placed.length === 0) body.push(ELISION);
-      for (const a of lost) body.push('', ...wrapComment(a.body), '');
+      for (const a of lost) pushComment(body, a.body);
     }
   }
   while (body.length > 0 && body[body.length - 1] === '') body.pop();
-  if (s.trailers.length > 0) {
+  if (s.trailers.length > 0 && signer.trailerId !== undefined) {
     body.push('');
-    for (const t of s.trailers) body.push(`${t.key}: ${review.reviewer.name} <${review.reviewer.email}>`);
+    for (const t of s.trailers) body.push(`${t.key}: ${signer.trailerId}`);
   }
   // drop the blank line that would follow a comment before a quote block twice
-  const bodyText = collapseBlankRuns(body).join('\n') + '\n';
+  const bodyText = collapseBlankRuns(body).map(escapeControl).join('\n') + '\n';
 
-  // headers
   const h: string[] = [];
-  h.push(`From: ${encodeAddress(`${review.reviewer.name} <${review.reviewer.email}>`)}`);
+  if (signer.mailbox) h.push(addressHeader('From', [signer.mailbox]));
   // reply to all, as the list expects: the author in To, the original recipients (the list) in Cc
-  const to = [...(p.from ? [p.from] : []), ...(opts.to ?? [])];
-  const emailOf = (a: string) => (/<([^>]+)>/.exec(a)?.[1] ?? a).trim().toLowerCase();
-  const taken = new Set([...to, `<${review.reviewer.email}>`].map(emailOf));
-  const cc: string[] = [];
-  for (const a of [...(opts.cc ?? []), ...(p.to ?? []), ...(p.cc ?? [])]) {
-    if (taken.has(emailOf(a))) continue;
-    taken.add(emailOf(a));
-    cc.push(a);
-  }
-  if (to.length > 0) h.push(foldList('To', uniq(to).map(encodeAddress)));
-  if (cc.length > 0) h.push(foldList('Cc', cc.map(encodeAddress)));
-  const subject = /^re:/i.test(p.subject.trim()) ? p.subject.trim() : `Re: ${p.subject.trim()}`;
-  h.push(encodeHeader('Subject', subject));
-  h.push(`Date: ${rfc2822Date(date)}`);
-  if (p.messageId) {
-    h.push(`In-Reply-To: <${p.messageId}>`);
-    const refs = uniq([...p.references.filter((r) => r !== p.messageId), p.messageId]);
-    h.push(foldList('References', refs.map((r) => `<${r}>`), ' '));
-  } else {
-    warnings.push(`${where}: no Message-Id: the reply is not threaded; send it with --in-reply-to`);
-  }
+  const taken = new Set<string>(signer.mailbox ? [signer.mailbox.email.toLowerCase()] : []);
+  const to = recipients([...(p.from ? [p.from] : []), ...(opts.to ?? [])], 'To', where, warnings, new Set());
+  for (const m of to) taken.add(m.email.toLowerCase());
+  const cc = recipients([...(opts.cc ?? []), ...(p.to ?? []), ...(p.cc ?? [])], 'Cc', where, warnings, taken);
+  if (to.length > 0) h.push(addressHeader('To', to));
+  if (cc.length > 0) h.push(addressHeader('Cc', cc));
+  const title = oneLine(p.subject);
+  h.push(unstructuredHeader('Subject', /^re:/i.test(title) ? title : `Re: ${title}`));
+  h.push(fixedHeader('Date', rfc2822Date(date)));
+  for (const line of threadingHeaders(p, where, warnings)) h.push(line);
   const hash = createHash('sha1').update(`${p.messageId ?? ''}\0${diffId ?? ''}\0${p.subject}\0${date.toISOString()}\0${bodyText}`).digest('hex');
-  h.push(`Message-Id: <${hash.slice(0, 24)}@kvm-lens>`);
+  h.push(messageIdHeader('Message-Id', [`${hash.slice(0, 24)}@kvm-lens`]));
   h.push('MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit');
 
-  const index = p.isCoverLetter ? 0 : (p.tags.index ?? series.patches.indexOf(p) + 1);
-  const key: PatchKey = { title: p.title, index };
+  const number = p.isCoverLetter ? 0 : (p.tags.index ?? series.patches.indexOf(p) + 1);
+  const key: PatchKey = { title: p.title, index: number };
   if (p.messageId) key.messageId = p.messageId;
   if (diffId) key.diffId = diffId;
-  return { patch: key, fileName: `${String(index).padStart(4, '0')}-re-${slug(p.title)}.eml`, text: h.join('\n') + '\n\n' + bodyText, warnings };
+  return { patch: key, fileName: `${String(number).padStart(4, '0')}-re-${slug(p.title)}.eml`, text: h.join('\n') + '\n\n' + bodyText, warnings };
+}
+
+/** A comment under its line: a blank line, the wrapped text, a blank line. */
+function pushComment(body: string[], text: string): void {
+  body.push('');
+  for (const l of wrapComment(text)) body.push(l);
+  body.push('');
+}
+
+/** Each address once, checked; one that is not a single valid mailbox is left out with a warning. */
+function recipients(addrs: readonly string[], header: string, where: string, warnings: string[], taken: Set<string>): Mailbox[] {
+  const out: Mailbox[] = [];
+  for (const a of addrs) {
+    const m = parseMailbox(a);
+    if (!m) {
+      warnings.push(`${where}: ${shown(a)} is not one mail address; it is left out of ${header}:`);
+      continue;
+    }
+    const key = m.email.toLowerCase();
+    if (taken.has(key)) continue;
+    taken.add(key);
+    out.push(m);
+  }
+  return out;
+}
+
+/** In-Reply-To and References from the patch's ids, each checked to be one <local@domain>. */
+function threadingHeaders(p: Patch, where: string, warnings: string[]): string[] {
+  if (!p.messageId) {
+    warnings.push(`${where}: no Message-Id: the reply is not threaded; send it with --in-reply-to`);
+    return [];
+  }
+  if (!isMessageId(p.messageId)) {
+    warnings.push(`${where}: the Message-Id ${shown(p.messageId)} is not one <local@domain>: the reply is not threaded; send it with --in-reply-to`);
+    return [];
+  }
+  const refs: string[] = [];
+  const seen = new Set<string>([p.messageId]);
+  let dropped = 0;
+  for (const r of p.references) {
+    if (seen.has(r)) continue;
+    seen.add(r);
+    if (isMessageId(r)) refs.push(r);
+    else dropped++;
+  }
+  if (dropped > 0) warnings.push(`${where}: ${dropped} References entr${dropped === 1 ? 'y is' : 'ies are'} not one <local@domain> each and ${dropped === 1 ? 'is' : 'are'} left out`);
+  refs.push(p.messageId);
+  return [messageIdHeader('In-Reply-To', [p.messageId]), messageIdHeader('References', refs)];
 }
 
 function collapseBlankRuns(lines: string[]): string[] {
@@ -271,8 +366,9 @@ function collapseBlankRuns(lines: string[]): string[] {
 }
 
 function attribution(p: Patch): string {
-  const who = p.from ? displayName(p.from) : 'you';
-  return p.date ? `On ${p.date}, ${who} wrote:` : `${who} wrote:`;
+  const who = p.from ? displayName(oneLine(p.from)) : 'you';
+  const date = oneLine(p.date ?? '');
+  return date !== '' ? `On ${date}, ${who} wrote:` : `${who} wrote:`;
 }
 
 /** "Ada <a@x>" -> "Ada"; "a@x" -> "a@x". */
@@ -281,10 +377,6 @@ function displayName(addr: string): string {
   if (!m) return addr.trim();
   const name = m[1]!.replace(/^"(.*)"$/, '$1').replace(/\\(.)/g, '$1').trim();
   return name || m[2]!;
-}
-
-function uniq(xs: string[]): string[] {
-  return [...new Set(xs)];
 }
 
 export function slug(title: string): string {
@@ -316,66 +408,4 @@ export function wrapComment(text: string, width = WRAP_COLUMN): string[] {
     out.push(cur);
   }
   return out;
-}
-
-// ---------------------------------------------------------------- headers
-
-function isAscii(s: string): boolean {
-  return /^[\x00-\x7f]*$/.test(s);
-}
-
-/** RFC 2047 B-encoded words of at most 75 characters, never splitting a character. */
-export function encodeWords(text: string): string[] {
-  const words: string[] = [];
-  let chunk: number[] = [];
-  const flush = (): void => {
-    if (chunk.length) words.push(`=?UTF-8?B?${Buffer.from(chunk).toString('base64')}?=`);
-    chunk = [];
-  };
-  for (const ch of text) {
-    const bytes = [...Buffer.from(ch, 'utf8')];
-    if (chunk.length + bytes.length > 45) flush();
-    chunk.push(...bytes);
-  }
-  flush();
-  return words;
-}
-
-function encodeHeader(name: string, value: string): string {
-  if (isAscii(value)) return `${name}: ${value}`;
-  return `${name}: ${encodeWords(value).join('\n ')}`;
-}
-
-/** "Name <addr>" with the name encoded when it is not ASCII, quoted when it holds specials. */
-export function encodeAddress(addr: string): string {
-  const m = /^\s*(.*?)\s*<([^<>]*)>\s*$/.exec(addr);
-  if (!m) return addr.trim();
-  let name = m[1]!.replace(/^"(.*)"$/, '$1').replace(/\\(.)/g, '$1').trim();
-  const email = m[2]!.trim();
-  if (name === '') return `<${email}>`;
-  if (!isAscii(name)) name = encodeWords(name).join(' ');
-  else if (/[()<>\[\]:;@\\,."]/.test(name)) name = `"${name.replace(/(["\\])/g, '\\$1')}"`;
-  return `${name} <${email}>`;
-}
-
-function foldList(name: string, items: string[], sep = ', '): string {
-  const lines: string[] = [];
-  let cur = `${name}: `;
-  items.forEach((it, k) => {
-    const piece = it + (k < items.length - 1 ? sep.trimEnd() : '');
-    if (cur.length + piece.length > 78 && cur.trim() !== `${name}:`) {
-      lines.push(cur.trimEnd());
-      cur = ' ' + piece;
-    } else cur += (cur.endsWith(': ') || cur === ' ' ? '' : ' ') + piece;
-  });
-  lines.push(cur.trimEnd());
-  return lines.join('\n');
-}
-
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-export function rfc2822Date(d: Date): string {
-  const p2 = (n: number): string => String(n).padStart(2, '0');
-  return `${DAYS[d.getUTCDay()]}, ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} +0000`;
 }
