@@ -3,12 +3,15 @@
 // series or in a new revision of it.
 
 import { execFileSync } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { copyFileSync, constants as fsConstants, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { copyFileSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Finding } from '../findings';
+import { DEFAULT_MAX_INPUT_BYTES, errnoText } from '../io/boundedRead';
 import { diffIdentity } from '../series/diffIdentity';
 import type { Hunk, Patch, Series } from '../series/types';
+import { escapeControl, oneLine } from '../text/controlChars';
+import { readTextFileSync, replaceFileAtomically, writeTarget } from './sidecarFile';
 import type { Annotation, LineAnchor, PatchKey, ReviewFile, ReviewTrailer } from './types';
 
 export const SIDECAR_NAME = '.kvm-lens-review.json';
@@ -56,7 +59,8 @@ class FileLines {
     if (lines === undefined) {
       let text = this.texts?.get(file);
       if (text === undefined) {
-        try { text = readFileSync(file, 'utf8'); } catch { text = undefined; }
+        const read = readTextFileSync(file);
+        text = read.ok ? read.text : undefined;
       }
       lines = text === undefined ? null : splitLines(text);
       this.cache.set(file, lines);
@@ -80,7 +84,7 @@ function diffLines(patch: Patch): AnchorableLine[] {
   const out: AnchorableLine[] = [];
   for (const d of patch.diffs) {
     const file = d.newPath ?? d.oldPath ?? undefined;
-    for (const hunk of d.hunks) out.push(...hunkLines(hunk, file));
+    for (const hunk of d.hunks) for (const l of hunkLines(hunk, file)) out.push(l);
   }
   return out;
 }
@@ -193,7 +197,7 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
+  if (typeof v === 'string') return `the string ${escapeControl(JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v))}`;
   return `${typeof v} ${String(v)}`;
 }
 
@@ -265,7 +269,8 @@ function jsonErrorText(text: string, e: unknown, file: string): string {
   const m = /at position (\d+)/.exec(message);
   const offset = m ? Number(m[1]) : text.length; // "Unexpected end of JSON input"
   const { line, column } = lineColumn(text, offset);
-  const reason = message.replace(/\s*\(line \d+ column \d+\)/, '').replace(/ in JSON at position \d+/, '').replace(/^JSON\.parse: /, '');
+  // the message may quote the input: its control characters are shown escaped
+  const reason = escapeControl(message.replace(/\s*\(line \d+ column \d+\)/, '').replace(/ in JSON at position \d+/, '').replace(/^JSON\.parse: /, ''));
   return `${file}:${line}:${column}: not valid JSON: ${reason}`;
 }
 
@@ -274,16 +279,27 @@ export interface LoadedReview {
   problems: string[];
 }
 
-/** A missing file is no review yet (no problem); a broken one is a problem and no review. */
-export function loadReviewFile(file: string): LoadedReview {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { review: undefined, problems: [] };
-    return { review: undefined, problems: [`${file}: cannot read the review file: ${(e as Error).message}`] };
+export interface LoadOptions {
+  /** A larger sidecar is refused (default DEFAULT_MAX_INPUT_BYTES). */
+  maxBytes?: number;
+}
+
+/** A path as shown in a message: control characters escaped. */
+function shownPath(file: string): string {
+  return escapeControl(file);
+}
+
+/**
+ * A missing file is no review yet (no problem); a broken one is a problem and no review, and so
+ * is anything but a regular file (a directory, a FIFO, a dangling link) or one over the limit.
+ */
+export function loadReviewFile(file: string, opts: LoadOptions = {}): LoadedReview {
+  const read = readTextFileSync(file, opts.maxBytes ?? DEFAULT_MAX_INPUT_BYTES);
+  if (!read.ok) {
+    if (read.missing) return { review: undefined, problems: [] };
+    return { review: undefined, problems: [`${shownPath(file)}: cannot read the review file: ${read.reason}`] };
   }
-  return parseReviewText(text, file);
+  return parseReviewText(read.text, file);
 }
 
 export function parseReviewText(text: string, file: string): LoadedReview {
@@ -292,9 +308,9 @@ export function parseReviewText(text: string, file: string): LoadedReview {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    return { review: undefined, problems: [jsonErrorText(text, e, file)] };
+    return { review: undefined, problems: [jsonErrorText(text, e, shownPath(file))] };
   }
-  const problems = validateReview(value, file);
+  const problems = validateReview(value, shownPath(file));
   return problems.length > 0 ? { review: undefined, problems } : { review: value as ReviewFile, problems: [] };
 }
 
@@ -353,30 +369,36 @@ export interface SaveResult {
 }
 
 /**
- * Write atomically (a temporary file in the same directory, then a rename). A file on disk
- * that is not a valid review file is copied to `file.broken-<timestamp>` first and the
- * message says so: a hand-edited sidecar is never lost. Throws when it cannot write.
+ * Write atomically (a temporary file next to the real file, then a rename). A symbolic link
+ * stays a link and its target is updated; a directory, a FIFO or device, a dangling or looping
+ * link is refused. A file on disk that is not a valid review file is copied to
+ * `file.broken-<timestamp>` first and the message says so: a hand-edited sidecar is never lost.
+ * Throws an Error whose message is one line naming the file when it cannot write.
  */
-export function saveReviewFile(file: string, review: ReviewFile): SaveResult {
+export function saveReviewFile(file: string, review: ReviewFile, opts: LoadOptions = {}): SaveResult {
   const result: SaveResult = { messages: [] };
-  if (existsSync(file)) {
-    const current = loadReviewFile(file);
+  const fail = (reason: string): Error => new Error(`${shownPath(file)}: cannot write the review file: ${reason}`);
+  const where = writeTarget(file);
+  if (!where.ok) throw fail(where.reason);
+  if (where.exists) {
+    const current = loadReviewFile(file, opts);
     if (current.problems.length > 0) {
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       let backup = `${file}.broken-${stamp}`;
       for (let n = 1; existsSync(backup); n++) backup = `${file}.broken-${stamp}-${n}`;
-      copyFileSync(file, backup, fsConstants.COPYFILE_EXCL);
+      try {
+        copyFileSync(where.target, backup, fsConstants.COPYFILE_EXCL);
+      } catch (e) {
+        throw fail(`it is not a valid review file and could not be copied aside to ${shownPath(backup)} (${errnoText(e)}); it was left as it is`);
+      }
       result.backup = backup;
-      result.messages.push(`${file} was not a valid review file (${current.problems[0]}${current.problems.length > 1 ? `, and ${current.problems.length - 1} more problem(s)` : ''}); it was copied to ${backup} before being replaced`);
+      result.messages.push(`${shownPath(file)} was not a valid review file (${current.problems[0]}${current.problems.length > 1 ? `, and ${current.problems.length - 1} more problem(s)` : ''}); it was copied to ${shownPath(backup)} before being replaced`);
     }
   }
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    writeFileSync(tmp, formatReviewFile(review), { encoding: 'utf8', flag: 'wx' });
-    renameSync(tmp, file);
+    replaceFileAtomically(where.target, formatReviewFile(review), where.mode);
   } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new Error(`${file}: cannot write the review file: ${(e as Error).message}`);
+    throw fail((e as Error).message);
   }
   return result;
 }
@@ -386,7 +408,7 @@ export function newReview(series: Series, reviewer: { name: string; email: strin
   const first = series.coverLetter ?? series.patches[0];
   const s: ReviewFile['series'] = { title: first?.title ?? '' };
   if (series.coverLetter?.messageId !== undefined) s.messageId = series.coverLetter.messageId;
-  return { version: 1, series: s, reviewer: { name: reviewer.name, email: reviewer.email }, annotations: [], trailers: [], orphans: [] };
+  return { version: 1, series: s, reviewer: { name: oneLine(reviewer.name), email: oneLine(reviewer.email) }, annotations: [], trailers: [], orphans: [] };
 }
 
 // ---------------------------------------------------------------- placing
@@ -502,8 +524,10 @@ export function carryOver(review: ReviewFile, newSeries: Series, opts: PlaceOpti
 // ---------------------------------------------------------------- from findings
 
 export function authorText(reviewer: { name: string; email: string }): string {
-  if (reviewer.email === '') return reviewer.name;
-  return reviewer.name === '' ? `<${reviewer.email}>` : `${reviewer.name} <${reviewer.email}>`;
+  const name = oneLine(reviewer.name);
+  const email = oneLine(reviewer.email);
+  if (email === '') return name;
+  return name === '' ? `<${email}>` : `${name} <${email}>`;
 }
 
 /** The finding as plain text: its message, then the ioctl trace as numbered steps. */
@@ -564,8 +588,9 @@ export function reviewerIdentity(settings?: { name?: string; email?: string }, o
       return '';
     }
   };
-  const name = settings?.name?.trim() || git('user.name');
-  const email = settings?.email?.trim() || git('user.email');
+  // one line each: the name and email go into From: headers and trailer lines
+  const name = oneLine(settings?.name ?? '') || oneLine(git('user.name'));
+  const email = oneLine(settings?.email ?? '') || oneLine(git('user.email'));
   const id: ReviewerIdentity = { name, email };
   if (name === '') id.problem = 'no reviewer name: set kvmLens.reviewer.name, or `git config --global user.name "Your Name"`';
   else if (email === '') id.problem = 'no reviewer email: set kvmLens.reviewer.email, or `git config --global user.email you@example.org`';
