@@ -20,6 +20,7 @@ import { locateKvmFiles } from '../tree/kernelTree';
 import type { AnalysisOptions } from './analyzeSeries';
 import { timelineFindings, timelineUpToCut, type TimelinePoint } from './timeline';
 import { Budget, DEFAULT_BUDGET } from './budget';
+import { unclosedBraceLine } from './unclosedBrace';
 
 export interface TreeStats {
   files: number;
@@ -56,6 +57,11 @@ class SourceFile {
     public errorLines: number[],
     public tables: FunctionTable[],
   ) {}
+
+  /** The text as parsed (preprocessor noise blanked, lines kept). */
+  get blankedText(): string {
+    return this.blanked;
+  }
 
   private static options(path: string): LowerOptions {
     return { file: path, origin: 'tree', mapRow: (row) => ({ line: row + 1 }) };
@@ -280,6 +286,11 @@ export class TreeSession {
     const { findings, fixed } = timelineFindings(points, locate);
     const all = [...this.files.values()];
     for (const f of all) {
+      const open = unclosedBraceLine(f.blankedText);
+      if (open !== undefined) {
+        const fn = f.functions.find((x) => x.loc.line <= open && open <= x.endLine) ?? f.functions.filter((x) => x.loc.line <= open).pop();
+        problems.push({ file: f.path, line: open, severity: 'warning', message: `this file ends with the brace opened here still open${fn ? ` (in ${fn.name}())` : ''}: it looks cut short, and what is missing from it is not analysed` });
+      }
       if (f.errorLines.length === 0) continue;
       findings.push(incomplete(f.path, f.errorLines[0], `${f.errorLines.length} line(s) of this file did not parse (first at line ${f.errorLines[0]}); statements there are not analysed`));
     }

@@ -126,4 +126,20 @@ describe('a tree of our own: the world its code defines', () => {
     assert.ok(r.stats.statesExplored > 0);
     assert.deepEqual(r.findings.filter((f) => f.severity === 'error'), []);
   });
+
+  it('a tree file cut in the middle of a function is a warning naming the file, the line and the function', async () => {
+    const cut = makeTree({ ...withVm, 'arch/x86/kvm/x86.c': X86.slice(0, X86.indexOf('\treturn to_svm(vcpu)->vmcb->save.cpl')) });
+    try {
+      const r = await analyzeTree(cut, { patches: [], problems: [] }, DEFAULT_OPTIONS);
+      const warned = r.problems.filter((p) => p.severity === 'warning' && /looks cut short/.test(p.message));
+      assert.equal(warned.length, 1, JSON.stringify(r.problems));
+      assert.equal(warned[0].file, 'arch/x86/kvm/x86.c');
+      assert.match(warned[0].message, /in npf_interception\(\)/);
+      assert.equal(warned[0].line, X86.slice(0, X86.indexOf('static int npf_interception')).split('\n').length + 1);
+      const whole = await analyzeTree(full, { patches: [], problems: [] }, DEFAULT_OPTIONS);
+      assert.deepEqual(whole.problems.filter((p) => /cut short/.test(p.message)), [], 'a whole file is not called cut');
+    } finally {
+      rmSync(cut, { recursive: true, force: true });
+    }
+  });
 });
