@@ -68,7 +68,7 @@ function signerOf(review: ReviewFile, warnings: string[]): Signer {
   const name = oneLine(review.reviewer.name);
   const email = oneLine(review.reviewer.email);
   if (!isMailAddress(email)) {
-    warnings.push(`the reviewer's email ${shown(email)} is not a mail address (local@domain): the replies have no From: and no trailers; set reviewer.email in the review file`);
+    warnings.push(`the reviewer's email ${shown(review.reviewer.email)} is not a mail address (local@domain): the replies have no From: and no trailers; set reviewer.email in the review file`);
     return {};
   }
   // angle brackets in a trailer's name would let it pass for another address
