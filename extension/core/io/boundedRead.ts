@@ -1,7 +1,7 @@
 // Reading what the user points us at, without ever blocking or running out of memory: only
 // regular files are opened (a FIFO with no writer would block forever, /dev/zero never ends),
 // and nothing larger than a limit is read. Errors come back as one-line reasons, never thrown.
-import { constants as fsConstants } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 
 /** A patch series or a sidecar larger than this is not something a reviewer meant to open. */
@@ -48,17 +48,23 @@ export async function readRegularFile(file: string, maxBytes = DEFAULT_MAX_INPUT
   try {
     const again = await handle.stat();
     if (!again.isFile()) return { ok: false, reason: `${kindOf(again)}, not a regular file` };
-    const chunks: Buffer[] = [];
+    // One buffer of the size stat reported (plus one byte to notice growth), so a file near
+    // the limit costs its size once rather than twice (chunks, then their concatenation).
+    let buf = Buffer.allocUnsafe(Math.min(again.size, maxBytes) + 1);
     let total = 0;
     for (;;) {
-      const buf = Buffer.allocUnsafe(Math.min(1 << 20, maxBytes + 1 - total));
-      const { bytesRead } = await handle.read(buf, 0, buf.length, null);
+      if (total === buf.length) {
+        if (total > maxBytes) return { ok: false, reason: `larger than the ${sizeText(maxBytes)} limit` };
+        const grown = Buffer.allocUnsafe(Math.min(maxBytes + 1, Math.max(buf.length * 2, 1 << 16)));
+        buf.copy(grown, 0, 0, total);
+        buf = grown;
+      }
+      const { bytesRead } = await handle.read(buf, total, buf.length - total, null);
       if (bytesRead === 0) break;
-      chunks.push(buf.subarray(0, bytesRead));
       total += bytesRead;
-      if (total > maxBytes) return { ok: false, reason: `larger than the ${sizeText(maxBytes)} limit` };
     }
-    return { ok: true, bytes: Buffer.concat(chunks, total) };
+    if (total > maxBytes) return { ok: false, reason: `larger than the ${sizeText(maxBytes)} limit` };
+    return { ok: true, bytes: buf.subarray(0, total) };
   } catch (e) {
     return { ok: false, reason: errnoText(e) };
   } finally {
@@ -99,4 +105,34 @@ export function errnoText(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
   const m = /^[A-Z0-9_]+: ([^,]+)(,|$)/.exec(e.message);
   return m ? m[1]! : e.message;
+}
+
+/**
+ * The same for callers that cannot wait (the editor reading a sibling patch): the descriptor is
+ * opened non-blocking and checked with fstat before a byte is read.
+ */
+export function readRegularFileSync(file: string, maxBytes = DEFAULT_MAX_INPUT_BYTES): BoundedRead {
+  let fd: number;
+  try {
+    fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch (e) {
+    return { ok: false, reason: errnoText(e) };
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return { ok: false, reason: `${kindOf(st)}, not a regular file` };
+    if (st.size > maxBytes) return { ok: false, reason: `${sizeText(st.size)}, larger than the ${sizeText(maxBytes)} limit` };
+    const buf = Buffer.allocUnsafe(st.size);
+    let total = 0;
+    while (total < buf.length) {
+      const n = readSync(fd, buf, total, buf.length - total, null);
+      if (n === 0) break;
+      total += n;
+    }
+    return { ok: true, bytes: buf.subarray(0, total) };
+  } catch (e) {
+    return { ok: false, reason: errnoText(e) };
+  } finally {
+    closeSync(fd);
+  }
 }
