@@ -11,8 +11,13 @@ export interface ParsedSubject {
   isReply: boolean;
 }
 
-// Reply/forward prefixes as mail clients write them (English and German "Aw:").
-const REPLY_PREFIX = /^(?:re|aw|fwd?)\s*(?:\[\d+\])?\s*:\s*/i;
+// Reply/forward prefixes as mail clients write them (English and German "Aw:"). The optional
+// "[2]" takes its own trailing blanks, so two runs of blanks never compete for the same text
+// (which made a long run of spaces cost quadratic time).
+const REPLY_PREFIX = /^(?:re|aw|fwd?)\s*(?:\[\d+\]\s*)?:\s*/i;
+
+// More digits than any series has; beyond them the number would not even be exact.
+const SERIES_NUMBER = /^(\d{1,15})\/(\d{1,15})$/;
 
 export function parseSubjectTags(subject: string): ParsedSubject {
   let rest = subject.trim();
@@ -42,7 +47,7 @@ export function parseSubjectTags(subject: string): ParsedSubject {
   for (const group of groups) {
     for (const token of group.split(/[\s,]+/)) {
       if (token === '') continue;
-      const nm = /^(\d+)\/(\d+)$/.exec(token);
+      const nm = SERIES_NUMBER.exec(token);
       if (nm) {
         // The first n/m wins; a second one in another group is noise.
         if (tags.index === undefined) {
@@ -56,7 +61,7 @@ export function parseSubjectTags(subject: string): ParsedSubject {
         continue;
       }
       // "v2", "V2", "PATCHv2", "RFCv2", "PATCH-v2"
-      const ver = /^(rfc|patch)?-?v(\d+)$/i.exec(token);
+      const ver = /^(rfc|patch)?-?v(\d{1,15})$/i.exec(token);
       if (ver) {
         tags.version = Number(ver[2]);
         if (ver[1] !== undefined && ver[1].toLowerCase() === 'rfc') tags.rfc = true;
