@@ -1,7 +1,9 @@
 // Parses the diff part of a patch mail: git diffs ("diff --git" blocks with extended headers)
 // and plain unified diffs ("---"/"+++" only). Every hunk line keeps its line in the patch file.
-// Malformed input becomes InputProblems; nothing here throws.
+// Malformed input becomes InputProblems (warnings: the text was read, part of it is doubtful);
+// nothing here throws.
 
+import { escapeControl } from '../text/controlChars';
 import type { FileDiff, Hunk, InputProblem } from './types';
 
 export interface DiffParseOptions {
@@ -83,27 +85,27 @@ class DiffParser {
     return this.fileLines[Math.min(i, this.fileLines.length - 1)] ?? 0;
   }
 
-  private problem(i: number, message: string, severity: InputProblem['severity'] = 'error'): void {
-    const line = this.at(i);
-    this.problems.push({ file: this.file, line, message, severity });
+  private problem(i: number, message: string): void {
+    this.problems.push({ file: this.file, line: this.at(i), message, severity: 'warning' });
   }
 
   private gitFile(i: number): number {
     const { lines } = this;
+    const start = i;
     const [gitOld, gitNew] = splitGitHeader(lines[i]!.slice('diff --git '.length));
     const fd: FileDiff = { oldPath: gitOld, newPath: gitNew, status: 'modified', binary: false, hunks: [], headerPatchLine: this.at(i) };
-    let added = false;
-    let deleted = false;
+    const seen = new Set<string>(); // the extended header lines present, by kind
     let renameFrom: string | undefined;
     let renameTo: string | undefined;
     let copy = false;
+    let index: { old: string; new: string } | undefined;
     let minus: string | null | undefined;
     let plus: string | null | undefined;
     i++;
     headers: while (i < lines.length) {
       const l = lines[i]!;
-      if (l.startsWith('new file mode')) added = true;
-      else if (l.startsWith('deleted file mode')) deleted = true;
+      if (l.startsWith('new file mode')) seen.add('new');
+      else if (l.startsWith('deleted file mode')) seen.add('deleted');
       else if (l.startsWith('rename from ')) renameFrom = unquote(l.slice('rename from '.length));
       else if (l.startsWith('rename to ')) renameTo = unquote(l.slice('rename to '.length));
       else if (l.startsWith('copy from ')) {
@@ -112,7 +114,12 @@ class DiffParser {
       } else if (l.startsWith('copy to ')) {
         copy = true;
         renameTo = unquote(l.slice('copy to '.length));
-      } else if (/^(old mode|new mode|similarity index|dissimilarity index|index) /.test(l)) {
+      } else if (l.startsWith('old mode ')) seen.add('old mode');
+      else if (l.startsWith('new mode ')) seen.add('new mode');
+      else if (l.startsWith('index ')) {
+        const m = /^index ([0-9a-f]+)\.\.([0-9a-f]+)/.exec(l);
+        index = m ? { old: m[1]!, new: m[2]! } : { old: '', new: '' };
+      } else if (/^(similarity index|dissimilarity index) /.test(l)) {
         // Recognised but carries nothing the analysis needs.
       } else if (l.startsWith('Binary files ')) {
         fd.binary = true;
@@ -129,20 +136,41 @@ class DiffParser {
         plus = diffPath(lines[i + 1]!.slice(4), 'b/', false);
         i += 2;
         break headers;
+      } else if (l.startsWith('--- ')) {
+        // The "+++" line that must follow is missing: the mail was cut here, or edited badly.
+        this.problem(i, `diff of ${pathText(fd)}: "---" line without the "+++" line after it: the patch looks truncated`);
+        minus = diffPath(l.slice(4), 'a/', false);
+        i++;
+        seen.add('reported');
+        break headers;
+      } else if (l.startsWith('+++ ')) {
+        this.problem(i, `diff of ${pathText(fd)}: "+++" line without a "---" line before it`);
+        plus = diffPath(l.slice(4), 'b/', false);
+        i++;
+        seen.add('reported');
+        break headers;
       } else break headers; // next file, a hunk, or the end of this (header-only) diff
       i++;
     }
 
-    if (added || minus === null) fd.status = 'added';
-    else if (deleted || plus === null) fd.status = 'deleted';
+    if (seen.has('new') || minus === null) fd.status = 'added';
+    else if (seen.has('deleted') || plus === null) fd.status = 'deleted';
     else if (renameFrom !== undefined || renameTo !== undefined) fd.status = copy ? 'copied' : 'renamed';
     fd.oldPath = fd.status === 'added' ? null : (renameFrom ?? minus ?? gitOld);
     fd.newPath = fd.status === 'deleted' ? null : (renameTo ?? plus ?? gitNew);
     this.diffs.push(fd);
-    return fd.binary ? i : this.hunks(fd, i);
+    if (fd.binary) return i;
+    const problemsBefore = this.problems.length;
+    const next = this.hunks(fd, i);
+    if (fd.hunks.length === 0 && this.problems.length === problemsBefore && !seen.has('reported')) {
+      const headerOnly = minus === undefined && plus === undefined && isHeaderOnlyChange(seen, renameFrom, renameTo, index);
+      if (!headerOnly) this.problem(start, `diff of ${pathText(fd)} has no hunk: the patch looks truncated`);
+    }
+    return next;
   }
 
   private plainFile(i: number): number {
+    const start = i;
     const minus = diffPath(this.lines[i]!.slice(4), 'a/', true);
     const plus = diffPath(this.lines[i + 1]!.slice(4), 'b/', true);
     const fd: FileDiff = {
@@ -154,7 +182,12 @@ class DiffParser {
       headerPatchLine: this.at(i),
     };
     this.diffs.push(fd);
-    return this.hunks(fd, i + 2);
+    const problemsBefore = this.problems.length;
+    const next = this.hunks(fd, i + 2);
+    if (fd.hunks.length === 0 && this.problems.length === problemsBefore) {
+      this.problem(start, `diff of ${pathText(fd)} has no hunk: the patch looks truncated`);
+    }
+    return next;
   }
 
   /** Read the hunks of one file diff starting at line i; returns the first line after them. */
@@ -165,7 +198,7 @@ class DiffParser {
       if (l.startsWith('@@ ')) {
         i = this.hunk(fd, i);
       } else if (this.isStrayBodyLine(i)) {
-        this.problem(i, `${describeHunk(fd.hunks[fd.hunks.length - 1])}of ${pathOf(fd)} has more lines than its header says; extra lines ignored`);
+        this.problem(i, `${describeHunk(fd.hunks[fd.hunks.length - 1])}of ${pathText(fd)} has more lines than its header says; extra lines ignored`);
         i = this.skipBodyLines(i);
       } else break;
     }
@@ -187,7 +220,7 @@ class DiffParser {
     const { lines } = this;
     const m = HUNK_HEADER.exec(lines[i]!);
     if (!m) {
-      this.problem(i, `malformed hunk header in ${pathOf(fd)}: "${lines[i]}"; hunk skipped`);
+      this.problem(i, `malformed hunk header in ${pathText(fd)}: "${clip(lines[i]!)}" (cut short, or not a hunk header); hunk skipped`);
       return this.skipBodyLines(i + 1);
     }
     const hunk: Hunk = {
@@ -207,7 +240,7 @@ class DiffParser {
     i++;
     while (oldLeft > 0 || newLeft > 0) {
       if (i >= lines.length) {
-        this.problem(i - 1, `${describeHunk(hunk)}of ${pathOf(fd)} is cut short at the end of the input: ${oldLeft} old and ${newLeft} new lines missing; kept the ${hunk.lines.length} lines present`);
+        this.problem(i - 1, `${describeHunk(hunk)}of ${pathText(fd)} is cut short at the end of the input: ${oldLeft} old and ${newLeft} new lines missing; kept the ${hunk.lines.length} lines present`);
         return i;
       }
       const l = lines[i]!;
@@ -227,7 +260,7 @@ class DiffParser {
       } else if (c === '\\') {
         // "\ No newline at end of file" qualifies the line before it.
       } else {
-        this.problem(i, `${describeHunk(hunk)}of ${pathOf(fd)} does not match its header: expected ${oldLeft} more old and ${newLeft} more new lines, found "${clip(l)}"; kept the ${hunk.lines.length} lines before it`);
+        this.problem(i, `${describeHunk(hunk)}of ${pathText(fd)} does not match its header: expected ${oldLeft} more old and ${newLeft} more new lines, found "${clip(l)}"; kept the ${hunk.lines.length} lines before it`);
         // The rest of a broken hunk is not trusted; resume at the next header.
         return this.skipBodyLines(i);
       }
@@ -243,12 +276,35 @@ function describeHunk(h: Hunk | undefined): string {
   return `hunk "@@ -${h.oldStart},${h.oldCount} +${h.newStart},${h.newCount} @@" (line ${h.headerPatchLine}) `;
 }
 
-function pathOf(fd: FileDiff): string {
-  return fd.newPath ?? fd.oldPath ?? '(unknown file)';
+/** The file a diff is about, as shown in a message (a path may hold any byte but "/" and NUL). */
+function pathText(fd: FileDiff): string {
+  return clip(fd.newPath ?? fd.oldPath ?? '(unknown file)', 200);
 }
 
-function clip(s: string): string {
-  return s.length > 40 ? `${s.slice(0, 40)}...` : s;
+/** Input text quoted in a message: short, its control characters made visible. */
+function clip(s: string, max = 40): string {
+  return escapeControl(s.length > max ? `${s.slice(0, max)}...` : s);
+}
+
+// The empty blob's name in SHA-1 and SHA-256 repositories; "index" lines abbreviate it.
+const EMPTY_BLOBS = ['e69de29bb2d1d6434b8b29ae775ad8c2e48c5391', '473a0f4c3be8a93681a267e3b1e9a7dcda1185436fe141f7749120a303721813'];
+
+function isEmptyBlob(name: string): boolean {
+  return name.length >= 7 && EMPTY_BLOBS.some((b) => b.startsWith(name));
+}
+
+/**
+ * Does this git header describe a change with no content to show, as git writes it: a pure
+ * rename or copy ("similarity index 100%", no index line), a mode change, or an empty file
+ * created or deleted. Anything else without a hunk lost its hunks on the way.
+ */
+function isHeaderOnlyChange(seen: ReadonlySet<string>, renameFrom: string | undefined, renameTo: string | undefined, index: { old: string; new: string } | undefined): boolean {
+  if (seen.has('new')) return index !== undefined && isEmptyBlob(index.new);
+  if (seen.has('deleted')) return index !== undefined && isEmptyBlob(index.old);
+  if (index !== undefined) return false; // the content changed: hunks (or a binary patch) must follow
+  const renamed = renameFrom !== undefined && renameTo !== undefined;
+  const modeChanged = seen.has('old mode') && seen.has('new mode');
+  return renamed || modeChanged;
 }
 
 /** Split "a/x b/y" of a diff --git line; paths with spaces are resolved by the a/ b/ symmetry. */
@@ -259,14 +315,15 @@ function splitGitHeader(rest: string): [string | null, string | null] {
     const b = rest.slice(end + 1).trim();
     return [stripPrefix(unquote(a), 'a/'), stripPrefix(unquote(b), 'b/')];
   }
-  const spaces: number[] = [];
-  for (let k = rest.indexOf(' '); k >= 0; k = rest.indexOf(' ', k + 1)) spaces.push(k);
-  for (const k of spaces) {
-    const a = stripPrefix(rest.slice(0, k), 'a/');
-    const b = stripPrefix(unquote(rest.slice(k + 1)), 'b/');
+  // "a/X b/X" (or "X X" without prefixes) splits at its middle space; only that space can
+  // make both halves equal, so no other needs trying (trying each was quadratic in the line).
+  const mid = (rest.length - 1) / 2;
+  if (Number.isInteger(mid) && rest[mid] === ' ') {
+    const a = stripPrefix(rest.slice(0, mid), 'a/');
+    const b = stripPrefix(rest.slice(mid + 1), 'b/');
     if (a === b) return [a, b];
   }
-  const k = rest.indexOf(' b/') >= 0 ? rest.indexOf(' b/') : (spaces[0] ?? -1);
+  const k = rest.indexOf(' b/') >= 0 ? rest.indexOf(' b/') : rest.indexOf(' ');
   if (k < 0) return [stripPrefix(rest, 'a/'), stripPrefix(rest, 'b/')];
   return [stripPrefix(rest.slice(0, k), 'a/'), stripPrefix(unquote(rest.slice(k + 1)), 'b/')];
 }
@@ -288,7 +345,8 @@ function stripPrefix(p: string, prefix: string): string {
  * is dropped. Plain diffs get -p1 treatment (first component dropped) like `patch -p1`.
  */
 function diffPath(raw: string, prefix: string, plain: boolean): string | null {
-  let p = raw.startsWith('"') ? unquote(raw.slice(0, closingQuote(raw) + 1)) : raw.split('\t')[0]!.trimEnd();
+  const tab = raw.indexOf('\t');
+  let p = raw.startsWith('"') ? unquote(raw.slice(0, closingQuote(raw) + 1)) : (tab >= 0 ? raw.slice(0, tab) : raw).trimEnd();
   if (p === '/dev/null') return null;
   if (p.startsWith(prefix)) return p.slice(prefix.length);
   if (plain) {

@@ -56,7 +56,8 @@ test('hunks that contradict their header: problem names file and line, parsing g
   const { diffs, problems } = parseFixture('bad-hunk.patch');
   assert.deepEqual(diffs.map((d) => d.newPath), ['arch/x86/kvm/short.c', 'arch/x86/kvm/long.c', 'arch/x86/kvm/garbage.c', 'arch/x86/kvm/good.c']);
   assert.equal(problems.length, 3);
-  assert.ok(problems.every((p) => p.file === 'bad-hunk.patch' && p.severity === 'error'));
+  // Warnings: the file was read, only part of it is doubtful; the rest of the series goes on.
+  assert.ok(problems.every((p) => p.file === 'bad-hunk.patch' && p.severity === 'warning'));
 
   // Too few lines: the next "@@" arrives early.
   assert.equal(problems[0]!.line, lineOf('bad-hunk.patch', '@@ -40,3 +41,3 @@ void short_fn2(void)'));
