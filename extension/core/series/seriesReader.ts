@@ -3,9 +3,13 @@
 // InputProblems; nothing here throws.
 
 import { isUtf8 } from 'node:buffer';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
+import { DEFAULT_MAX_INPUT_BYTES, errnoText, readRegularFile, type BoundedRead } from '../io/boundedRead';
+import { escapeControl, oneLine } from '../text/controlChars';
+import { describeRanges, missingRanges, rangesOf } from './indexRanges';
 import { looksLikeHeaderLine, parseMailMessage, type BodyText } from './mailMessage';
+import { describeNonText } from './nonTextInput';
 import { parseSubjectTags } from './subjectTags';
 import { parseTrailers } from './trailers';
 import type { InputProblem, Patch, Series } from './types';
@@ -19,31 +23,52 @@ export interface ParsedFile {
   problems: InputProblem[];
 }
 
-/** Read every input (file or directory) and assemble one ordered series. */
-export async function readSeries(inputs: string[]): Promise<Series> {
+export interface ReadSeriesOptions {
+  /** No single input file larger than this is read (default DEFAULT_MAX_INPUT_BYTES). */
+  maxInputBytes?: number;
+}
+
+/** Files read ahead of the one being parsed: enough to hide latency, few enough to bound memory. */
+const READ_AHEAD = 2;
+
+/**
+ * Read every input (file or directory) and assemble one ordered series. Only regular files are
+ * opened (a FIFO, a device or a socket is refused without blocking), none larger than the limit.
+ */
+export async function readSeries(inputs: string[], options: ReadSeriesOptions = {}): Promise<Series> {
+  const maxBytes = options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
   const problems: InputProblem[] = [];
   const patches: Patch[] = [];
   if (inputs.length === 0) problems.push({ file: '', message: 'no input given', severity: 'error' });
-  for (const input of inputs) {
-    const files = await expandInput(input, problems);
-    // Read in parallel, parse in order so file order stays the tie-breaker.
-    const contents = await Promise.all(files.map((f) => readFile(f).then((b) => ({ ok: true as const, b }), (e: unknown) => ({ ok: false as const, e }))));
-    contents.forEach((c, k) => {
-      const file = files[k]!;
-      if (!c.ok) {
-        problems.push({ file, message: `cannot read this file: ${errorText(c.e)}`, severity: 'error' });
-        return;
-      }
-      guarded(file, problems, () => {
-        const decoded = decodeFileBytes(file, c.b);
-        const parsed = parseSeriesLines(file, decoded.lines);
-        append(problems, decoded.problems);
-        append(problems, parsed.problems);
-        append(patches, parsed.patches);
-      });
+  const files: string[] = [];
+  for (const input of inputs) append(files, await expandInput(input, problems));
+  // Read a few files ahead, parse strictly in order so file order stays the tie-breaker; each
+  // file's bytes are dropped once parsed.
+  const pending: Promise<BoundedRead>[] = [];
+  for (let k = 0; k < files.length; k++) {
+    while (pending.length < READ_AHEAD && k + pending.length < files.length) pending.push(readRegularFile(files[k + pending.length]!, maxBytes));
+    const read = await pending.shift()!;
+    const file = files[k]!;
+    if (!read.ok) {
+      problems.push({ file, message: `cannot read this file: ${read.reason}`, severity: 'error' });
+      continue;
+    }
+    guarded(file, problems, () => {
+      const parsed = parseFileBytes(file, read.bytes);
+      append(problems, parsed.problems);
+      append(patches, parsed.patches);
     });
   }
   return assembleSeries(patches, problems);
+}
+
+/** Parse one file's bytes: refused in one line when they cannot be a patch at all. */
+function parseFileBytes(file: string, bytes: Buffer): ParsedFile {
+  const notText = describeNonText(bytes);
+  if (notText !== undefined) return { patches: [], problems: [{ file, message: notText, severity: 'warning' }] };
+  const decoded = decodeFileBytes(file, bytes);
+  const parsed = parseSeriesLines(file, decoded.lines);
+  return { patches: parsed.patches, problems: [...decoded.problems, ...parsed.problems] };
 }
 
 /** Parse one file's text (e.g. an unsaved editor buffer); patches are in file order. */
@@ -60,7 +85,7 @@ function guarded(file: string, problems: InputProblem[], fn: () => void): void {
   try {
     fn();
   } catch (e) {
-    problems.push({ file, message: `internal error while reading this file: ${errorText(e)}`, severity: 'error' });
+    problems.push({ file, message: `internal error while reading this file: ${oneLine(errnoText(e))}`, severity: 'error' });
   }
 }
 
@@ -69,12 +94,16 @@ function append<T>(dst: T[], src: readonly T[]): void {
   for (const x of src) dst.push(x);
 }
 
+/**
+ * The files an input names: itself, or the series files of a directory (not recursive). An
+ * entry that cannot be examined is kept, so reading it reports why, naming the entry.
+ */
 async function expandInput(input: string, problems: InputProblem[]): Promise<string[]> {
   let isDir: boolean;
   try {
     isDir = (await stat(input)).isDirectory();
   } catch (e) {
-    problems.push({ file: input, message: `cannot read this file or directory: ${errorText(e)}`, severity: 'error' });
+    problems.push({ file: input, message: `cannot read this file or directory: ${errnoText(e)}`, severity: 'error' });
     return [];
   }
   if (!isDir) return [input];
@@ -82,25 +111,22 @@ async function expandInput(input: string, problems: InputProblem[]): Promise<str
   try {
     names = await readdir(input);
   } catch (e) {
-    problems.push({ file: input, message: `cannot read this directory: ${errorText(e)}`, severity: 'error' });
+    problems.push({ file: input, message: `cannot read this directory: ${errnoText(e)}`, severity: 'error' });
     return [];
   }
   const picked = names.filter((n) => SERIES_FILE_EXTENSIONS.includes(path.extname(n).toLowerCase())).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const files: string[] = [];
   for (const n of picked) {
     const full = path.join(input, n);
-    // A subdirectory named "x.patch" is not a patch; the listing is not recursive.
+    // A subdirectory named "x.patch" is not a patch; anything else (a FIFO, a dangling link,
+    // an entry we may not examine) goes on to be read and refused with its reason.
     const st = await stat(full).catch(() => undefined);
-    if (st === undefined || st.isFile()) files.push(full); // unreadable entries are reported on read
+    if (st === undefined || !st.isDirectory()) files.push(full);
   }
   if (files.length === 0) {
     problems.push({ file: input, message: `no ${SERIES_FILE_EXTENSIONS.join('/')} files in this directory`, severity: 'warning' });
   }
   return files;
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 // ---------------------------------------------------------------- bytes and lines
@@ -193,10 +219,14 @@ function parseSeriesLines(file: string, lines: string[]): ParsedFile {
   const problems: InputProblem[] = [];
   const { kind, ranges } = splitMessages(lines);
   if (kind === 'plain') {
+    // Nothing but blank lines is not a patch without a diff; it is no patch at all.
+    if (lines.every((l) => l.trim() === '')) {
+      problems.push({ file, message: lines.length === 0 ? 'the file is empty' : 'the file holds only white space, not a patch', severity: 'warning' });
+      return { patches: [], problems };
+    }
     const fileLines = lines.map((_, i) => i + 1);
     const patch = buildPatch(file, 1, path.basename(file), { lines, fileLines, approximate: false }, problems);
-    if (lines.length === 0) problems.push({ file, message: 'the file is empty', severity: 'warning' });
-    else if (patch.diffs.length === 0) problems.push({ file, message: 'no diff in this file', severity: 'warning' });
+    if (patch.diffs.length === 0) problems.push({ file, message: 'no diff in this file', severity: 'warning' });
     return { patches: [patch], problems };
   }
 
@@ -221,7 +251,7 @@ function parseSeriesLines(file: string, lines: string[]): ParsedFile {
     const isReply = parseSubjectTags(patch.subject).isReply;
 
     if (!msg.hasBody || msg.body.lines.every((l) => l.trim() === '')) {
-      problems.push({ file, line: startLine, message: `message "${patch.subject}" has headers but no body (truncated?)`, severity: 'error' });
+      problems.push({ file, line: startLine, message: `message "${clip(patch.subject)}" has headers but no body: the mail looks truncated`, severity: 'warning' });
     } else if (patch.diffs.length === 0 && !patch.isCoverLetter && !isReply) {
       problems.push({ file, line: startLine, message: `no diff in this ${ranges.length > 1 ? "message" : "file"}`, severity: 'warning' });
     }
@@ -236,8 +266,15 @@ function parseSeriesLines(file: string, lines: string[]): ParsedFile {
   return { patches, problems };
 }
 
+/** Input text quoted in a message: one short line with its control characters made visible. */
+function clip(text: string, max = 80): string {
+  return escapeControl(text.length > max ? `${text.slice(0, max)}...` : text);
+}
+
 /** Split a decoded body into commit message, trailers and diffs. */
-function buildPatch(file: string, startLine: number, subject: string, body: BodyText, problems: InputProblem[]): Patch {
+function buildPatch(file: string, startLine: number, rawSubject: string, body: BodyText, problems: InputProblem[]): Patch {
+  // A subject is one line by nature, even when it comes from an encoded word or a file name.
+  const subject = oneLine(rawSubject);
   const { tags, title } = parseSubjectTags(subject);
   const inBody = readInBodyHeaders(body.lines);
   const lines = body.lines.slice(inBody.skip);
@@ -286,8 +323,8 @@ function readInBodyHeaders(lines: readonly string[]): { from?: string; date?: st
   for (; i < lines.length; i++) {
     const m = /^(From|Date):\s*(.*)$/.exec(lines[i]!);
     if (!m) break;
-    if (m[1] === 'From') found.from = m[2]!.trim();
-    else found.date = m[2]!.trim();
+    if (m[1] === 'From') found.from = oneLine(m[2]!);
+    else found.date = oneLine(m[2]!);
   }
   if (i === 0 || (i < lines.length && lines[i]!.trim() !== '')) return { skip: 0 };
   return { ...found, skip: Math.min(i + 1, lines.length) };
@@ -303,14 +340,31 @@ function trimBlankLines(lines: string[]): string[] {
 
 // ---------------------------------------------------------------- series
 
+/** How many items a message lists before it says "and N more". */
+const MAX_LISTED = 6;
+
+/** "file:line" of a patch inside a message, its path's control characters made visible. */
+function placeOf(p: Patch): string {
+  return escapeControl(`${p.file}:${p.startLine}`);
+}
+
+function listFew(items: readonly string[]): string {
+  const shown = items.slice(0, MAX_LISTED).join(', ');
+  return items.length > MAX_LISTED ? `${shown} and ${items.length - MAX_LISTED} more` : shown;
+}
+
 /** Order patches by n/m (input order breaks ties), pick the cover letter, report gaps. */
 export function assembleSeries(all: Patch[], inputProblems: InputProblem[]): Series {
   const problems = [...inputProblems];
   const covers = all.filter((p) => p.isCoverLetter);
   const rest = all.filter((p) => !p.isCoverLetter);
   const coverLetter = covers[0];
-  for (const extra of covers.slice(1)) {
-    problems.push({ file: extra.file, line: extra.startLine, message: `second cover letter "${extra.subject}" at ${extra.file}:${extra.startLine} ignored; using the one at ${coverLetter!.file}:${coverLetter!.startLine}`, severity: 'warning' });
+  for (const extra of covers.slice(1, 1 + MAX_LISTED)) {
+    problems.push({ file: extra.file, line: extra.startLine, message: `second cover letter "${clip(extra.subject)}" at ${placeOf(extra)} ignored; using the one at ${placeOf(coverLetter!)}`, severity: 'warning' });
+  }
+  if (covers.length > 1 + MAX_LISTED) {
+    const extra = covers[1 + MAX_LISTED]!;
+    problems.push({ file: extra.file, line: extra.startLine, message: `${covers.length - 1 - MAX_LISTED} more cover letters ignored, the next at ${placeOf(extra)}`, severity: 'warning' });
   }
 
   const numbered = rest.filter((p) => p.tags.index !== undefined);
@@ -318,46 +372,56 @@ export function assembleSeries(all: Patch[], inputProblems: InputProblem[]): Ser
   numbered.sort((a, b) => a.tags.index! - b.tags.index!); // stable: file order among equals
   if (numbered.length > 0 && unnumbered.length > 0) {
     const u = unnumbered[0]!;
-    problems.push({ file: u.file, line: u.startLine, message: `${unnumbered.length} patch(es) have no n/m in their subject (first: "${u.subject}"); placed after the numbered ones in input order`, severity: 'warning' });
+    problems.push({ file: u.file, line: u.startLine, message: `${unnumbered.length} patch(es) have no n/m in their subject (first: "${clip(u.subject)}"); placed after the numbered ones in input order`, severity: 'warning' });
   }
 
+  // Everything below works on the patches present, never on the claimed total: a subject
+  // saying "1/999999999" must cost no more than "1/3".
   const totals = new Set<number>();
-  for (const p of [...numbered, ...covers]) if (p.tags.total !== undefined) totals.add(p.tags.total);
+  for (const p of numbered) if (p.tags.total !== undefined) totals.add(p.tags.total);
+  for (const p of covers) if (p.tags.total !== undefined) totals.add(p.tags.total);
   if (totals.size > 1) {
-    problems.push({ file: numbered[0]?.file ?? covers[0]!.file, message: `patches disagree on the series length: ${[...totals].sort((a, b) => a - b).map((t) => `/${t}`).join(', ')}`, severity: 'warning' });
+    problems.push({ file: numbered[0]?.file ?? covers[0]!.file, message: `patches disagree on the series length: ${listFew([...totals].sort((a, b) => a - b).map((t) => `/${t}`))}`, severity: 'warning' });
   }
   if (totals.size > 0) {
-    const total = [...totals].reduce((a, b) => Math.max(a, b), 0);
+    let total = 0;
+    for (const t of totals) total = Math.max(total, t);
     const byIndex = new Map<number, Patch[]>();
     for (const p of numbered) {
       const same = byIndex.get(p.tags.index!);
       if (same) same.push(p);
       else byIndex.set(p.tags.index!, [p]);
     }
-    const missing: number[] = [];
-    for (let k = 1; k <= total; k++) if (!byIndex.has(k)) missing.push(k);
+    const missing = missingRanges(byIndex.keys(), total);
     if (missing.length > 0) {
-      const have = [...byIndex.keys()].sort((a, b) => a - b);
+      const have = [...byIndex.keys()].filter((k) => k >= 1 && k <= total);
       problems.push({
         file: (numbered[0] ?? coverLetter)!.file,
-        message: `series is incomplete: missing ${missing.map((k) => `${k}/${total}`).join(', ')} (have ${have.length > 0 ? have.join(', ') : 'none'})`,
+        message: `series is incomplete: missing ${describeRanges(missing)} of ${total} (have ${have.length > 0 ? describeRanges(rangesOf(have)) : 'none'})`,
         severity: 'warning',
       });
     }
-    for (const [k, ps] of [...byIndex].sort((a, b) => a[0] - b[0])) {
-      if (k > total) {
-        problems.push({ file: ps[0]!.file, line: ps[0]!.startLine, message: `patch ${k}/${ps[0]!.tags.total} is numbered beyond the series length ${total}`, severity: 'warning' });
-      }
-      if (ps.length > 1) {
-        const at = ps.map((p) => `${p.file}:${p.startLine}`).join(', ');
-        problems.push({ file: ps[1]!.file, line: ps[1]!.startLine, message: `${ps.length} patches are numbered ${k}/${total} (${at}); all kept, in file order`, severity: 'warning' });
-      }
+    const beyond = numbered.filter((p) => p.tags.index! > total);
+    if (beyond.length > 0) {
+      const first = beyond[0]!;
+      const which = beyond.length === 1 ? `patch ${first.tags.index}/${first.tags.total} is` : `${beyond.length} patches (${describeRanges(rangesOf(beyond.map((p) => p.tags.index!)))}) are`;
+      problems.push({ file: first.file, line: first.startLine, message: `${which} numbered beyond the series length ${total}`, severity: 'warning' });
+    }
+    const doubled = [...byIndex].filter(([, ps]) => ps.length > 1).sort((a, b) => a[0] - b[0]);
+    for (const [k, ps] of doubled.slice(0, MAX_LISTED)) {
+      const at = listFew(ps.map(placeOf));
+      problems.push({ file: ps[1]!.file, line: ps[1]!.startLine, message: `${ps.length} patches are numbered ${k}/${total} (${at}); all kept, in file order`, severity: 'warning' });
+    }
+    if (doubled.length > MAX_LISTED) {
+      const rest = doubled.slice(MAX_LISTED);
+      const first = rest[0]![1][1]!;
+      problems.push({ file: first.file, line: first.startLine, message: `${rest.length} more numbers are shared by several patches (${describeRanges(rangesOf(rest.map(([k]) => k)))}); all kept, in file order`, severity: 'warning' });
     }
   }
 
   const versions = new Set(all.map((p) => p.tags.version));
   if (versions.size > 1) {
-    problems.push({ file: all[0]!.file, message: `patches from different versions mixed: ${[...versions].sort((a, b) => a - b).map((v) => `v${v}`).join(', ')}`, severity: 'warning' });
+    problems.push({ file: all[0]!.file, message: `patches from different versions mixed: ${listFew([...versions].sort((a, b) => a - b).map((v) => `v${v}`))}`, severity: 'warning' });
   }
 
   const series: Series = { patches: [...numbered, ...unnumbered], problems };

@@ -127,13 +127,13 @@ test('gaps and duplicate indexes are reported; duplicates kept in file order', a
   ]);
   assert.equal(s.problems.length, 2);
   const gap = s.problems.find((p) => p.message.includes('missing'))!;
-  assert.match(gap.message, /missing 4\/5 \(have 1, 2, 3, 5\)/);
+  assert.match(gap.message, /missing 4 of 5 \(have 1-3, 5\)/);
   const dup = s.problems.find((p) => p.message.includes('numbered 3/5'))!;
   assert.equal(dup.line, 101);
   assert.match(dup.message, /gaps\.mbox:51, .*gaps\.mbox:101/);
 });
 
-test('truncated mail: cut mid-hunk keeps the complete part; headers-only is an error', async () => {
+test('truncated mail: cut mid-hunk keeps the complete part; headers-only is a warning and no patch to analyse', async () => {
   const s = await readSeries([fixture('truncated.mbox'), fixture('headers-only.eml')]);
   assert.deepEqual(s.patches.map((p) => p.tags.index ?? null), [1, 2, null]);
   const cut = s.patches[1]!;
@@ -146,7 +146,9 @@ test('truncated mail: cut mid-hunk keeps the complete part; headers-only is an e
   const hdr = s.problems.find((p) => p.message.includes('no body'))!;
   assert.equal(hdr.file, fixture('headers-only.eml'));
   assert.equal(hdr.line, 1);
-  assert.equal(hdr.severity, 'error');
+  assert.equal(hdr.severity, 'warning');
+  assert.match(hdr.message, /headers but no body: the mail looks truncated/);
+  assert.equal(s.patches[2]!.diffs.length, 0);
   assert.ok(!s.problems.some((p) => p.message.startsWith('no diff')), 'no second complaint for the same message');
 });
 
@@ -274,7 +276,7 @@ test('assembly: unnumbered after numbered, second cover letter, mixed versions, 
   assert.ok(texts.some((t) => /1 patch\(es\) have no n\/m.*"\[PATCH\] loose"/.test(t)));
   assert.ok(texts.some((t) => /different versions mixed: v1, v2/.test(t)));
   assert.ok(texts.some((t) => /disagree on the series length: \/2, \/3/.test(t)));
-  assert.ok(texts.some((t) => /missing 3\/3/.test(t)));
+  assert.ok(texts.some((t) => /missing 3 of 3/.test(t)));
 });
 
 test('a 20 MB mbox is read quickly and completely', async () => {
