@@ -1,6 +1,7 @@
 // Which open documents are patch series, and their latest analysis: analysed when opened and,
 // debounced, as the user types; a result for an older version of the text is dropped.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { readRegularFileSync } from '../core/io/boundedRead';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { AnalysisClient } from '../worker/analysisClient';
@@ -122,7 +123,11 @@ export function siblingTexts(doc: vscode.TextDocument, file: string): { file: st
   for (const n of names) {
     const path = join(dirname(file), n);
     const open = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === path);
-    try { out.push({ file: path, text: open ? open.getText() : readFileSync(path, 'utf8') }); } catch { /* unreadable sibling: analysed without it */ }
+    if (open) { out.push({ file: path, text: open.getText() }); continue; }
+    // only a regular file of bounded size: a FIFO named like a patch must not hang the editor
+    const read = readRegularFileSync(path);
+    if (read.ok) out.push({ file: path, text: read.bytes.toString('utf8') }); // else analysed without it
+
   }
   return out;
 }
