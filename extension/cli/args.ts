@@ -1,6 +1,10 @@
 // Command-line parsing for `kvm-lens check`. Returns a result rather than throwing or exiting
 // so the CLI decides how to print and which exit status to use, and tests can call it directly.
 
+import { DEFAULT_BUDGET } from '../core/analysis/budget';
+import { DEFAULT_MAX_INPUT_BYTES } from '../core/io/boundedRead';
+import { exitStatusHelp } from './exitStatus';
+
 export type OutputFormat = 'text' | 'json' | 'sarif';
 
 export interface Assumption {
@@ -19,6 +23,14 @@ export interface CheckOptions {
   /** False only with --no-color; the CLI still turns colour off when output is not a terminal. */
   color: boolean;
   output?: string;
+  /** Inputs larger than this many bytes are refused (--max-input-size). */
+  maxInputBytes?: number;
+  /** The analysis budget's wall-clock limit in milliseconds (--budget-time, given in seconds). */
+  budgetTimeMs?: number;
+  /** The analysis budget's work units (--budget-work). */
+  budgetWork?: number;
+  /** Show the stack of an internal error (--debug). */
+  debug: boolean;
   help: boolean;
   version: boolean;
 }
@@ -38,6 +50,9 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--tree': '--tree',
   '--output': '--output',
   '-o': '--output',
+  '--max-input-size': '--max-input-size',
+  '--budget-time': '--budget-time',
+  '--budget-work': '--budget-work',
 };
 
 const FLAG_OPTIONS: Record<string, string> = {
@@ -45,6 +60,7 @@ const FLAG_OPTIONS: Record<string, string> = {
   '--help': '--help',
   '-h': '--help',
   '--version': '--version',
+  '--debug': '--debug',
 };
 
 class UsageError extends Error {}
@@ -64,7 +80,7 @@ export function parseCheckArgs(argv: string[]): ParseResult {
 }
 
 function parse(argv: string[]): CheckOptions {
-  const options: CheckOptions = { inputs: [], format: 'text', assumptions: [], color: true, help: false, version: false };
+  const options: CheckOptions = { inputs: [], format: 'text', assumptions: [], color: true, debug: false, help: false, version: false };
   const positionals: string[] = [];
   let optionsEnded = false;
 
@@ -89,6 +105,7 @@ function parse(argv: string[]): CheckOptions {
       if (inlineValue !== undefined) fail(`${flag} takes no value`);
       if (flag === '--no-color') options.color = false;
       else if (flag === '--help') options.help = true;
+      else if (flag === '--debug') options.debug = true;
       else options.version = true;
       continue;
     }
@@ -147,7 +164,32 @@ function applyValue(options: CheckOptions, name: string, value: string): void {
       if (value === '') fail('--output needs a file name');
       options.output = value;
       return;
+    case '--max-input-size': {
+      const bytes = parseByteSize(value);
+      if (bytes === undefined) fail(`--max-input-size needs a size in bytes such as 1048576, 512k, 64M or 1G, got "${value}"`);
+      options.maxInputBytes = bytes;
+      return;
+    }
+    case '--budget-time': {
+      const seconds = Number(value);
+      if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || !(seconds > 0)) fail(`--budget-time needs a number of seconds greater than 0, got "${value}"`);
+      options.budgetTimeMs = seconds * 1000;
+      return;
+    }
+    case '--budget-work':
+      options.budgetWork = positiveInteger(name, value);
+      return;
   }
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** "4096", "512k", "64M", "1G" (binary units, case-insensitive, an optional trailing B) as bytes; undefined if not a positive size. */
+export function parseByteSize(text: string): number | undefined {
+  const m = /^([0-9]+)([kmg]?)b?$/i.exec(text.trim());
+  if (!m) return undefined;
+  const bytes = Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!;
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
 }
 
 function positiveInteger(name: string, value: string): number {
@@ -161,6 +203,7 @@ function positiveInteger(name: string, value: string): number {
 export function usageText(): string {
   return `Usage: ${PROGRAM} check <inputs...> [options]
        ${PROGRAM} reply <inputs...> --annotations FILE --out DIR [--to/--cc ADDR]...
+       ${PROGRAM} b4-check < message.eml
        ${PROGRAM} --help | --version
 
 Simulates the AMD SEV-ES vCPU lifecycle over a KVM patch series and reports code paths
@@ -177,6 +220,14 @@ Options:
   --tree DIR                kernel source tree for functions the series does not touch
   --no-color                no ANSI colour in the text report
   -o, --output FILE         write the report to FILE instead of standard output
+  --max-input-size SIZE     refuse an input file larger than SIZE bytes; k, M, G suffixes
+                            (default: ${DEFAULT_MAX_INPUT_BYTES / (1024 * 1024)}M)
+  --budget-time SECONDS     stop the analysis after this much time and report what it found
+                            so far, naming what was cut (default: ${DEFAULT_BUDGET.timeMs / 1000})
+  --budget-work UNITS       the same in work units, which cut at the same place on any
+                            machine (one per statement simulated, syntax node lowered or
+                            hunk line merged; default: ${DEFAULT_BUDGET.work})
+  --debug                   show the stack trace of an internal error
   -h, --help                show this help and exit
   --version                 show the version and exit
 
@@ -193,9 +244,5 @@ Assumptions (--assume KEY=VALUE):
   launch-refuses-debug=true|false
       what-if: KVM_SEV_LAUNCH_UPDATE_VMSA refuses while guest debugging is armed
 
-Exit status:
-  0  no error finding
-  1  at least one error finding
-  2  bad usage or unreadable input
-`;
+${exitStatusHelp('no error finding', 'at least one error finding')}`;
 }

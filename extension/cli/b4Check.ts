@@ -1,12 +1,20 @@
 // `kvm-lens b4-check`: the per-patch check command for b4's review mode. b4 hands one
 // RFC 2822 message on stdin and reads a JSON array of results on stdout:
 //   [{"tool": "kvm-lens", "status": "pass|warn|fail", "summary": "...", "details": "..."}]
-// It never fails b4's run: bad input is a "warn" entry with the reason, and the exit status is 0.
+// It never fails b4's run: bad input, and even a failure of the analysis itself, is a "warn"
+// entry with the reason, and the exit status is 0 (2 only for a command line b4 would not write).
 
+import { isUtf8 } from 'node:buffer';
 import { analyzeSeries, DEFAULT_OPTIONS } from '../core/analysis/analyzeSeries';
 import type { AnalysisReport, Finding } from '../core/findings';
+import { DEFAULT_MAX_INPUT_BYTES, readStreamBounded, type BoundedRead } from '../core/io/boundedRead';
 import { formatText } from '../core/report/textReport';
 import { assembleSeries, parseSeriesText } from '../core/series/seriesReader';
+import { escapeControlKeepLines } from '../core/text/controlChars';
+import { parseByteSize } from './args';
+import { EXIT_BAD_INPUT, EXIT_CLEAN } from './exitStatus';
+import { internalErrorText } from './internalError';
+import { problemLine, shown } from './messages';
 
 export const B4_TOOL = 'kvm-lens';
 /** The name the message is known by in locations and in the details. */
@@ -40,24 +48,56 @@ function warn(summary: string, details = ''): B4CheckResult[] {
   return [{ tool: B4_TOOL, status: 'warn', summary, details }];
 }
 
-/** Check one message's text; never throws. */
-export async function b4Check(text: string): Promise<B4CheckResult[]> {
+/** 1-based line of the first line that is not valid UTF-8 (a line feed never sits inside a UTF-8 sequence). */
+function firstBadUtf8Line(bytes: Buffer): number {
+  let line = 1;
+  let start = 0;
+  for (;;) {
+    const nl = bytes.indexOf(0x0a, start);
+    const end = nl < 0 ? bytes.length : nl;
+    if (!isUtf8(bytes.subarray(start, end))) return line;
+    if (nl < 0) return line;
+    line++;
+    start = nl + 1;
+  }
+}
+
+/**
+ * The message's text. Invalid UTF-8 is read as Latin-1, as the series reader does for a file,
+ * so every byte stays visible and a line says so; a silent U+FFFD would hide what was there.
+ */
+export function decodeMessage(bytes: Buffer): { text: string; problem?: string } {
+  if (isUtf8(bytes)) return { text: bytes.toString('utf8') };
+  const line = firstBadUtf8Line(bytes);
+  return { text: bytes.toString('latin1'), problem: `${STDIN_NAME}:${line}: warning: invalid UTF-8; the message was read as Latin-1` };
+}
+
+/** Check one message (its bytes, or text already decoded); never throws. */
+export async function b4Check(input: string | Buffer): Promise<B4CheckResult[]> {
+  const decoded = typeof input === 'string' ? { text: input } : decodeMessage(input);
+  const text = decoded.text;
   if (text.trim() === '') return warn('kvm-lens: empty input; b4 passed no message on stdin');
   try {
     const parsed = parseSeriesText(STDIN_NAME, text);
     const series = assembleSeries(parsed.patches, parsed.problems);
     // b4 hands one patch at a time: that the rest of the series is missing is expected
     const problems = series.problems.filter((p) => !p.message.startsWith('series is incomplete'));
-    const problemText = problems.map((p) => `${p.file}${p.line ? ':' + p.line : ''}: ${p.severity}: ${p.message}`).join('\n');
+    const problemText = [...(decoded.problem ? [decoded.problem] : []), ...problems.map(problemLine)].join('\n');
     const withDiff = series.patches.filter((p) => p.diffs.length > 0);
     if (withDiff.length === 0) {
       const what = series.coverLetter ? 'a cover letter' : 'a message without a diff';
       return warn(`kvm-lens: nothing to check: ${what}`, problemText);
     }
     const report = await analyzeSeries(series, DEFAULT_OPTIONS);
-    return [verdict(report, problemText)];
+    const result = verdict(report, problemText);
+    if (decoded.problem) {
+      // the verdict is on a guess at the text: worth a look even when it passes
+      result.summary += ' (the message is not valid UTF-8; read as Latin-1)';
+      if (result.status === 'pass') result.status = 'warn';
+    }
+    return [result];
   } catch (e) {
-    return warn(`kvm-lens: cannot analyse this message: ${(e as Error).message ?? String(e)}`);
+    return warn(internalErrorText(e, 'checking this message', false).trimEnd());
   }
 }
 
@@ -72,7 +112,7 @@ function verdict(report: AnalysisReport, problemText: string): B4CheckResult {
   const ownErrors = errors.filter(inMessage);
   // an error the message does not carry (e.g. in the unchanged model code) is worth a look, not a failure
   const otherErrors = errors.filter((f) => !inMessage(f));
-  const details = [formatText(report).trimEnd(), problemText].filter((s) => s !== '').join('\n\n');
+  const details = [formatText(report).trimEnd(), escapeControlKeepLines(problemText)].filter((s) => s !== '').join('\n\n');
   if (ownErrors.length > 0) {
     let summary = `${plural(ownErrors.length, 'error')}: ${listPhrase(ownErrors)}`;
     if (warnings.length + otherErrors.length > 0) summary += ` (and ${plural(warnings.length + otherErrors.length, 'more finding')})`;
@@ -88,31 +128,50 @@ function verdict(report: AnalysisReport, problemText: string): B4CheckResult {
   return { tool: B4_TOOL, status: 'pass', summary: notes ? `no errors or warnings (${plural(notes, 'note')})` : 'no findings', details };
 }
 
-/** Read all of stdin as UTF-8. */
-export function readProcessStdin(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    if (process.stdin.isTTY) { resolve(''); return; }
-    const chunks: Buffer[] = [];
-    process.stdin.on('data', (c: Buffer | string) => chunks.push(typeof c === 'string' ? Buffer.from(c) : c));
-    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    process.stdin.on('error', reject);
-  });
+/** All of stdin, refused past maxBytes; an idle terminal on stdin is no message. */
+export function readProcessStdin(maxBytes: number = DEFAULT_MAX_INPUT_BYTES): Promise<BoundedRead> {
+  if (process.stdin.isTTY) return Promise.resolve({ ok: true, bytes: Buffer.alloc(0) });
+  return readStreamBounded(process.stdin, maxBytes);
+}
+
+export function b4CheckUsage(): string {
+  return `usage: kvm-lens b4-check [--max-input-size SIZE] < message.eml
+  Checks one patch mail (b4 review mode's per-patch check command) and prints
+  [{"tool","status":"pass|warn|fail","summary","details"}] as JSON.
+  --max-input-size SIZE  a message larger than SIZE bytes is a warn entry, not read
+                         (k, M, G suffixes; default ${DEFAULT_MAX_INPUT_BYTES / (1024 * 1024)}M)
+  --debug                show the stack trace of an internal error
+Exit status: 0 whatever the verdict (unreadable input and internal errors are a warn
+entry), 2 for a bad command line, 3 when kvm-lens failed before it could answer.
+`;
 }
 
 /** The subcommand: stdin in, the JSON array out, exit status 0 whatever the verdict. */
-export async function runB4Check(argv: string[], io: { out: (t: string) => void; err: (t: string) => void; stdin?: () => Promise<string> }): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    io.out('usage: kvm-lens b4-check < message.eml\n  Checks one patch mail (b4 review mode\'s per-patch check command) and prints\n  [{"tool","status":"pass|warn|fail","summary","details"}] as JSON. Exit status 0.\n');
-    return 0;
+export async function runB4Check(argv: string[], io: { out: (t: string) => void; err: (t: string) => void; stdin?: (maxBytes: number) => Promise<BoundedRead | string> }): Promise<number> {
+  let maxBytes = DEFAULT_MAX_INPUT_BYTES;
+  const ignored: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') { io.out(b4CheckUsage()); return EXIT_CLEAN; }
+    if (arg === '--debug') continue; // read by main
+    if (arg === '--max-input-size' || arg.startsWith('--max-input-size=')) {
+      const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
+      const bytes = value === undefined ? undefined : parseByteSize(value);
+      if (bytes === undefined) {
+        io.err(`kvm-lens b4-check: --max-input-size needs a size in bytes such as 1048576, 512k, 64M or 1G, got "${shown(value ?? '')}"\n`);
+        return EXIT_BAD_INPUT;
+      }
+      maxBytes = bytes;
+      continue;
+    }
+    ignored.push(arg);
   }
-  let text: string;
-  try {
-    text = await (io.stdin ?? readProcessStdin)();
-  } catch (e) {
-    io.out(JSON.stringify(warn(`kvm-lens: cannot read stdin: ${(e as Error).message}`)) + '\n');
-    return 0;
+  if (ignored.length > 0) io.err(`kvm-lens b4-check: ignoring arguments ${shown(ignored.join(' '))}; the message is read from stdin\n`);
+  const read = await (io.stdin ?? readProcessStdin)(maxBytes);
+  if (typeof read !== 'string' && !read.ok) {
+    io.out(JSON.stringify(warn(`kvm-lens: cannot read stdin: ${read.reason}`)) + '\n');
+    return EXIT_CLEAN;
   }
-  if (argv.length > 0) io.err(`kvm-lens b4-check: ignoring arguments ${argv.join(' ')}; the message is read from stdin\n`);
-  io.out(JSON.stringify(await b4Check(text)) + '\n');
-  return 0;
+  io.out(JSON.stringify(await b4Check(typeof read === 'string' ? read : read.bytes)) + '\n');
+  return EXIT_CLEAN;
 }

@@ -1,16 +1,23 @@
 // `kvm-lens reply <series...> --annotations FILE --out DIR`: writes the reviewer's replies, one
 // .eml per patch with comments or trailers, ready for `git send-email` or a mail client.
 
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadReviewFile } from '../core/review/annotations';
+import { DEFAULT_MAX_INPUT_BYTES, errnoText, readRegularFile } from '../core/io/boundedRead';
+import { parseReviewText } from '../core/review/annotations';
 import { composeReplyBatch } from '../core/review/replyComposer';
 import type { ReviewFile } from '../core/review/types';
 import { readSeries } from '../core/series/seriesReader';
-import type { CliIo } from './main';
+import { parseByteSize } from './args';
+import { EXIT_BAD_INPUT, EXIT_CLEAN, exitStatusHelp } from './exitStatus';
+import { inputsPhrase, problemLine, shown } from './messages';
+import { makeDirectory } from './outputDir';
 
-const EXIT_CLEAN = 0;
-const EXIT_BAD_INPUT = 2;
+export interface ReplyIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
 
 export interface ReplyOptions {
   inputs: string[];
@@ -20,6 +27,8 @@ export interface ReplyOptions {
   cc: string[];
   force: boolean;
   date?: Date;
+  /** The series files and the sidecar larger than this are refused (--max-input-size). */
+  maxInputBytes?: number;
   help: boolean;
 }
 
@@ -36,8 +45,12 @@ Options:
   --cc ADDR           a Cc: address; may be repeated
   --date ISO-DATE     Date of the replies (default: now)
   --force             overwrite existing files in DIR
+  --max-input-size SIZE  refuse a patch file or sidecar larger than SIZE bytes;
+                      k, M, G suffixes (default: ${DEFAULT_MAX_INPUT_BYTES / (1024 * 1024)}M)
+  --debug             show the stack trace of an internal error
   -h, --help          show this help and exit
-`;
+
+${exitStatusHelp('the replies were written, or there was nothing to reply to')}`;
 }
 
 /** argv after "reply". Returns the options or a message for a usage error. */
@@ -51,9 +64,10 @@ export function parseReplyArgs(argv: string[]): { ok: true; options: ReplyOption
     if (arg === '--') { ended = true; continue; }
     if (arg === '--force') { o.force = true; continue; }
     if (arg === '--help' || arg === '-h') { o.help = true; continue; }
+    if (arg === '--debug') continue; // read by main, which reports internal errors
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
     const name = eq >= 0 ? arg.slice(0, eq) : arg;
-    if (!['--annotations', '--out', '--to', '--cc', '--date'].includes(name)) return fail(`unknown option ${name}`);
+    if (!['--annotations', '--out', '--to', '--cc', '--date', '--max-input-size'].includes(name)) return fail(`unknown option ${name}`);
     let value = eq >= 0 ? arg.slice(eq + 1) : undefined;
     if (value === undefined) {
       const next = argv[i + 1];
@@ -66,7 +80,11 @@ export function parseReplyArgs(argv: string[]): { ok: true; options: ReplyOption
     else if (name === '--out') o.out = value;
     else if (name === '--to') o.to.push(value);
     else if (name === '--cc') o.cc.push(value);
-    else {
+    else if (name === '--max-input-size') {
+      const bytes = parseByteSize(value);
+      if (bytes === undefined) return fail(`--max-input-size needs a size in bytes such as 1048576, 512k, 64M or 1G, got "${value}"`);
+      o.maxInputBytes = bytes;
+    } else {
       const d = new Date(value);
       if (Number.isNaN(d.getTime())) return fail(`--date needs a date such as 2026-11-05T12:00:00Z, got "${value}"`);
       o.date = d;
@@ -79,61 +97,69 @@ export function parseReplyArgs(argv: string[]): { ok: true; options: ReplyOption
   return { ok: true, options: o };
 }
 
-export async function replyCommand(argv: string[], io: CliIo): Promise<number> {
+/** The review sidecar, read with the size limit and never from a FIFO or a device. */
+async function readReview(file: string, maxBytes: number, io: ReplyIo): Promise<ReviewFile | undefined> {
+  const read = await readRegularFile(file, maxBytes);
+  if (!read.ok) {
+    io.err(`kvm-lens reply: ${shown(file)}: cannot read the review file: ${shown(read.reason)}\n`);
+    return undefined;
+  }
+  if (!isUtf8(read.bytes)) io.err(`kvm-lens reply: ${shown(file)}: warning: the review file is not valid UTF-8; bad bytes read as U+FFFD\n`);
+  const loaded = parseReviewText(read.bytes.toString('utf8'), file);
+  for (const p of loaded.problems) io.err(`kvm-lens reply: ${shown(p)}\n`);
+  return loaded.review;
+}
+
+export async function replyCommand(argv: string[], io: ReplyIo): Promise<number> {
   const parsed = parseReplyArgs(argv);
-  if (!parsed.ok) { io.err(parsed.message + '\n'); return EXIT_BAD_INPUT; }
+  if (!parsed.ok) { io.err(shown(parsed.message) + '\n'); return EXIT_BAD_INPUT; }
   const o = parsed.options;
   if (o.help) { io.out(replyUsage()); return EXIT_CLEAN; }
+  const maxBytes = o.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
 
-  const loaded = loadReviewFile(o.annotations!);
-  for (const p of loaded.problems) io.err(`kvm-lens reply: ${p}\n`);
-  if (!loaded.review) {
-    if (loaded.problems.length === 0) io.err(`kvm-lens reply: ${o.annotations}: no such review file\n`);
-    return EXIT_BAD_INPUT;
-  }
-  const review: ReviewFile = loaded.review;
-  const series = await readSeries(o.inputs);
+  const review = await readReview(o.annotations!, maxBytes, io);
+  if (!review) return EXIT_BAD_INPUT;
+  const series = await readSeries(o.inputs, { maxInputBytes: maxBytes });
   let failed = false;
   for (const p of series.problems) {
-    io.err(`${p.file}${p.line ? ':' + p.line : ''}: ${p.severity}: ${p.message}\n`);
+    io.err(problemLine(p) + '\n');
     if (p.severity === 'error') failed = true;
   }
   if (series.patches.length === 0 && !series.coverLetter) {
-    io.err(`kvm-lens reply: no patch in ${o.inputs.join(', ')}\n`);
+    io.err(`kvm-lens reply: no patch in ${inputsPhrase(o.inputs)}\n`);
     return EXIT_BAD_INPUT;
   }
 
   const composed = composeReplyBatch(series, review, { ...(o.date ? { date: o.date } : {}), to: o.to, cc: o.cc });
-  for (const w of composed.warnings) io.err(`kvm-lens reply: warning: ${w}\n`);
+  for (const w of composed.warnings) io.err(`kvm-lens reply: warning: ${shown(w)}\n`);
   if (composed.replies.length === 0) {
     io.err('kvm-lens reply: nothing to reply: no open annotation or trailer matches this series\n');
     return failed ? EXIT_BAD_INPUT : EXIT_CLEAN;
   }
 
   const dir = o.out!;
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    io.err(`kvm-lens reply: --out ${dir}: cannot create the directory (${(e as Error).message})\n`);
+  const notMade = makeDirectory(dir);
+  if (notMade !== undefined) {
+    io.err(`kvm-lens reply: --out ${shown(dir)}: cannot create the directory (${shown(notMade)})\n`);
     return EXIT_BAD_INPUT;
   }
   if (!o.force) {
     const existing = composed.replies.map((r) => join(dir, r.fileName)).filter((f) => existsSync(f));
     if (existing.length > 0) {
-      io.err(`kvm-lens reply: not overwriting ${existing.join(', ')} (use --force)\n`);
+      io.err(`kvm-lens reply: not overwriting ${inputsPhrase(existing)} (use --force)\n`);
       return EXIT_BAD_INPUT;
     }
   }
   for (const r of composed.replies) {
     const file = join(dir, r.fileName);
-    for (const w of r.warnings) io.err(`kvm-lens reply: warning: ${w}\n`);
+    for (const w of r.warnings) io.err(`kvm-lens reply: warning: ${shown(w)}\n`);
     try {
       writeFileSync(file, r.text, { flag: o.force ? 'w' : 'wx' });
     } catch (e) {
-      io.err(`kvm-lens reply: ${file}: cannot write (${(e as Error).message})\n`);
+      io.err(`kvm-lens reply: ${shown(file)}: cannot write (${errnoText(e)})\n`);
       return EXIT_BAD_INPUT;
     }
-    io.out(`${file}\n`);
+    io.out(`${shown(file)}\n`);
   }
   return failed ? EXIT_BAD_INPUT : EXIT_CLEAN;
 }

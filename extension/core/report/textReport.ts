@@ -1,7 +1,10 @@
 // The human-readable report: compiler-style lines so terminals and editors can jump to
-// file:line:col, with each finding's ioctl trace underneath.
+// file:line:col, with each finding's ioctl trace underneath. Everything that comes from the
+// input (file names, subjects, function names, messages quoting code) is shown with its
+// control characters escaped: a patch must not be able to drive the terminal it is shown in.
 
 import type { AnalysisReport, Finding, Severity, TraceStep } from '../findings';
+import { escapeControl as shown } from '../text/controlChars';
 
 export interface TextOptions {
   /** ANSI colours; off unless asked for, since the output often goes to files and CI logs. */
@@ -38,11 +41,11 @@ type Paint = (code: string, text: string) => string;
 function findingLines(finding: Finding, fixed: boolean, paint: Paint): string[] {
   const { file, line, column } = finding.location;
   const severity = paint(ANSI.bold + SEVERITY_COLOR[finding.severity], SEVERITY_WORD[finding.severity]);
-  let head = `${paint(ANSI.bold, `${file}:${line}:${column}:`)} ${severity}: ${finding.message} ${paint(ANSI.dim, `[${finding.rule}]`)}`;
+  let head = `${paint(ANSI.bold, `${shown(file)}:${line}:${column}:`)} ${severity}: ${shown(finding.message)} ${paint(ANSI.dim, `[${shown(finding.rule)}]`)}`;
 
   const provenance: string[] = [];
-  if (finding.introducedBy) provenance.push(`introduced by ${finding.introducedBy}`);
-  if (fixed) provenance.push(`fixed by ${finding.fixedBy ?? 'an unknown patch'}`);
+  if (finding.introducedBy) provenance.push(`introduced by ${shown(finding.introducedBy)}`);
+  if (fixed) provenance.push(`fixed by ${finding.fixedBy ? shown(finding.fixedBy) : 'an unknown patch'}`);
   if (provenance.length > 0) head += ` (${provenance.join(', ')})`;
 
   return [head, ...finding.trace.map((step, i) => traceLine(step, i + 1))];
@@ -50,8 +53,8 @@ function findingLines(finding: Finding, fixed: boolean, paint: Paint): string[] 
 
 function traceLine(step: TraceStep, n: number): string {
   const vcpu = step.vcpu === null ? '' : ` (vcpu ${step.vcpu})`;
-  const note = step.note ? `: ${step.note}` : '';
-  return `    ${n}. ${step.operation}${vcpu} at ${step.location.file}:${step.location.line}${note}`;
+  const note = step.note ? `: ${shown(step.note)}` : '';
+  return `    ${n}. ${shown(step.operation)}${vcpu} at ${shown(step.location.file)}:${step.location.line}${note}`;
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {
@@ -70,7 +73,7 @@ function summaryLine(report: AnalysisReport): string {
 
 /** Which simulated functions came from the series, whole or merged into the model's. */
 function originLine(report: AnalysisReport): string | undefined {
-  const names = (o: string): string[] => report.origins.filter((x) => x.origin === o).map((x) => `${x.function}()`).sort();
+  const names = (o: string): string[] => report.origins.filter((x) => x.origin === o).map((x) => `${shown(x.function)}()`).sort();
   const whole = names('series');
   const merged = names('series+model');
   if (whole.length === 0 && merged.length === 0) return undefined;

@@ -15,6 +15,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Dirent, Stats } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { readRegularFile } from '../io/boundedRead';
 
 export interface TreeFile {
   /** Tree-relative, forward slashes, e.g. "arch/x86/kvm/svm/sev.c". */
@@ -61,6 +62,15 @@ export const KVM_SCOPE: readonly KvmScopeDir[] = [
 
 /** The file whose absence means "no x86 KVM in this tree". */
 export const X86_KVM_MARKER = 'arch/x86/kvm/x86.c';
+
+/**
+ * Whether a problem at tree-relative `problemPath` keeps the x86 KVM sources themselves out of
+ * reach (the marker, or a directory on its way such as a looping arch/x86/kvm link): then there
+ * is no x86 KVM to analyse, whatever else was read.
+ */
+export function blocksX86Kvm(problemPath: string): boolean {
+  return problemPath === X86_KVM_MARKER || X86_KVM_MARKER.startsWith(problemPath + '/');
+}
 
 /** Files larger than this are skipped with a warning. */
 export const MAX_FILE_BYTES = 8 * 1024 * 1024;
@@ -485,13 +495,13 @@ export async function locateKvmFiles(dir: string, options: LocateOptions = {}): 
       problems.push({ path: rel, message: `${rel} is ${mb} MB, over the ${MAX_FILE_BYTES / (1024 * 1024)} MB limit; skipped`, severity: 'warning' });
       continue;
     }
-    let buf: Buffer;
-    try {
-      buf = await fsp.readFile(r.real);
-    } catch (e) {
-      problems.push({ path: rel, message: `cannot read ${rel}: ${errText(e)}`, severity: 'error' });
+    // bounded and never blocking: the file may have been swapped for a FIFO or have grown since the walk
+    const read = await readRegularFile(r.real, MAX_FILE_BYTES);
+    if (!read.ok) {
+      problems.push({ path: rel, message: `cannot read ${rel}: ${read.reason}`, severity: 'error' });
       continue;
     }
+    const buf = read.bytes;
     let text: string;
     if (isUtf8(buf)) {
       text = buf.toString('utf8');

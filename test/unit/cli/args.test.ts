@@ -24,6 +24,7 @@ test('defaults: text format, colour on, no assumptions or bounds', () => {
     format: 'text',
     assumptions: [],
     color: true,
+    debug: false,
     help: false,
     version: false,
   });
@@ -44,6 +45,10 @@ test('every option, separate-value spelling', () => {
     '--tree', '/src/linux',
     '--no-color',
     '-o', 'out.sarif',
+    '--max-input-size', '64M',
+    '--budget-time', '2.5',
+    '--budget-work', '1000000',
+    '--debug',
   ]);
   assert.deepEqual(o, {
     inputs: ['a.patch'],
@@ -57,6 +62,10 @@ test('every option, separate-value spelling', () => {
     tree: '/src/linux',
     color: false,
     output: 'out.sarif',
+    maxInputBytes: 64 * 1024 * 1024,
+    budgetTimeMs: 2500,
+    budgetWork: 1_000_000,
+    debug: true,
     help: false,
     version: false,
   });
@@ -158,7 +167,8 @@ test('missing or unknown command, missing inputs', () => {
 test('usage text documents the command, every option, assumption keys and exit statuses', () => {
   const usage = usageText();
   assert.match(usage, /^Usage: kvm-lens check <inputs\.\.\.>/);
-  for (const option of ['--format text|json|sarif', '--assume KEY=VALUE', '--depth N', '--vcpus N', '--tree DIR', '--no-color', '-o, --output FILE', '-h, --help', '--version']) {
+  for (const option of ['--format text|json|sarif', '--assume KEY=VALUE', '--depth N', '--vcpus N', '--tree DIR', '--no-color', '-o, --output FILE',
+    '--max-input-size SIZE', '--budget-time SECONDS', '--budget-work UNITS', '--debug', '-h, --help', '--version']) {
     assert.ok(usage.includes(option), `usage mentions ${option}`);
   }
   for (const key of [
@@ -172,6 +182,27 @@ test('usage text documents the command, every option, assumption keys and exit s
   }
   assert.match(usage, /0 {2}no error finding/);
   assert.match(usage, /1 {2}at least one error finding/);
-  assert.match(usage, /2 {2}bad usage or unreadable input/);
+  assert.match(usage, /2 {2}bad usage, or input or output unusable/);
+  assert.match(usage, /3 {2}kvm-lens itself failed \(an internal error/);
   for (const line of usage.split('\n')) assert.ok(line.length <= 100, `line too long: ${line}`);
+});
+
+test('--max-input-size takes bytes with k, M, G suffixes; anything else is refused in one line', () => {
+  const size = (v: string): number | undefined => ok(['check', 'a.patch', '--max-input-size', v]).maxInputBytes;
+  assert.equal(size('4096'), 4096);
+  assert.equal(size('512k'), 512 * 1024);
+  assert.equal(size('64M'), 64 * 1024 * 1024);
+  assert.equal(size('1g'), 1024 ** 3);
+  assert.equal(size('2MB'), 2 * 1024 * 1024);
+  for (const bad of ['0', '-1', '1.5M', '12X', 'M', '']) {
+    assert.match(err(['check', 'a.patch', `--max-input-size=${bad}`]), /^kvm-lens: --max-input-size needs a size in bytes such as .*, got "/, bad);
+  }
+});
+
+test('--budget-time takes seconds greater than 0, --budget-work a positive integer', () => {
+  assert.equal(ok(['check', 'a.patch', '--budget-time=30']).budgetTimeMs, 30_000);
+  assert.equal(ok(['check', 'a.patch', '--budget-time', '0.25']).budgetTimeMs, 250);
+  assert.equal(err(['check', 'a.patch', '--budget-time', '0']), 'kvm-lens: --budget-time needs a number of seconds greater than 0, got "0"');
+  assert.equal(err(['check', 'a.patch', '--budget-time', '1e9']), 'kvm-lens: --budget-time needs a number of seconds greater than 0, got "1e9"');
+  assert.equal(err(['check', 'a.patch', '--budget-work', '1.5']), 'kvm-lens: --budget-work needs a positive integer, got "1.5"');
 });

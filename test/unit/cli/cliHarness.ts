@@ -138,7 +138,8 @@ const REPORT_RSS = 'data:text/javascript,' + encodeURIComponent(
 
 /** Run the CLI in a child process, killed (by its pid) if it outlives `boundMs`. */
 export function runCliChild(argv: string[], boundMs: number, opts: ChildOptions = {}): Promise<ChildRun> {
-  const script = "require(process.env.KVM_LENS_MAIN).main(JSON.parse(process.env.KVM_LENS_ARGV)).then((c) => { process.exitCode = c; });";
+  // the same entry point as bin/kvm-lens.js, so the child behaves as the installed command does
+  const script = "require(process.env.KVM_LENS_MAIN).runAsProcess(JSON.parse(process.env.KVM_LENS_ARGV));";
   const heap = opts.maxOldSpaceMb !== undefined ? [`--max-old-space-size=${opts.maxOldSpaceMb}`] : [];
   const [cmd, ...cmdArgs] = opts.command
     ? [opts.command[0]!, ...heap, '--import', REPORT_RSS, ...opts.command.slice(1)]
