@@ -45,7 +45,10 @@ interface AnchorableLine {
   patchLine: number;
   part: LineAnchor['part'];
   text: string;
-  before: string[];
+  /** The texts of the lines around it (its hunk or message) and its position there: the lines
+   * before it are sliced only when asked for, so a long hunk does not make one array per line. */
+  around: readonly string[];
+  at: number;
   file?: string;
   hunkSection?: string;
 }
@@ -92,7 +95,7 @@ function diffLines(patch: Patch): AnchorableLine[] {
 function hunkLines(hunk: Hunk, file: string | undefined): AnchorableLine[] {
   const texts = hunk.lines.map((l) => prefixOf(l.kind) + l.text);
   return hunk.lines.map((l, i) => {
-    const a: AnchorableLine = { patchLine: l.patchLine, part: 'diff', text: texts[i]!, before: texts.slice(Math.max(0, i - BEFORE_LINES), i), hunkSection: hunk.section };
+    const a: AnchorableLine = { patchLine: l.patchLine, part: 'diff', text: texts[i]!, around: texts, at: i, hunkSection: hunk.section };
     if (file !== undefined) a.file = file;
     return a;
   });
@@ -125,15 +128,20 @@ function messageLines(patch: Patch, lines: readonly string[] | undefined): Ancho
     while (end < limit && lines[end] !== '-- ' && !(lines[end]!.startsWith('From ') && lines[end - 1] === '')) end++;
   }
   const texts = lines.slice(at, end);
-  return texts.map((text, i) => ({ patchLine: at + i + 1, part, text, before: texts.slice(Math.max(0, i - BEFORE_LINES), i) }));
+  return texts.map((text, i) => ({ patchLine: at + i + 1, part, text, around: texts, at: i }));
 }
 
 function anchorableLines(patch: Patch, files: FileLines): AnchorableLine[] {
   return [...messageLines(patch, files.get(patch.file)), ...diffLines(patch)];
 }
 
+/** Up to BEFORE_LINES lines before an anchorable line. */
+function beforeOf(a: AnchorableLine): string[] {
+  return a.around.slice(Math.max(0, a.at - BEFORE_LINES), a.at);
+}
+
 function toAnchor(a: AnchorableLine): LineAnchor {
-  const anchor: LineAnchor = { part: a.part, text: a.text, before: [...a.before] };
+  const anchor: LineAnchor = { part: a.part, text: a.text, before: beforeOf(a) };
   if (a.file !== undefined) anchor.file = a.file;
   if (a.hunkSection !== undefined) anchor.hunkSection = a.hunkSection;
   return anchor;
@@ -456,7 +464,7 @@ function sameBefore(a: readonly string[], b: readonly string[]): boolean {
 /** The line an anchor sits on in a patch: exact text and context first, then the text alone if unique. */
 function locate(anchor: LineAnchor, lines: readonly AnchorableLine[]): AnchorableLine | undefined {
   const sameText = lines.filter((l) => l.part === anchor.part && l.text === anchor.text && (anchor.file === undefined || l.file === anchor.file));
-  const withContext = sameText.filter((l) => sameBefore(l.before, anchor.before));
+  const withContext = sameText.filter((l) => sameBefore(beforeOf(l), anchor.before));
   if (withContext.length > 0) {
     return withContext.find((l) => l.hunkSection === anchor.hunkSection) ?? withContext[0];
   }
