@@ -392,7 +392,10 @@ export function slug(title: string): string {
 /** Wrap each line of a comment at WRAP_COLUMN, keeping the reviewer's own line breaks. */
 export function wrapComment(text: string, width = WRAP_COLUMN): string[] {
   const out: string[] = [];
-  for (const raw of text.replace(/\r\n?/g, '\n').replace(/\n+$/, '').split('\n')) {
+  const lines = text.replace(/\r\n?/g, '\n').split('\n');
+  // trailing blank lines dropped by a loop: /\n+$/ backtracks quadratically on a long run of them
+  while (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
+  for (const raw of lines) {
     const line = raw.trimEnd();
     if ([...line].length <= width) { out.push(line); continue; }
     const indent = /^\s*/.exec(line)![0];
