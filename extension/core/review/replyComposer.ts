@@ -82,8 +82,12 @@ function shown(text: string): string {
 }
 
 export function composeReplyBatch(series: Series, review: ReviewFile, opts: ComposeOptions = {}): ComposeResult {
-  const date = opts.date ?? new Date();
   const warnings: string[] = [];
+  let date = opts.date ?? new Date();
+  if (Number.isNaN(date.getTime())) {
+    warnings.push('the date of the replies is not a valid date; they are dated now');
+    date = new Date();
+  }
   const signer = signerOf(review, warnings);
   const all: Patch[] = series.coverLetter ? [series.coverLetter, ...series.patches] : [...series.patches];
   const ids = new Map<Patch, string | undefined>(all.map((p) => [p, diffIdentity(p)]));

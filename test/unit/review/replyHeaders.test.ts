@@ -422,6 +422,14 @@ describe('reply headers from hostile input', () => {
     }
   });
 
+  it('an invalid date is a warning and the replies are dated now', () => {
+    const p = basePatch();
+    const result = composeReplyBatch(seriesOf(p), reviewOf(p, { name: 'Ada', email: 'ada@example.org' }), { date: new Date('not a date') });
+    assert.match(result.warnings.join('\n'), /not a valid date/);
+    const date = readMail(result.replies[0]!.text).fields.find((f) => f.name === 'Date')!.value;
+    assert.ok(Math.abs(Date.parse(date) - Date.now()) < 60_000, date);
+  });
+
   it('a comment of 200,000 lines is composed without overflowing the stack', () => {
     const p = basePatch();
     const review = reviewOf(p, { name: 'Ada', email: 'ada@example.org' });
