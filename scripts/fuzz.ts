@@ -61,7 +61,7 @@ function parseArgs(argv: string[]): Options {
       default: usage(`unknown argument "${a}"`);
     }
   }
-  if (o.path !== undefined && (o.seed === undefined || o.property === undefined)) usage('--path replays one counterexample: give --seed and --property too');
+  if (o.child === undefined && o.path !== undefined && (o.seed === undefined || o.property === undefined)) usage('--path replays one counterexample: give --seed and --property too');
   return o;
 }
 
