@@ -248,6 +248,21 @@ function checkTrailer(c: Checker, v: unknown, where: string): void {
   if (v['patch'] !== undefined) checkPatchKey(c, v['patch'], `${where}.patch`);
 }
 
+/** Nesting kept in a sidecar: writing it back (key ordering, JSON.stringify) recurses once per level. */
+const MAX_DEPTH = 64;
+
+/** Whether a parsed JSON value nests deeper than `limit`, found without recursion. */
+function depthOver(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** Every problem with a parsed sidecar, each naming the file and the field. */
 export function validateReview(v: unknown, file: string): string[] {
   const c = new Checker(file);
@@ -260,6 +275,9 @@ export function validateReview(v: unknown, file: string): string[] {
   c.array(v, 'annotations', '')?.forEach((a, i) => checkAnnotation(c, a, `annotations[${i}]`));
   c.array(v, 'trailers', '')?.forEach((t, i) => checkTrailer(c, t, `trailers[${i}]`));
   c.array(v, 'orphans', '')?.forEach((a, i) => checkAnnotation(c, a, `orphans[${i}]`));
+  for (const key of Object.keys(v)) {
+    if (depthOver(v[key], MAX_DEPTH)) c.fail(`.${key}`, `is nested more than ${MAX_DEPTH} levels deep; a review file this deep cannot be written back`);
+  }
   // "series" rather than ".series" in messages about top-level fields
   return c.problems.map((p) => p.replace(`${file}: .`, `${file}: `));
 }

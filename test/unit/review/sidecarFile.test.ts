@@ -114,6 +114,19 @@ describe('a sidecar path that is not a regular file', () => {
     assert.deepEqual(loadReviewFile(side).review, review());
   }));
 
+  it('a field nested 100,000 levels deep is a problem, and the file is backed up and replaced without a stack overflow', () => withDir((dir) => {
+    const side = join(dir, 'deep.json');
+    const n = 100_000;
+    const text = formatReviewFile(review()).replace(/\n}\n$/, `,\n  "zz": ${'['.repeat(n)}${']'.repeat(n)}\n}\n`);
+    writeFileSync(side, text);
+    const loaded = loadReviewFile(side);
+    assert.deepEqual(loaded.problems, [`${side}: zz is nested more than 64 levels deep; a review file this deep cannot be written back`]);
+    const saved = saveReviewFile(side, review());
+    assert.ok(saved.backup !== undefined);
+    assert.equal(readFileSync(saved.backup, 'utf8'), text);
+    assert.deepEqual(loadReviewFile(side).review, review());
+  }));
+
   it('control characters in a broken sidecar are shown escaped in the problem', () => withDir((dir) => {
     const side = join(dir, 'esc.json');
     writeFileSync(side, '{"version": \x1b[2J\x07 }'); // the parser's message quotes the text
