@@ -1,6 +1,7 @@
 // Trailers are the "Key-With-Dashes: value" lines of the last paragraph of a commit message
 // (Signed-off-by, Reviewed-by, Fixes, Link, ...).
 
+import { oneLine } from '../text/controlChars';
 import type { Trailer } from './types';
 
 // A key is a single word of letters, digits and dashes; the colon must be followed by
@@ -26,25 +27,33 @@ export function parseTrailers(commitMessage: string): Trailer[] {
   const trailers: Trailer[] = [];
   let known = false;
   let other = 0;
-  let last: Trailer | undefined;
+  // The value of the trailer being read, in pieces: joined once, however often it is folded.
+  let last: { trailer: Trailer; pieces: string[] } | undefined;
+  const close = (): void => {
+    // A stray CR or control character in the line must not travel into a reply's headers.
+    if (last) last.trailer.value = oneLine(last.pieces.join(' '));
+    last = undefined;
+  };
   for (let i = start; i < end; i++) {
     const line = lines[i]!;
     const m = TRAILER_LINE.exec(line);
     if (m) {
-      last = { key: m[1]!, value: (m[2] ?? '').trim() };
-      trailers.push(last);
-      if (KNOWN_KEYS.has(last.key.toLowerCase())) known = true;
+      close();
+      last = { trailer: { key: m[1]!, value: '' }, pieces: [m[2] ?? ''] };
+      trailers.push(last.trailer);
+      if (KNOWN_KEYS.has(last.trailer.key.toLowerCase())) known = true;
     } else if (last && /^\s/.test(line)) {
       // Folded continuation of the previous trailer's value.
-      last.value = `${last.value} ${line.trim()}`.trim();
+      last.pieces.push(line);
     } else if (/^\s*\[.*\]\s*$/.test(line)) {
       // Maintainer notes like "[ sean: reworded changelog ]" sit between trailers.
-      last = undefined;
+      close();
     } else {
       other++;
-      last = undefined;
+      close();
     }
   }
+  close();
   if (trailers.length === 0) return [];
   if (other === 0) return trailers;
   // Mixed paragraph: accept only if it looks like a trailer block with a few stray lines.
