@@ -5,6 +5,7 @@
 // composed in the kernel's trimmed interleaved style, previewed before they are written.
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { errnoText } from '../core/io/boundedRead';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { Finding } from '../core/findings';
@@ -84,7 +85,11 @@ export class ReviewComments implements vscode.Disposable {
   private load(scope: ReviewScope): ReviewFile {
     const loaded = loadReviewFile(scope.sidecar);
     for (const p of loaded.problems) this.output.appendLine(`review: ${p}`);
-    if (loaded.problems.length) void vscode.window.showWarningMessage(`KVM Lens: ${loaded.problems[0]}. Your next comment saves a new review; the broken file is kept as a backup.`);
+    if (loaded.problems.length) {
+      // a file that could not be read at all (a directory, a FIFO, a dangling link) is not replaced by a save
+      const unreadable = loaded.problems[0].includes('cannot read the review file:');
+      void vscode.window.showWarningMessage(`KVM Lens: ${loaded.problems[0]}${unreadable ? '' : '. Your next comment saves a new review; the broken file is kept as a backup.'}`);
+    }
     return loaded.review ?? newReview(scope.series, this.reviewer(scope));
   }
 
@@ -259,7 +264,12 @@ export class ReviewComments implements vscode.Disposable {
       const go = await vscode.window.showInformationMessage(`KVM Lens: write ${batch.replies.length} repl${batch.replies.length === 1 ? 'y' : 'ies'} to ${dir}?`, 'Write', 'Cancel');
       if (go !== 'Write') return [];
     }
-    mkdirSync(dir, { recursive: true });
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      void vscode.window.showErrorMessage(`KVM Lens: ${dir}: cannot create the directory for replies (${errnoText(e)})`);
+      return [];
+    }
     const written: string[] = [];
     for (const r of batch.replies) {
       const target = join(dir, r.fileName);
@@ -267,7 +277,12 @@ export class ReviewComments implements vscode.Disposable {
         const over = await vscode.window.showWarningMessage(`KVM Lens: ${target} exists.`, 'Overwrite', 'Skip');
         if (over !== 'Overwrite') continue;
       }
-      writeFileSync(target, r.text);
+      try {
+        writeFileSync(target, r.text);
+      } catch (e) {
+        void vscode.window.showErrorMessage(`KVM Lens: ${target}: cannot write (${errnoText(e)})`);
+        continue;
+      }
       written.push(target);
     }
     this.output.appendLine(`reply: wrote ${written.join(', ')}`);
