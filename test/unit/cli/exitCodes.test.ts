@@ -137,3 +137,22 @@ describe('exit status 2: some input unusable, or nothing to analyse', () => {
     assert.equal((await runCli(['check', PATCH_3])).code, 0);
   });
 });
+
+describe('the analysis budget from the command line', () => {
+  it('--budget-work 1: the run ends with what it found, says the budget cut it, and the status follows the findings', T, async () => {
+    const { code, out, err } = await runCli(['check', EXAMPLE_DIR, '--budget-work', '1']);
+    assert.match(out, /analysis budget/, 'the report says the budget cut the analysis');
+    const errors = /^(\d+) errors?, /m.exec(out);
+    assert.ok(errors, out);
+    assert.equal(code, Number(errors[1]) > 0 ? 1 : 0, err);
+  });
+
+  it('a bad budget value is a usage error: one line, exit 2, nothing analysed', T, async () => {
+    for (const argv of [['--budget-work', '0'], ['--budget-time', 'soon'], ['--max-input-size', '12X']]) {
+      const { code, out, err } = await runCli(['check', EXAMPLE_DIR, ...argv]);
+      assert.equal(code, 2, argv.join(' '));
+      assert.equal(out, '');
+      assert.equal(linesOf(err).length, 1, err);
+    }
+  });
+});
