@@ -78,7 +78,7 @@ class DiffParser {
       else if (isPlainFileHeader(lines, i)) i = this.plainFile(i);
       else i++; // diffstat, notes, "Index:" lines of other tools: not ours to read
     }
-    return { diffs: this.diffs, problems: this.problems };
+    return { diffs: exactSize(this.diffs), problems: this.problems };
   }
 
   private at(i: number): number {
@@ -269,6 +269,19 @@ class DiffParser {
     if (i < lines.length && lines[i]!.startsWith('\\')) i++;
     return i;
   }
+}
+
+/**
+ * The arrays of a parse, copied to their exact length: an array grown by push keeps room for
+ * 17 elements or half again its length, which for the one-hunk, few-line diffs of a long
+ * mbox costs more than the diffs themselves.
+ */
+function exactSize(diffs: FileDiff[]): FileDiff[] {
+  for (const d of diffs) {
+    for (const h of d.hunks) h.lines = h.lines.slice();
+    d.hunks = d.hunks.slice();
+  }
+  return diffs.slice();
 }
 
 function describeHunk(h: Hunk | undefined): string {
