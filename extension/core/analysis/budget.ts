@@ -78,7 +78,7 @@ export class Budget {
     const c = this.cut;
     if (!c) return undefined;
     const limit = c.reason === 'time' ? `${Math.round(this.limits.timeMs / 1000)} s of time` : `${this.limits.work} work units`;
-    return `the analysis budget (${limit}) ran out while ${STAGE_WORDS[c.stage]} (${c.where}); what was found before that is reported, the rest was not analysed (raise it with --budget)`;
+    return `the analysis budget (${limit}) ran out while ${STAGE_WORDS[c.stage]} (${c.where}); what was found before that is reported, the rest was not analysed (raise it with ${c.reason === 'time' ? '--budget-time' : '--budget-work'})`;
   }
 }
 
