@@ -44,7 +44,9 @@ export interface MailParseOptions {
   unescapeFrom?: boolean;
 }
 
-const HEADER_LINE = /^([!-9;-~]+):[ \t]?(.*)$/;
+// With the s flag a stray CR or U+2028 inside a value stays part of it (and is cleaned later)
+// instead of ending the header block early.
+const HEADER_LINE = /^([!-9;-~]+):[ \t]?(.*)$/s;
 
 /**
  * Parse the message in lines[start, end). Line i of `lines` is line i+1 of the file.
@@ -193,8 +195,9 @@ function pickHeaders(fields: HeaderField[], ctx: HeaderContext): MailHeaders {
 
 /** Message ids without angle brackets; bare ids are accepted when no brackets are used. */
 function msgIds(value: string): string[] {
-  // Control characters split an id like white space: an id never holds one.
-  const clean = oneLine(value);
+  // Line breaks and tabs separate ids; any other control character cannot be part of one and
+  // is dropped, so "<a\x1b@b>" still names a@b.
+  const clean = value.replace(/[\t\n\r]/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '');
   const bracketed: string[] = [];
   for (const m of clean.matchAll(/<([^<>\s]*)>/g)) if (m[1] !== '') bracketed.push(m[1]!);
   if (bracketed.length > 0) return bracketed;

@@ -311,9 +311,26 @@ function buildPatch(file: string, startLine: number, rawSubject: string, body: B
     const d = parseUnifiedDiff(lines, fileLines, { file, start: diffAt });
     patch.diffs = d.diffs;
     append(problems, d.problems);
+    if (sep >= 0 && sep < diffAt) checkDiffstat(file, lines, fileLines, sep + 1, diffAt, d.diffs.length, problems);
   }
   if (body.approximate) patch.linesApproximate = true;
   return patch;
+}
+
+/**
+ * A mail cut between two file diffs looks complete; its diffstat still counts the files that
+ * were lost ("2 files changed"), so fewer diffs than that means the rest is missing.
+ */
+function checkDiffstat(file: string, lines: readonly string[], fileLines: readonly number[], from: number, to: number, diffs: number, problems: InputProblem[]): void {
+  for (let i = from; i < to; i++) {
+    const m = /^ (\d{1,9}) files? changed\b/.exec(lines[i]!);
+    if (!m) continue;
+    const said = Number(m[1]);
+    if (diffs < said) {
+      problems.push({ file, line: fileLines[i], message: `the diffstat says ${said} file${said === 1 ? '' : 's'} changed but the diff has ${diffs}: the patch looks truncated`, severity: 'warning' });
+    }
+    return;
+  }
 }
 
 /** git am honours "From:"/"Date:" lines at the top of the body (author differs from sender). */
@@ -321,7 +338,7 @@ function readInBodyHeaders(lines: readonly string[]): { from?: string; date?: st
   const found: { from?: string; date?: string } = {};
   let i = 0;
   for (; i < lines.length; i++) {
-    const m = /^(From|Date):\s*(.*)$/.exec(lines[i]!);
+    const m = /^(From|Date):\s*(.*)$/s.exec(lines[i]!);
     if (!m) break;
     if (m[1] === 'From') found.from = oneLine(m[2]!);
     else found.date = oneLine(m[2]!);

@@ -6,7 +6,7 @@ import type { Trailer } from './types';
 
 // A key is a single word of letters, digits and dashes; the colon must be followed by
 // whitespace or the end of the line so that "https://..." is not taken for a key.
-const TRAILER_LINE = /^([A-Za-z0-9][A-Za-z0-9-]*):(?:\s+(.*))?$/;
+const TRAILER_LINE = /^([A-Za-z0-9][A-Za-z0-9-]*):(?:\s+(.*))?$/s;
 
 // Trailers git itself or the kernel process writes; their presence lets a paragraph that
 // also holds prose count as a trailer block (the rule git interpret-trailers uses).
