@@ -318,16 +318,17 @@ export function parseContentType(value: string | undefined): { type: string; par
   const params = new Map<string, string>();
   if (value === undefined) return { type: 'text/plain', params };
   const parts: string[] = [];
-  let cur = '';
+  let from = 0;
   let quoted = false;
-  for (const c of value) {
-    if (c === '"') quoted = !quoted;
-    if (c === ';' && !quoted) {
-      parts.push(cur);
-      cur = '';
-    } else cur += c;
+  for (let k = 0; k < value.length; k++) {
+    const c = value.charCodeAt(k);
+    if (c === 0x22) quoted = !quoted; // "
+    else if (c === 0x3b && !quoted) { // ;
+      parts.push(value.slice(from, k));
+      from = k + 1;
+    }
   }
-  parts.push(cur);
+  parts.push(value.slice(from));
   const type = parts[0]!.trim().toLowerCase() || 'text/plain';
   for (const p of parts.slice(1)) {
     const eq = p.indexOf('=');

@@ -53,22 +53,29 @@ export async function readSeries(inputs: string[], options: ReadSeriesOptions = 
       problems.push({ file, message: `cannot read this file: ${read.reason}`, severity: 'error' });
       continue;
     }
-    guarded(file, problems, () => {
-      const parsed = parseFileBytes(file, read.bytes);
-      append(problems, parsed.problems);
-      append(patches, parsed.patches);
-    });
+    const parsed = parseSeriesBytes(file, read.bytes);
+    append(problems, parsed.problems);
+    append(patches, parsed.patches);
   }
   return assembleSeries(patches, problems);
 }
 
-/** Parse one file's bytes: refused in one line when they cannot be a patch at all. */
-function parseFileBytes(file: string, bytes: Buffer): ParsedFile {
+/**
+ * Parse one file's bytes (a file, or standard input): refused in one line when they cannot be a
+ * patch at all (empty, binary, UTF-16); a message with invalid UTF-8 is read as Latin-1 and said so.
+ */
+export function parseSeriesBytes(file: string, bytes: Buffer): ParsedFile {
   const notText = describeNonText(bytes);
   if (notText !== undefined) return { patches: [], problems: [{ file, message: notText, severity: 'warning' }] };
-  const decoded = decodeFileBytes(file, bytes);
-  const parsed = parseSeriesLines(file, decoded.lines);
-  return { patches: parsed.patches, problems: [...decoded.problems, ...parsed.problems] };
+  const result: ParsedFile = { patches: [], problems: [] };
+  guarded(file, result.problems, () => {
+    const decoded = decodeFileBytes(file, bytes);
+    const parsed = parseSeriesLines(file, decoded.lines);
+    append(result.problems, decoded.problems);
+    append(result.problems, parsed.problems);
+    append(result.patches, parsed.patches);
+  });
+  return result;
 }
 
 /** Parse one file's text (e.g. an unsaved editor buffer); patches are in file order. */

@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseMailMessage } from '../../../extension/core/series/mailMessage';
-import { assembleSeries, parseSeriesText, readSeries } from '../../../extension/core/series/seriesReader';
+import { assembleSeries, parseSeriesBytes, parseSeriesText, readSeries } from '../../../extension/core/series/seriesReader';
 import type { InputProblem, Patch } from '../../../extension/core/series/types';
 
 const READER = path.join(__dirname, '../../../extension/core/series/seriesReader.ts');
@@ -146,6 +146,11 @@ test('empty, blank, NUL-only, binary and UTF-16 files: a warning saying what the
     });
     assert.deepEqual(s.patches.map((p) => p.file), [good], 'only the real patch is a patch');
   });
+  // Bytes from standard input are judged the same way as a file's.
+  assert.deepEqual(parseSeriesBytes('<stdin>', Buffer.from(mail(1, 1), 'utf16le')).problems.map((p) => [p.file, p.severity]), [['<stdin>', 'warning']]);
+  const latin1 = parseSeriesBytes('<stdin>', Buffer.from(mail(1, 1, ['caf\xe9.c']), 'latin1'));
+  assert.deepEqual(latin1.problems.map((p) => p.message), ['invalid UTF-8; this message was read as Latin-1']);
+  assert.equal(latin1.patches[0]!.diffs[0]!.newPath, 'café.c');
   // An editor buffer of blank lines says the same.
   assert.deepEqual(parseSeriesText('blank.patch', '\n  \n').problems.map((p) => p.message), ['the file holds only white space, not a patch']);
 });
