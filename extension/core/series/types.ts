@@ -1,7 +1,13 @@
 // The shape of a patch series once read from disk: what the reader produces and the
 // analysis consumes. Every line keeps its position in the file the user has open.
 
-/** A problem with the input: names the file and, where it applies, the 1-based line. */
+/**
+ * A problem with the input: names the file and, where it applies, the 1-based line. 'error':
+ * an input could not be read at all (missing, not a regular file, over the size limit);
+ * 'warning': it was read, but part of it is doubtful or unusable (a truncated mail, a hunk that
+ * contradicts its header, a file that is not text). Whether anything was left to analyse is for
+ * the caller to see from the patches (a diff with hunks), not from these.
+ */
 export interface InputProblem {
   file: string;
   line?: number;
