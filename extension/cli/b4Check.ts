@@ -4,12 +4,11 @@
 // It never fails b4's run: bad input, and even a failure of the analysis itself, is a "warn"
 // entry with the reason, and the exit status is 0 (2 only for a command line b4 would not write).
 
-import { isUtf8 } from 'node:buffer';
 import { analyzeSeries, DEFAULT_OPTIONS } from '../core/analysis/analyzeSeries';
 import type { AnalysisReport, Finding } from '../core/findings';
 import { DEFAULT_MAX_INPUT_BYTES, readStreamBounded, type BoundedRead } from '../core/io/boundedRead';
 import { formatText } from '../core/report/textReport';
-import { assembleSeries, parseSeriesText } from '../core/series/seriesReader';
+import { assembleSeries, parseSeriesBytes } from '../core/series/seriesReader';
 import { escapeControlKeepLines } from '../core/text/controlChars';
 import { parseByteSize } from './args';
 import { EXIT_BAD_INPUT, EXIT_CLEAN } from './exitStatus';
@@ -48,41 +47,18 @@ function warn(summary: string, details = ''): B4CheckResult[] {
   return [{ tool: B4_TOOL, status: 'warn', summary, details }];
 }
 
-/** 1-based line of the first line that is not valid UTF-8 (a line feed never sits inside a UTF-8 sequence). */
-function firstBadUtf8Line(bytes: Buffer): number {
-  let line = 1;
-  let start = 0;
-  for (;;) {
-    const nl = bytes.indexOf(0x0a, start);
-    const end = nl < 0 ? bytes.length : nl;
-    if (!isUtf8(bytes.subarray(start, end))) return line;
-    if (nl < 0) return line;
-    line++;
-    start = nl + 1;
-  }
-}
-
-/**
- * The message's text. Invalid UTF-8 is read as Latin-1, as the series reader does for a file,
- * so every byte stays visible and a line says so; a silent U+FFFD would hide what was there.
- */
-export function decodeMessage(bytes: Buffer): { text: string; problem?: string } {
-  if (isUtf8(bytes)) return { text: bytes.toString('utf8') };
-  const line = firstBadUtf8Line(bytes);
-  return { text: bytes.toString('latin1'), problem: `${STDIN_NAME}:${line}: warning: invalid UTF-8; the message was read as Latin-1` };
-}
-
 /** Check one message (its bytes, or text already decoded); never throws. */
 export async function b4Check(input: string | Buffer): Promise<B4CheckResult[]> {
-  const decoded = typeof input === 'string' ? { text: input } : decodeMessage(input);
-  const text = decoded.text;
-  if (text.trim() === '') return warn('kvm-lens: empty input; b4 passed no message on stdin');
+  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+  if (bytes.toString('latin1').trim() === '') return warn('kvm-lens: empty input; b4 passed no message on stdin');
   try {
-    const parsed = parseSeriesText(STDIN_NAME, text);
+    // the reader judges the bytes as it judges a file: non-text refused, invalid UTF-8 read as Latin-1 and said
+    const parsed = parseSeriesBytes(STDIN_NAME, bytes);
+    const notUtf8 = parsed.problems.some((p) => /invalid UTF-8/.test(p.message));
     const series = assembleSeries(parsed.patches, parsed.problems);
     // b4 hands one patch at a time: that the rest of the series is missing is expected
     const problems = series.problems.filter((p) => !p.message.startsWith('series is incomplete'));
-    const problemText = [...(decoded.problem ? [decoded.problem] : []), ...problems.map(problemLine)].join('\n');
+    const problemText = problems.map(problemLine).join('\n');
     const withDiff = series.patches.filter((p) => p.diffs.length > 0);
     if (withDiff.length === 0) {
       const what = series.coverLetter ? 'a cover letter' : 'a message without a diff';
@@ -90,7 +66,7 @@ export async function b4Check(input: string | Buffer): Promise<B4CheckResult[]> 
     }
     const report = await analyzeSeries(series, DEFAULT_OPTIONS);
     const result = verdict(report, problemText);
-    if (decoded.problem) {
+    if (notUtf8) {
       // the verdict is on a guess at the text: worth a look even when it passes
       result.summary += ' (the message is not valid UTF-8; read as Latin-1)';
       if (result.status === 'pass') result.status = 'warn';
