@@ -521,7 +521,8 @@ function decodeBase64(lines: string[], fileLines: number[], charset: string | un
   }
   const at = fileLines[first] ?? fileLines[0] ?? 0;
   const { text, problem } = decodeBytes(Buffer.from(chunks.join(''), 'base64'), charset);
-  if (problem !== undefined) {
+  // an empty body has no text for its charset to be wrong about (and no line to name)
+  if (problem !== undefined && chunks.length > 0) {
     problems.push({ file, line: at, message: `base64 text ${problem}; decoded as Latin-1`, severity: 'warning' });
   }
   const decoded = text.split(/\r?\n/);

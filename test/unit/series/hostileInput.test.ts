@@ -459,3 +459,10 @@ test('a 200,000-message mbox: bounded time and memory (child, 512 MB heap)', { t
     assert.ok(r.maxRssMb < 1024, `peak RSS ${r.maxRssMb} MB`);
   });
 });
+
+// found by `npm run fuzz`: the warning named line 0, which no editor can show
+test('a base64 body with an unknown charset and no text: no warning about the charset, none at line 0', () => {
+  const r = parseSeriesText('m.patch', 'From: A <a@b.org>\nSubject: [PATCH 1/1] x\nContent-Type: text/plain; charset=bogus\nContent-Transfer-Encoding: base64\n\n');
+  assert.deepEqual(r.problems.filter((p) => p.line !== undefined && p.line < 1), []);
+  assert.ok(!r.problems.some((p) => /charset/.test(p.message)), JSON.stringify(r.problems));
+});
