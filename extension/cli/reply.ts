@@ -2,11 +2,12 @@
 // .eml per patch with comments or trailers, ready for `git send-email` or a mail client.
 
 import { isUtf8 } from 'node:buffer';
-import { existsSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_MAX_INPUT_BYTES, errnoText, readRegularFile } from '../core/io/boundedRead';
 import { parseReviewText } from '../core/review/annotations';
 import { composeReplyBatch } from '../core/review/replyComposer';
+import { splitAddressList } from '../core/review/mailHeaders';
 import type { ReviewFile } from '../core/review/types';
 import { readSeries } from '../core/series/seriesReader';
 import { parseByteSize } from './args';
@@ -78,8 +79,9 @@ export function parseReplyArgs(argv: string[]): { ok: true; options: ReplyOption
     if (value === '') return fail(`${name} needs a value`);
     if (name === '--annotations') o.annotations = value;
     else if (name === '--out') o.out = value;
-    else if (name === '--to') o.to.push(value);
-    else if (name === '--cc') o.cc.push(value);
+    // "a@x, b@y" is two recipients, as a mail client reads it
+    else if (name === '--to') for (const a of splitAddressList(value)) o.to.push(a);
+    else if (name === '--cc') for (const a of splitAddressList(value)) o.cc.push(a);
     else if (name === '--max-input-size') {
       const bytes = parseByteSize(value);
       if (bytes === undefined) return fail(`--max-input-size needs a size in bytes such as 1048576, 512k, 64M or 1G, got "${value}"`);
@@ -154,7 +156,9 @@ export async function replyCommand(argv: string[], io: ReplyIo): Promise<number>
     const file = join(dir, r.fileName);
     for (const w of r.warnings) io.err(`kvm-lens reply: warning: ${shown(w)}\n`);
     try {
-      writeFileSync(file, r.text, { flag: o.force ? 'w' : 'wx' });
+      // --force replaces a regular file; it never writes through a symbolic link planted in DIR
+      const fd = openSync(file, o.force ? OVERWRITE_NO_FOLLOW : 'wx');
+      try { writeFileSync(fd, r.text); } finally { closeSync(fd); }
     } catch (e) {
       io.err(`kvm-lens reply: ${shown(file)}: cannot write (${errnoText(e)})\n`);
       return EXIT_BAD_INPUT;
@@ -163,3 +167,5 @@ export async function replyCommand(argv: string[], io: ReplyIo): Promise<number>
   }
   return failed ? EXIT_BAD_INPUT : EXIT_CLEAN;
 }
+
+const OVERWRITE_NO_FOLLOW = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC | fsConstants.O_NOFOLLOW;

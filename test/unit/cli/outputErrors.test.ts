@@ -3,11 +3,11 @@
 // quietly with the verdict's status; a full device is one line and exit 2. Never a stack.
 
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readSeries } from '../../../extension/core/series/seriesReader';
-import { EXAMPLE_DIR, PATCH_3, TEST_TIMEOUT_MS, linesOf, runCliChild, withTempDir } from './cliHarness';
+import { EXAMPLE_DIR, PATCH_3, TEST_TIMEOUT_MS, linesOf, runCli, runCliChild, withTempDir } from './cliHarness';
 
 const T = { timeout: TEST_TIMEOUT_MS };
 const BOUND_MS = TEST_TIMEOUT_MS - 10_000;
@@ -92,6 +92,42 @@ describe('reply --out where nothing can be made', () => {
         assert.equal(own.length, 1, r.stderr);
         assert.match(own[0]!, new RegExp(`^kvm-lens reply: --out ${out}: cannot create the directory \\(`));
       }
+    });
+  });
+});
+
+describe('reply --out --force', () => {
+  it('replaces a reply file but never writes through a symbolic link planted where the reply goes', T, async () => {
+    await withTempDir('kvm-lens-force-', async (dir) => {
+      const review = join(dir, 'review.json');
+      writeFileSync(review, JSON.stringify(await reviewFor(PATCH_3)));
+      const out = join(dir, 'out');
+      const argv = ['reply', PATCH_3, '--annotations', review, '--out', out, '--date', '2026-11-05T12:00:00Z'];
+      const first = await runCli(argv);
+      assert.equal(first.code, 0, first.err);
+      const written = linesOf(first.out)[0]!;
+      const victim = join(dir, 'victim.txt');
+      writeFileSync(victim, 'keep me\n');
+      rmSync(written);
+      symlinkSync(victim, written);
+      const forced = await runCli([...argv, '--force']);
+      assert.equal(forced.code, 2, forced.err);
+      assert.match(forced.err, /cannot write/);
+      assert.equal(readFileSync(victim, 'utf8'), 'keep me\n', 'the link target is untouched');
+    });
+  });
+
+  it('--to "a@x, b@y" is two recipients', T, async () => {
+    await withTempDir('kvm-lens-to-', async (dir) => {
+      const review = join(dir, 'review.json');
+      writeFileSync(review, JSON.stringify(await reviewFor(PATCH_3)));
+      const r = await runCli(['reply', PATCH_3, '--annotations', review, '--out', join(dir, 'out'), '--to', 'a@example.org, B <b@example.org>']);
+      assert.equal(r.code, 0, r.err);
+      const mail = readFileSync(linesOf(r.out)[0]!, 'utf8');
+      const to = /^To: (.*(?:\n[ \t].*)*)/m.exec(mail)?.[1] ?? '';
+      assert.match(to, /a@example\.org/);
+      assert.match(to, /b@example\.org/);
+      assert.doesNotMatch(r.err, /address|mailbox/, r.err);
     });
   });
 });
