@@ -2,7 +2,8 @@
 // expressions where kernel state is read, written or decided on. Everything else becomes
 // `opaque` while keeping the calls inside it, so nothing that runs is lost.
 import type { Node } from 'web-tree-sitter';
-import type { Callee, Expr, FunctionIr, FunctionTable, Loc, OpsTable, StateRef, Stmt } from './ir';
+import { type Callee, type Expr, type FunctionIr, type FunctionTable, type Loc, MAX_IR_DEPTH, type OpsTable, type StateRef, type Stmt } from './ir';
+import { cutExpr, cutStmt, limitIrDepth } from './irDepth';
 import {
   type BaseKind, isNamedConstant, isWholeArea, OPS_TABLE_NAMES, WHOLE_VMCB_SAVE, WHOLE_VMSA_PAGE, STATIC_CALL_PREFIX, isLoopMacro, isTransparentWrapper, isVcpuLoop,
   kindOfAccessor, kindOfName, kindOfType, predicateRef, resolveFields,
@@ -33,29 +34,36 @@ export interface LoweredUnit {
  */
 export function lowerTranslationUnit(root: Node, opts: LowerOptions, rows?: { from: number; to: number }): LoweredUnit {
   const unit: LoweredUnit = { functions: [], opsTables: [], functionTables: [], errorLines: [] };
-  const visit = (n: Node): void => {
-    for (const child of n.namedChildren) {
-      if (rows && (child.endPosition.row < rows.from || child.startPosition.row > rows.to)) continue;
-      if (child.type === 'function_definition') {
-        const fn = lowerFunction(child, opts);
-        if (fn) unit.functions.push(fn);
-        else unit.errorLines.push(...errorLinesOf(child, opts));
-      } else if (child.type === 'declaration') {
-        const table = opsTableOf(child, opts);
-        if (table) unit.opsTables.push(table);
-        const fnTable = functionTableOf(child, opts);
-        if (fnTable) unit.functionTables.push(fnTable);
-      } else if (child.type === 'preproc_ifdef' || child.type === 'preproc_if' || child.type === 'preproc_else'
-        || child.type === 'preproc_elif' || child.type === 'linkage_specification' || child.type === 'declaration_list') {
-        visit(child);
-      } else if (child.type === 'ERROR') {
-        unit.errorLines.push(...errorLinesOf(child, opts));
-        visit(child); // a function can still be recovered inside an ERROR node
-      }
+  // iterative, in source order: #ifdef and ERROR nodes can nest as deep as the input likes
+  const stack: { node: Node; inError: boolean }[] = [{ node: root, inError: false }];
+  while (stack.length > 0) {
+    const { node: child, inError } = stack.pop()!;
+    if (child !== root && rows && (child.endPosition.row < rows.from || child.startPosition.row > rows.to)) continue;
+    if (child.type === 'function_definition') {
+      const fn = lowerFunction(child, opts);
+      if (fn) unit.functions.push(fn);
+      else if (!inError) appendAll(unit.errorLines, errorLinesOf(child, opts));
+    } else if (child.type === 'declaration') {
+      const table = opsTableOf(child, opts);
+      if (table) unit.opsTables.push(table);
+      const fnTable = functionTableOf(child, opts);
+      if (fnTable) unit.functionTables.push(fnTable);
+    } else if (child === root || child.type === 'preproc_ifdef' || child.type === 'preproc_if' || child.type === 'preproc_else'
+      || child.type === 'preproc_elif' || child.type === 'linkage_specification' || child.type === 'declaration_list' || child.type === 'ERROR') {
+      // an ERROR node's lines include those of the ERROR nodes inside it
+      if (child.type === 'ERROR' && !inError) appendAll(unit.errorLines, errorLinesOf(child, opts));
+      // a function can still be recovered inside an ERROR node
+      const children = child.namedChildren;
+      const nested = inError || child.type === 'ERROR';
+      for (let i = children.length - 1; i >= 0; i--) stack.push({ node: children[i], inError: nested });
     }
-  };
-  visit(root);
+  }
   return unit;
+}
+
+/** Appends without spreading into a call, which overflows the stack for very long arrays. */
+function appendAll<T>(to: T[], items: readonly T[]): void {
+  for (const x of items) to.push(x);
 }
 
 function errorLinesOf(n: Node, opts: LowerOptions): number[] {
@@ -87,9 +95,28 @@ function functionDeclarator(decl: Node | null): Node | null {
   return d;
 }
 
+/** Statement kinds stmt() lowers; anything else (comments, attributes, ERROR) is no statement. */
+const STATEMENT_TYPES = new Set([
+  'compound_statement', 'if_statement', 'return_statement', 'expression_statement', 'declaration', 'goto_statement',
+  'labeled_statement', 'for_statement', 'while_statement', 'do_statement', 'switch_statement', 'break_statement',
+  'continue_statement', 'preproc_ifdef', 'preproc_if', 'preproc_else', 'preproc_elif',
+]);
+
+/** Operators whose chains (`a || b || c ...`) may be regrouped without changing what they compute. */
+const ASSOCIATIVE = new Set(['&&', '||', '+', '*', '&', '|', '^']);
+
+/**
+ * A chain of one operator longer than this (`a + a + ... + a`) is lowered as a balanced tree, or
+ * as one opaque value when the operator does not regroup, instead of one level per term. Kernel
+ * chains are far shorter, so their IR is exactly as written.
+ */
+const LONG_CHAIN = 32;
+
 class FunctionLowering {
   /** Declared names: their base kind, or null for a local that is not one (shadows the name convention). */
   readonly aliases = new Map<string, BaseKind | null>();
+  /** stmt() and expr() calls under way: the recursion that MAX_IR_DEPTH bounds. */
+  private depth = 0;
 
   constructor(private readonly opts: LowerOptions) {}
 
@@ -117,8 +144,21 @@ class FunctionLowering {
 
   // ---- statements ----
 
+  /** A statement, or a placeholder for it once nesting passes MAX_IR_DEPTH (see irDepth.ts). */
   stmt(n: Node): Stmt | null {
-    switch (n.type) {
+    const type = n.type;
+    if (!STATEMENT_TYPES.has(type)) return null;
+    if (this.depth >= MAX_IR_DEPTH) return cutStmt(n.text, this.loc(n));
+    this.depth++;
+    try {
+      return this.lowerStmt(n, type);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private lowerStmt(n: Node, type: string): Stmt | null {
+    switch (type) {
       case 'compound_statement': return { k: 'block', body: this.stmts(n.namedChildren), loc: this.loc(n) };
       case 'if_statement': {
         const cond = n.childForFieldName('condition');
@@ -193,20 +233,22 @@ class FunctionLowering {
     const cases: { labels: string[]; body: Stmt[]; loc: Loc }[] = [];
     // cases under #ifdef CONFIG_... sit inside the preprocessor node: all of them are cases
     const caseNodes: Node[] = [];
-    const collect = (n: Node): void => {
-      for (const c of n.namedChildren) {
-        if (c.type === 'case_statement') caseNodes.push(c);
-        else if (c.type === 'preproc_ifdef' || c.type === 'preproc_if' || c.type === 'preproc_else' || c.type === 'preproc_elif') collect(c);
+    const pending: Node[] = body ? [...body.namedChildren].reverse() : [];
+    while (pending.length > 0) {
+      const c = pending.pop()!;
+      if (c.type === 'case_statement') caseNodes.push(c);
+      else if (c.type === 'preproc_ifdef' || c.type === 'preproc_if' || c.type === 'preproc_else' || c.type === 'preproc_elif') {
+        const inner = c.namedChildren;
+        for (let i = inner.length - 1; i >= 0; i--) pending.push(inner[i]);
       }
-    };
-    if (body) collect(body);
+    }
     for (const c of caseNodes) {
       const value = c.childForFieldName('value');
       const label = value ? value.text : 'default';
       const stmts = this.stmts(c.namedChildren.filter((x) => x !== value && x.type !== 'ERROR'));
       const prev = cases[cases.length - 1];
       // consecutive labels with no statements between them share the next body
-      if (prev && prev.body.length === 0) prev.labels.push(label), prev.body.push(...stmts);
+      if (prev && prev.body.length === 0) prev.labels.push(label), appendAll(prev.body, stmts);
       else cases.push({ labels: [label], body: stmts, loc: this.loc(c) });
     }
     return { k: 'switch', subject: subject ? this.expr(subject) : this.opaque(n, []), cases, loc: this.loc(n) };
@@ -254,15 +296,29 @@ class FunctionLowering {
 
   // ---- expressions ----
 
-  expr(n: Node): Expr {
+  /** An expression, or a placeholder for it once nesting passes MAX_IR_DEPTH (see irDepth.ts). */
+  expr(node: Node, spineChecked = false): Expr {
+    // parentheses and casts add no level to the IR: stepped through here, not recursed into
+    const { node: n, type } = stepThrough(node);
+    if (this.depth >= MAX_IR_DEPTH) return cutExpr(n.text, this.loc(n));
+    this.depth++;
+    try {
+      return this.lowerExpr(n, type, spineChecked);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** `spineChecked`: n is the left operand of a binary expression whose chain was found short. */
+  private lowerExpr(n: Node, type: string, spineChecked: boolean): Expr {
     const loc = this.loc(n);
-    switch (n.type) {
-      case 'parenthesized_expression': case 'comma_expression':
-        return n.namedChildren.length === 1 ? this.expr(n.namedChildren[0]) : this.opaque(n, n.namedChildren.map((c) => this.expr(c)));
-      case 'cast_expression': {
-        const v = n.childForFieldName('value');
-        return v ? this.expr(v) : this.opaque(n, []);
-      }
+    switch (type) {
+      case 'parenthesized_expression':
+        return this.opaque(n, n.namedChildren.map((c) => this.expr(c)));
+      case 'comma_expression':
+        return this.commaChain(n);
+      case 'cast_expression':
+        return this.opaque(n, []);
       case 'number_literal': {
         const v = Number.parseInt(n.text.replace(/[uUlL]+$/, ''));
         return Number.isNaN(v) ? this.opaque(n, []) : { k: 'const', value: v, text: n.text, loc };
@@ -295,13 +351,19 @@ class FunctionLowering {
         const l = n.childForFieldName('left');
         const r = n.childForFieldName('right');
         if (!l || !r) return this.opaque(n, []);
-        if (op === '&&' || op === '||') return { k: 'logic', op, left: this.expr(l), right: this.expr(r), loc };
+        if (!spineChecked && leftChain(n, undefined, LONG_CHAIN + 1).length > LONG_CHAIN) {
+          const chain = leftChain(n, op);
+          if (chain.length > LONG_CHAIN) return this.longChain(n, op, chain);
+          // a long chain of mixed operators (`a - b + c - ...`): its terms, in one value we do not model
+          return this.opaque(n, leftChain(n, undefined).map((t) => this.expr(t)));
+        }
+        if (op === '&&' || op === '||') return { k: 'logic', op, left: this.expr(l, true), right: this.expr(r), loc };
         // hflags & HF_GUEST_MASK: one bit of kernel state, a flag of its own
         if (op === '&') {
           const bit = this.bitOf(l, r) ?? this.bitOf(r, l);
           if (bit) return { k: 'read', ref: bit, text: n.text, loc };
         }
-        return { k: 'binary', op, left: this.expr(l), right: this.expr(r), loc };
+        return { k: 'binary', op, left: this.expr(l, true), right: this.expr(r), loc };
       }
       case 'conditional_expression': {
         const c = n.childForFieldName('condition');
@@ -350,6 +412,54 @@ class FunctionLowering {
     }
   }
 
+  /**
+   * `a op b op c ...` with more than LONG_CHAIN terms: each term lowered once, side by side. An
+   * operator that regroups freely becomes a balanced tree (`(a || b) || (c || d)` decides as
+   * `a || b || c || d` does, left to right); any other becomes one value we do not model, whose
+   * terms still run.
+   */
+  longChain(n: Node, op: string, terms: Node[]): Expr {
+    const lowered = terms.map((t) => this.expr(t));
+    if (!ASSOCIATIVE.has(op)) return this.opaque(n, lowered);
+    // bottom-up, pairing neighbours: log2(terms) levels, no recursion
+    let level = lowered;
+    while (level.length > 1) {
+      const next: Expr[] = [];
+      for (let i = 0; i + 1 < level.length; i += 2) {
+        const left = level[i];
+        const right = level[i + 1];
+        next.push(op === '&&' || op === '||' ? { k: 'logic', op, left, right, loc: left.loc } : { k: 'binary', op, left, right, loc: left.loc });
+      }
+      if (level.length % 2 === 1) next.push(level[level.length - 1]);
+      level = next;
+    }
+    return level[0];
+  }
+
+  /** `a, b, c`: the grammar nests it to the right, one level per comma; lowered flat when long. */
+  commaChain(n: Node): Expr {
+    const terms: Node[] = [];
+    let cur: Node | null = n;
+    while (cur?.type === 'comma_expression' && terms.length <= LONG_CHAIN) {
+      const [first, ...rest] = cur.namedChildren;
+      if (!first || rest.length !== 1) break;
+      terms.push(first);
+      cur = rest[0];
+    }
+    if (terms.length <= LONG_CHAIN) return this.opaque(n, n.namedChildren.map((c) => this.expr(c)));
+    // long: every term of the whole chain, walked iteratively, in one opaque value
+    const all: Node[] = [];
+    cur = n;
+    while (cur?.type === 'comma_expression') {
+      const children: Node[] = cur.namedChildren;
+      if (children.length !== 2) break;
+      all.push(children[0]);
+      cur = children[1];
+    }
+    if (cur) all.push(cur);
+    return this.opaque(n, all.map((c) => this.expr(c)));
+  }
+
   call(n: Node): Expr {
     const loc = this.loc(n);
     const fn = n.childForFieldName('function');
@@ -365,7 +475,9 @@ class FunctionLowering {
     return { k: 'call', callee, args, text: n.text, loc };
   }
 
-  callee(fn: Node): Callee {
+  callee(node: Node): Callee {
+    let fn = node;
+    while (fn.type === 'parenthesized_expression' && fn.namedChildren.length === 1) fn = fn.namedChildren[0];
     if (fn.type === 'identifier') return this.aliases.has(fn.text) ? { k: 'pointer', name: fn.text } : { k: 'direct', name: fn.text };
     const member = opsMember(fn);
     if (member) return { k: 'op', op: member };
@@ -376,7 +488,6 @@ class FunctionLowering {
       if (inner === 'static_call' && arg.startsWith(STATIC_CALL_PREFIX)) return { k: 'op', op: arg.slice(STATIC_CALL_PREFIX.length) };
       if (inner === 'kvm_x86_call' || inner === 'kvm_pmu_call') return { k: 'op', op: arg };
     }
-    if (fn.type === 'parenthesized_expression' && fn.namedChildren.length === 1) return this.callee(fn.namedChildren[0]);
     // svm_exit_handlers[exit_code](vcpu): the table's entries are the candidates
     if (fn.type === 'subscript_expression') {
       const table = fn.childForFieldName('argument');
@@ -387,12 +498,14 @@ class FunctionLowering {
   }
 
   lvalue(n: Node): StateRef | null {
-    const inner = unwrap(n);
-    if (inner.type === 'identifier') return this.baseKind(inner.text) ? null : { k: 'local', name: inner.text };
-    if (inner.type === 'subscript_expression') {
+    let inner = unwrap(n);
+    // a[i][j] = ...: the array
+    while (inner.type === 'subscript_expression') {
       const arg = inner.childForFieldName('argument');
-      return arg ? this.lvalue(arg) : null;
+      if (!arg) return null;
+      inner = unwrap(arg);
     }
+    if (inner.type === 'identifier') return this.baseKind(inner.text) ? null : { k: 'local', name: inner.text };
     if (inner.type === 'field_expression') {
       const ref = this.stateOf(inner);
       // svm->sev_es.vmsa = page: setting the pointer, not writing the save area
@@ -422,50 +535,59 @@ class FunctionLowering {
 
   /** msr->index, sev_cmd.id: a field of a local or parameter that is not kernel state. */
   localField(n: Node): StateRef | null {
+    // innermost field last, reversed at the end (unshift at every step is quadratic in a long chain)
     const fields: string[] = [];
     let cur: Node | null = n;
     while (cur?.type === 'field_expression') {
-      fields.unshift(cur.childForFieldName('field')?.text ?? '');
+      fields.push(cur.childForFieldName('field')?.text ?? '');
       cur = cur.childForFieldName('argument');
       if (cur?.type === 'parenthesized_expression' && cur.namedChildCount === 1) cur = cur.namedChildren[0];
       // entries[i].index: an element of a local array, named by the array (every element alike)
       if (cur?.type === 'subscript_expression') cur = cur.childForFieldName('argument');
     }
     if (cur?.type !== 'identifier' || this.baseKind(cur.text) || OPS_TABLE_NAMES.has(cur.text)) return null;
-    return { k: 'field', root: cur.text, path: fields.join('.') };
+    return { k: 'field', root: cur.text, path: fields.reverse().join('.') };
   }
 
   fieldChain(n: Node): { kind: BaseKind; fields: string[] } | null {
+    // innermost field last, reversed once the base is found
     const fields: string[] = [];
     let cur: Node | null = n;
     while (cur) {
       cur = unwrap(cur);
       if (cur.type === 'field_expression') {
-        fields.unshift(cur.childForFieldName('field')?.text ?? '');
+        fields.push(cur.childForFieldName('field')?.text ?? '');
         cur = cur.childForFieldName('argument');
         continue;
       }
       if (cur.type === 'subscript_expression') { cur = cur.childForFieldName('argument'); continue; }
       if (cur.type === 'identifier') {
         const kind = this.baseKind(cur.text);
-        return kind ? { kind, fields } : null;
+        return kind ? { kind, fields: fields.reverse() } : null;
       }
       if (cur.type === 'call_expression') {
         const fn = cur.childForFieldName('function');
         const kind = fn?.type === 'identifier' ? kindOfAccessor(fn.text) : undefined;
-        return kind ? { kind, fields } : null;
+        return kind ? { kind, fields: fields.reverse() } : null;
       }
       return null;
     }
     return null;
   }
 
+  /** The calls, assignments and field reads inside a node we do not model, in source order. */
   partsOf(n: Node): Expr[] {
     const parts: Expr[] = [];
-    for (const c of n.namedChildren) {
+    // iterative: an initializer can nest braces as deep as the input likes
+    const pending: Node[] = [...n.namedChildren].reverse();
+    while (pending.length > 0) {
+      const c = pending.pop()!;
       if (c.type === 'call_expression' || c.type === 'assignment_expression' || c.type === 'field_expression'
         || c.type === 'update_expression') parts.push(this.expr(c));
-      else if (c.namedChildCount > 0) parts.push(...this.partsOf(c));
+      else if (c.namedChildCount > 0) {
+        const inner = c.namedChildren;
+        for (let i = inner.length - 1; i >= 0; i--) pending.push(inner[i]);
+      }
     }
     return parts;
   }
@@ -473,6 +595,47 @@ class FunctionLowering {
   opaque(n: Node, parts: Expr[]): Expr {
     return { k: 'opaque', text: n.text.length > 80 ? n.text.slice(0, 77) + '...' : n.text, parts, loc: this.loc(n) };
   }
+}
+
+/**
+ * The terms of a chain nested to the left (`a + b + c` is `(a + b) + c`), leftmost first: through
+ * binary expressions with operator `op`, or with any operator when `op` is undefined, and through
+ * the parentheses and casts expr() steps through. Iterative; stops after `limit` terms.
+ */
+function leftChain(n: Node, op: string | undefined, limit = Number.POSITIVE_INFINITY): Node[] {
+  const rights: Node[] = [];
+  let cur = n;
+  while (rights.length < limit) {
+    const l = cur.childForFieldName('left');
+    const r = cur.childForFieldName('right');
+    if (!l || !r) break;
+    rights.push(r);
+    const next = stepThrough(l);
+    if (next.type !== 'binary_expression' || (op !== undefined && next.node.childForFieldName('operator')?.text !== op)) {
+      rights.push(l);
+      return rights.reverse();
+    }
+    cur = next.node;
+  }
+  rights.push(cur);
+  return rights.reverse();
+}
+
+/** Steps through parentheses around one expression and through casts: they add nothing to the IR. */
+function stepThrough(start: Node): { node: Node; type: string } {
+  let n = start;
+  let type = n.type;
+  for (;;) {
+    if (type === 'parenthesized_expression' && n.namedChildCount === 1) {
+      n = n.namedChild(0)!;
+    } else if (type === 'cast_expression') {
+      const v = n.childForFieldName('value');
+      if (!v) break;
+      n = v;
+    } else break;
+    type = n.type;
+  }
+  return { node: n, type };
 }
 
 function unwrap(n: Node): Node {
@@ -542,13 +705,16 @@ export function lowerFunction(n: Node, opts: LowerOptions): FunctionIr | undefin
   const endRow = n.endPosition.row;
   const end = opts.mapRow(endRow);
   const start = opts.mapRow(n.startPosition.row);
-  return {
+  const fn: FunctionIr = {
     name, params, returnsVoid, body: loweredBody, loc: lowering.loc(n),
     endLine: end?.line ?? endRow + 1,
     ...(end && start ? {} : { truncated: true }),
     origin: opts.origin, ...(opts.patch ? { patch: opts.patch } : {}),
     errorLines: errorLinesOf(body, opts),
   };
+  // exact bound, and where code was left out (fn.depthCut)
+  limitIrDepth(fn);
+  return fn;
 }
 
 /** `static struct kvm_x86_ops svm_x86_ops = { .op = fn, ... };` → op → fn. */
