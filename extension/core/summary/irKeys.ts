@@ -65,27 +65,37 @@ function asList(s: Stmt, field: 'then' | 'else' | 'body'): Stmt[] {
  * the case runs inside a one-case switch, so its `break` leaves to the code after the switch.
  */
 export function labelTail(body: Stmt, label: string): Stmt[] | undefined {
-  return body.k === 'block' ? tailIn(body.body, label) : undefined;
+  if (body.k !== 'block') return undefined;
+  // the interpreter asks once per path that jumps: remember the answer per function body
+  let byLabel = tails.get(body);
+  if (!byLabel) tails.set(body, (byLabel = new Map()));
+  if (byLabel.has(label)) return byLabel.get(label);
+  const tail = tailIn(body.body, label);
+  byLabel.set(label, tail);
+  return tail;
 }
+
+/** Tails already found; the IR is not changed once lowered or merged (changes work on copies). */
+const tails = new WeakMap<Stmt, Map<string, Stmt[] | undefined>>();
 
 function tailIn(list: Stmt[], label: string): Stmt[] | undefined {
   for (let i = 0; i < list.length; i++) {
     const s = list[i];
-    const rest = list.slice(i + 1);
-    if (s.k === 'label' && s.name === label) return rest;
+    // the rest of this list is copied only once the label is found (copying it at every step made a long body quadratic)
+    if (s.k === 'label' && s.name === label) return list.slice(i + 1);
     if (s.k === 'block') {
       const inner = tailIn(s.body, label);
-      if (inner) return [...inner, ...rest];
+      if (inner) return inner.concat(list.slice(i + 1));
     } else if (s.k === 'if') {
       const inner = tailIn(s.then.k === 'block' ? s.then.body : [s.then], label) ?? (s.else ? tailIn(s.else.k === 'block' ? s.else.body : [s.else], label) : undefined);
-      if (inner) return [...inner, ...rest];
+      if (inner) return inner.concat(list.slice(i + 1));
     } else if (s.k === 'switch') {
       for (let c = 0; c < s.cases.length; c++) {
         const inner = tailIn(s.cases[c].body, label);
         if (!inner) continue;
         const fallthrough = s.cases.slice(c + 1).flatMap((x) => x.body);
-        const once: Stmt = { k: 'switch', subject: { k: 'const', value: 0, text: '0', loc: s.loc }, cases: [{ labels: ['default'], body: [...inner, ...fallthrough], loc: s.loc }], loc: s.loc };
-        return [once, ...rest];
+        const once: Stmt = { k: 'switch', subject: { k: 'const', value: 0, text: '0', loc: s.loc }, cases: [{ labels: ['default'], body: inner.concat(fallthrough), loc: s.loc }], loc: s.loc };
+        return [once as Stmt].concat(list.slice(i + 1));
       }
     }
   }

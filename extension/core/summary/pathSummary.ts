@@ -28,8 +28,49 @@ export interface FunctionSummary {
 
 export const MAX_PATHS = 64;
 
-interface Partial { guards: Guard[]; effects: Effect[]; locals: Record<string, string> }
+/**
+ * A list shared by the paths that have it as a prefix: appending is constant time, so a long
+ * function costs linear time however many statements each path carries.
+ */
+type Chain<T> = { item: T; prev: Chain<T> } | null;
+
+function append<T>(chain: Chain<T>, items: readonly T[]): Chain<T> {
+  let c = chain;
+  for (const item of items) c = { item, prev: c };
+  return c;
+}
+
+function toArray<T>(chain: Chain<T>): T[] {
+  const out: T[] = [];
+  for (let c = chain; c; c = c.prev) out.push(c.item);
+  return out.reverse();
+}
+
+/**
+ * A local's value is looked up this many assignments back on the path at most: enough for any
+ * kernel function, and bounded, so a function of thousands of assignments stays linear.
+ * Past it the summary shows the local's name instead of its value.
+ */
+const LOCAL_LOOKBACK = 256;
+
+/** Jumps followed per round: each walks the rest of the function from its label. */
+const MAX_JUMPS = 4 * MAX_PATHS;
+
+type Locals = Chain<{ name: string; value: string }>;
+
+function localValue(locals: Locals, name: string): string | undefined {
+  let c = locals;
+  for (let i = 0; c && i < LOCAL_LOOKBACK; i++, c = c.prev) if (c.item.name === name) return c.item.value;
+  return undefined;
+}
+
+interface Partial { guards: Chain<Guard>; effects: Chain<Effect>; locals: Locals }
 type Walk = { done: SummaryPath[]; open: Partial[]; jumps: { label: string; p: Partial }[] };
+
+/** Appends without spreading into a call, which overflows the stack for very long arrays. */
+function appendAll<T>(to: T[], items: readonly T[]): void {
+  for (const x of items) to.push(x);
+}
 
 export function summarizeFunction(fn: FunctionIr): FunctionSummary {
   let truncated = false;
@@ -37,6 +78,15 @@ export function summarizeFunction(fn: FunctionIr): FunctionSummary {
     if (xs.length <= MAX_PATHS) return xs;
     truncated = true;
     return xs.slice(0, MAX_PATHS);
+  };
+  const finish = (p: Partial, end: PathEnd): SummaryPath => ({ guards: toArray(p.guards), effects: toArray(p.effects), end });
+  // finished paths keep their chains until the bound is applied, so only the kept ones are copied
+  type Done = { p: Partial; end: PathEnd };
+  const doneOf = new WeakMap<SummaryPath, Done>();
+  const done = (p: Partial, end: PathEnd): SummaryPath => {
+    const path = { guards: [], effects: [], end };
+    doneOf.set(path, { p, end });
+    return path;
   };
 
   const walk = (s: Stmt, open: Partial[]): Walk => {
@@ -47,8 +97,8 @@ export function summarizeFunction(fn: FunctionIr): FunctionSummary {
         for (const x of s.body) {
           if (cur.length === 0) break;
           const w = walk(x, cur);
-          res.done.push(...w.done);
-          res.jumps.push(...w.jumps);
+          appendAll(res.done, w.done);
+          appendAll(res.jumps, w.jumps);
           cur = cap(w.open);
         }
         res.open = cur;
@@ -56,39 +106,44 @@ export function summarizeFunction(fn: FunctionIr): FunctionSummary {
       }
       case 'if': {
         const text = s.text.replace(/\s+/g, ' ').replace(/^\((.*)\)$/, '$1');
-        const withGuard = (holds: boolean) => open.map((p) => ({ ...p, effects: [...p.effects, ...effectsOf(s.cond)], guards: [...p.guards, { text, holds, loc: s.loc }] }));
+        const condEffects = effectsOf(s.cond);
+        const withGuard = (holds: boolean) => open.map((p) => ({ ...p, effects: append(p.effects, condEffects), guards: append(p.guards, [{ text, holds, loc: s.loc }]) }));
         const a = walk(s.then, withGuard(true));
         const b = s.else ? walk(s.else, withGuard(false)) : { done: [], open: withGuard(false), jumps: [] };
-        return { done: [...a.done, ...b.done], open: cap([...a.open, ...b.open]), jumps: [...a.jumps, ...b.jumps] };
+        return { done: a.done.concat(b.done), open: cap(a.open.concat(b.open)), jumps: a.jumps.concat(b.jumps) };
       }
       case 'return': {
         for (const p of open) {
           const value = s.value ? valueText(s.value, p.locals) : fn.returnsVoid ? 'void' : '';
-          res.done.push({ guards: p.guards, effects: [...p.effects, ...(s.value ? effectsOf(s.value) : [])], end: endOf(value, s.loc) });
+          res.done.push(done({ ...p, effects: append(p.effects, s.value ? effectsOf(s.value) : []) }, endOf(value, s.loc)));
         }
         return res;
       }
-      case 'expr':
+      case 'expr': {
+        const effects = effectsOf(s.expr);
+        const target = s.expr.k === 'assign' && s.expr.target?.k === 'local' ? s.expr.target.name : undefined;
         res.open = open.map((p) => {
-          const locals = { ...p.locals };
-          if (s.expr.k === 'assign' && s.expr.target?.k === 'local') locals[s.expr.target.name] = valueText(s.expr.value, p.locals);
-          return { ...p, locals, effects: [...p.effects, ...effectsOf(s.expr)] };
+          const locals = target !== undefined && s.expr.k === 'assign' ? append(p.locals, [{ name: target, value: valueText(s.expr.value, p.locals) }]) : p.locals;
+          return { ...p, locals, effects: append(p.effects, effects) };
         });
         return res;
+      }
       case 'goto':
         res.jumps = open.map((p) => ({ label: s.label, p }));
         return res;
       case 'loop': {
         const once = walk(s.body, open);
-        return { done: once.done, open: cap([...open, ...once.open]), jumps: once.jumps };
+        return { done: once.done, open: cap(open.concat(once.open)), jumps: once.jumps };
       }
       case 'switch': {
         const out: Walk = { done: [], open: [], jumps: [] };
         for (const c of s.cases) {
-          const w = walk({ k: 'block', body: c.body, loc: c.loc }, open.map((p) => ({ ...p, guards: [...p.guards, { text: `case ${c.labels.join(', ')}`, holds: true, loc: c.loc }] })));
-          out.done.push(...w.done); out.open.push(...w.open); out.jumps.push(...w.jumps);
+          const guard = [{ text: `case ${c.labels.join(', ')}`, holds: true, loc: c.loc }];
+          const w = walk({ k: 'block', body: c.body, loc: c.loc }, open.map((p) => ({ ...p, guards: append(p.guards, guard) })));
+          appendAll(out.done, w.done); appendAll(out.open, w.open); appendAll(out.jumps, w.jumps);
+          // the bound holds while the cases are walked, not only after the last one
+          out.open = cap(out.open);
         }
-        out.open = cap(out.open);
         return out;
       }
       default:
@@ -97,22 +152,30 @@ export function summarizeFunction(fn: FunctionIr): FunctionSummary {
     }
   };
 
-  const start: Partial = { guards: [], effects: [], locals: {} };
+  const start: Partial = { guards: null, effects: null, locals: null };
   const first = walk(fn.body, [start]);
-  const paths = [...first.done, ...first.open.map((p) => ({ guards: p.guards, effects: p.effects, end: endOf(fn.returnsVoid ? 'void' : '', fn.loc) }))];
-  // goto: continue from the label (labels sit in the top-level block in kernel style)
+  const paths: SummaryPath[] = first.done.concat(first.open.map((p) => done(p, endOf(fn.returnsVoid ? 'void' : '', fn.loc))));
+  // goto: continue from the label (labels sit in the top-level block in kernel style). Once
+  // there are more paths than the bound, the rest could only be cut: stop there.
   let jumps = first.jumps;
-  for (let round = 0; jumps.length && round < 4; round++) {
+  for (let round = 0; jumps.length && round < 4 && paths.length <= MAX_PATHS; round++) {
+    if (jumps.length > MAX_JUMPS) { truncated = true; jumps = jumps.slice(0, MAX_JUMPS); }
     const next: Walk['jumps'] = [];
     for (const j of jumps) {
+      if (paths.length > MAX_PATHS) break;
       const tail = labelTail(fn.body, j.label);
       const w = walk({ k: 'block', body: tail ?? [], loc: fn.loc }, [j.p]);
-      paths.push(...w.done, ...w.open.map((p) => ({ guards: p.guards, effects: p.effects, end: endOf(p.locals.__ret ?? '', fn.loc) })));
-      next.push(...w.jumps);
+      appendAll(paths, w.done);
+      for (const p of w.open) paths.push(done(p, endOf(localValue(p.locals, '__ret') ?? '', fn.loc)));
+      appendAll(next, w.jumps);
     }
     jumps = next;
   }
-  return { name: fn.name, origin: fn.origin, loc: fn.loc, paths: cap(paths), truncated };
+  const kept = cap(paths).map((path) => {
+    const d = doneOf.get(path);
+    return d ? finish(d.p, d.end) : path;
+  });
+  return { name: fn.name, origin: fn.origin, loc: fn.loc, paths: kept, truncated };
 }
 
 function endOf(value: string, loc: Loc): PathEnd {
@@ -121,12 +184,12 @@ function endOf(value: string, loc: Loc): PathEnd {
   return { kind: 'unknown', value, loc };
 }
 
-function valueText(e: Expr, locals: Record<string, string>): string {
+function valueText(e: Expr, locals: Locals): string {
   switch (e.k) {
     case 'const': return String(e.value);
     case 'errno': return `-${e.name}`;
     case 'sym': return e.name;
-    case 'read': return e.ref.k === 'local' ? locals[e.ref.name] ?? e.ref.name : e.text;
+    case 'read': return e.ref.k === 'local' ? localValue(locals, e.ref.name) ?? e.ref.name : e.text;
     case 'call': case 'opaque': return e.text;
     default: return '';
   }
