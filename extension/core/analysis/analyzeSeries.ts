@@ -192,7 +192,8 @@ function incompleteFindings(notes: IncompleteNote[], final: ExploreResult, serie
     if (seriesFiles.has(u.loc.file) || isModelFile(u.loc.file)) add(u.loc.file, u.loc.line, `${u.fn}() calls ${u.what}, which no kvm_x86_ops initializer in the series or the model resolves; the call is treated as doing nothing`, u.fn);
   }
   if (final.boundReached) add('<simulation>', 1, `the exploration stopped at its bound (depth or state limit) before it ran out of new states; raise --depth to look further`);
-  if (final.truncated) add('<simulation>', 1, 'some paths were cut (too many outcomes or calls nested too deep); findings on them may be missing');
+  for (const c of final.cuts) add(c.loc.file, c.loc.line, `${c.what}; findings beyond that point may be missing`, c.fn);
+  if (final.truncated && final.cuts.length === 0) add('<simulation>', 1, 'some paths were cut (too many outcomes or calls nested too deep); findings on them may be missing');
   return out;
 }
 

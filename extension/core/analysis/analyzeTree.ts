@@ -9,7 +9,7 @@ import { formatSummary, summarizeFunction } from '../summary/pathSummary';
 import type { Series } from '../series/types';
 import { parseC } from '../parse/cParser';
 import { blankKernelNoise } from '../parse/preprocessorBlanking';
-import type { FunctionIr, FunctionTable } from '../summary/ir';
+import { depthCutMessage, type FunctionIr, type FunctionTable } from '../summary/ir';
 import { lowerTranslationUnit, type LowerOptions } from '../summary/lowerToIr';
 import { Simulator, type ExploreResult, type FoundHazard } from '../simulate/explore';
 import { VM_CREATION } from '../simulate/operations';
@@ -291,6 +291,7 @@ export class TreeSession {
         const fn = f.functions.find((x) => x.loc.line <= open && open <= x.endLine) ?? f.functions.filter((x) => x.loc.line <= open).pop();
         problems.push({ file: f.path, line: open, severity: 'warning', message: `this file ends with the brace opened here still open${fn ? ` (in ${fn.name}())` : ''}: it looks cut short, and what is missing from it is not analysed` });
       }
+      for (const fn of f.functions) if (fn.depthCut) findings.push(incomplete(fn.depthCut.at.file, fn.depthCut.at.line, depthCutMessage(fn.name, fn.depthCut)));
       if (f.errorLines.length === 0) continue;
       findings.push(incomplete(f.path, f.errorLines[0], `${f.errorLines.length} line(s) of this file did not parse (first at line ${f.errorLines[0]}); statements there are not analysed`));
     }

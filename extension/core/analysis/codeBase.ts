@@ -4,7 +4,7 @@
 import type { FileDiff, Hunk, Patch } from '../series/types';
 import { buildFragment, FRAGMENT_FUNCTION, type Fragment } from '../parse/hunkFragments';
 import { parseC } from '../parse/cParser';
-import type { FunctionIr, FunctionTable, Loc, Stmt } from '../summary/ir';
+import { depthCutMessage, type FunctionIr, type FunctionTable, type Loc, type Stmt } from '../summary/ir';
 import { lowerTranslationUnit } from '../summary/lowerToIr';
 import { mergeDelta } from '../summary/mergeDelta';
 import { forEachStmt } from '../summary/irKeys';
@@ -126,6 +126,7 @@ function mergeHunk(
     if (!fn.truncated) {
       // the patch holds the function from signature to closing brace: it replaces the entry
       next.functions.set(fn.name, { ...fn, ...(change ? { touched: change } : {}) });
+      noteDepthCut(fn.name, fn, patch, label, notes);
       next.changed.add(fn.name);
       continue;
     }
@@ -144,6 +145,7 @@ function mergeHunk(
     const merged = mergeDelta(base, blockBody(preFn?.body), blockBody(fn.body), label);
     const touchedLoc = change ?? (preFn ? firstChange(preFn) : undefined);
     next.functions.set(fn.name, { ...merged.fn, ...(touchedLoc ? { touched: touchedLoc } : {}) });
+    noteDepthCut(fn.name, merged.fn, patch, label, notes);
     next.changed.add(fn.name);
     for (const u of merged.unplaced) {
       notes.push({ file: patch.file, line: u.line, function: fn.name, patch: label, message: `${diff.newPath ?? diff.oldPath}: ${u.what}` });
@@ -200,4 +202,10 @@ export async function codeBaseAfter(patches: Patch[], model: BuiltinModel): Prom
     notes.push(...applied.notes);
   }
   return { code, notes };
+}
+
+/** Code of this patch nested deeper than the analysis follows: said where, once per function. */
+function noteDepthCut(name: string, fn: FunctionIr, patch: Patch, label: string, notes: IncompleteNote[]): void {
+  if (fn.depthCut?.at.file !== patch.file) return;
+  notes.push({ file: patch.file, line: fn.depthCut.at.line, function: name, patch: label, message: depthCutMessage(name, fn.depthCut) });
 }

@@ -127,8 +127,17 @@ const MAX_OUTCOMES = 96;
 /** KVM_RUN's deepest paths (an exit through the MMU to async page fault delivery) are about 20 calls. */
 const MAX_CALL_DEPTH = 28;
 
+/**
+ * How deep statements and expressions may nest across calls. Lowering bounds each function
+ * (MAX_IR_DEPTH); a chain of calls, each from its innermost statement, adds those up, and
+ * past this the JavaScript stack would run out.
+ */
+const MAX_NESTING = 1000;
+
 export class Interpreter {
   private stack: string[] = [];
+  /** exec/evalExpr frames now open, across calls. */
+  private nesting = 0;
   /** Set when some path was cut by a bound; the caller reports it as analysis-incomplete. */
   truncated = false;
   /** Where a bound cut paths, by function: what a note tells the user was not followed. */
@@ -162,6 +171,7 @@ export class Interpreter {
   /** After a run was abandoned by an exception (the budget, a stack overflow): no call is in progress. */
   reset(): void {
     this.stack = [];
+    this.nesting = 0;
   }
 
   /** Runs `fn` from `ctx`; returns each distinct outcome with its return value. */
@@ -275,6 +285,26 @@ export class Interpreter {
 
   private exec(s: Stmt, ctx: PathCtx): Outcome[] {
     this.budget.spend(1, 'simulate', this.where);
+    if (this.nesting >= MAX_NESTING) {
+      this.cutTooDeep(ctx);
+      return [{ ctx, flow: { k: 'normal' } }];
+    }
+    this.nesting++;
+    try {
+      return this.execStmt(s, ctx);
+    } finally {
+      this.nesting--;
+    }
+  }
+
+  /** Code nested too deeply across calls (each function is bounded, their sum is not): named once, run as doing nothing. */
+  private cutTooDeep(ctx: PathCtx): void {
+    const fn = this.program.functions.get(ctx.fn);
+    this.cut(fn ?? { name: ctx.fn, loc: { file: '<simulation>', line: 1, column: 1 } },
+      `statements and expressions nested more than ${MAX_NESTING} deep, counted across the calls that lead into ${ctx.fn}(), were not simulated`);
+  }
+
+  private execStmt(s: Stmt, ctx: PathCtx): Outcome[] {
     switch (s.k) {
       case 'block': return this.execSeq(s.body, ctx);
       case 'label': return [{ ctx, flow: { k: 'normal' } }];
@@ -546,6 +576,19 @@ export class Interpreter {
   evalExpr(e: Expr, ctx: PathCtx): [PathCtx, Val][] {
     if (e.k !== 'const' && e.k !== 'errno' && isPure(e)) return [[ctx, this.evalPure(e, ctx)]];
     this.budget.spend(1, 'simulate', this.where);
+    if (this.nesting >= MAX_NESTING) {
+      this.cutTooDeep(ctx);
+      return [[ctx, UNKNOWN]];
+    }
+    this.nesting++;
+    try {
+      return this.evalImpure(e, ctx);
+    } finally {
+      this.nesting--;
+    }
+  }
+
+  private evalImpure(e: Expr, ctx: PathCtx): [PathCtx, Val][] {
     switch (e.k) {
       case 'const': return [[ctx, { n: e.value }]];
       case 'errno': return [[ctx, { n: -1, errno: e.name }]];

@@ -39,6 +39,25 @@ function bigSwitchPatch(cases: number): string {
   ].join('\n');
 }
 
+/** `n` new functions, each `depth` ifs deep, each writing DR7 and calling the next at its innermost level. */
+function deepCallChainPatch(depth: number, n: number): string {
+  const added: string[] = [];
+  for (let k = n - 1; k >= 0; k--) {
+    const call = k + 1 < n ? `chain_${k + 1}(vcpu, value);` : '';
+    added.push(`static void chain_${k}(struct kvm_vcpu *vcpu, unsigned long value)`, '{', '\tstruct vcpu_svm *svm = to_svm(vcpu);',
+      `\t${'if (value) {'.repeat(depth)} ${call} svm->vmcb->save.dr7 = value; ${'}'.repeat(depth)}`, '}', '');
+  }
+  const head = [' static void svm_set_dr7(struct kvm_vcpu *vcpu, unsigned long value)', ' {', ' \tstruct vcpu_svm *svm = to_svm(vcpu);', ' '];
+  const tail = [' \tif (vcpu->arch.guest_state_protected)', ' \t\treturn;'];
+  const hunk = [...added.map((l) => `+${l}`), ...head, '+\tchain_0(vcpu, value);', ...tail];
+  return [
+    'From 2222222222222222222222222222222222222222 Mon Sep 17 00:00:00 2001', 'From: Fuzz Author <fuzz@example.org>',
+    'Subject: [PATCH] KVM: SVM: a deep call chain', '', '---',
+    'diff --git a/arch/x86/kvm/svm/svm.c b/arch/x86/kvm/svm/svm.c', '--- a/arch/x86/kvm/svm/svm.c', '+++ b/arch/x86/kvm/svm/svm.c',
+    `@@ -87,${head.length + tail.length} +87,${hunk.length} @@`, ...hunk, '-- ', '2.39.5', '',
+  ].join('\n');
+}
+
 describe('the analysis budget', () => {
   it('counts work reproducibly and stops on time with a note naming the stage and place', () => {
     const b = new Budget({ timeMs: 1e9, work: 10 });
@@ -80,5 +99,15 @@ describe('the analysis budget', () => {
     const partial = r.findings.some((f) => /the analysis budget \(2 s of time\) ran out while simulating/.test(f.message));
     const found = r.findings.some((f) => f.rule === 'vmsa-write-after-encryption' && f.location.function === 'svm_set_dr7');
     assert.ok(partial || found, `neither cut nor complete: ${summary(r.findings).join(', ')}`);
+  });
+
+  it('calls nested deep one inside the other: the outer writes are found, the rest is cut with a note naming where', async () => {
+    const parsed = parseSeriesText('chain.patch', deepCallChainPatch(60, 12));
+    const r = await analyzeSeries({ patches: parsed.patches, problems: [] }, DEFAULT_OPTIONS);
+    const found = new Set(r.findings.filter((f) => f.rule === 'vmsa-write-after-encryption').map((f) => f.location.function));
+    assert.ok(found.has('chain_0') && found.has('chain_5'), [...found].join(', '));
+    const notes = r.findings.filter((f) => /nested more than \d+ deep, counted across the calls that lead into chain_\d+\(\)/.test(f.message));
+    // (one note per function where some call path ran out of depth)
+    assert.ok(notes.length >= 1 && notes.length <= 2, summary(r.findings).join(', '));
   });
 });
