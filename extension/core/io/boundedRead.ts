@@ -7,15 +7,31 @@ import { open, stat } from 'node:fs/promises';
 /** A patch series or a sidecar larger than this is not something a reviewer meant to open. */
 export const DEFAULT_MAX_INPUT_BYTES = 256 * 1024 * 1024;
 
-export type BoundedRead = { ok: true; bytes: Buffer } | { ok: false; reason: string };
+/**
+ * A refusal: `reason` is the one-line text; `kind` is set when the path is not a regular file
+ * (its kind in words), `limit` when it is too large, `code` when the system refused (ENOENT,
+ * ELOOP, ...), so a caller can phrase it its own way.
+ */
+export type ReadRefusal = { ok: false; reason: string; kind?: string; size?: number; limit?: number; code?: string };
+
+export type BoundedRead = { ok: true; bytes: Buffer } | ReadRefusal;
+
+const notRegular = (kind: string): ReadRefusal => ({ ok: false, reason: `${kind}, not a regular file`, kind });
+const tooLarge = (limit: number, size?: number): ReadRefusal => (
+  { ok: false, reason: `${size === undefined ? '' : `${sizeText(size)}, `}larger than the ${sizeText(limit)} limit`, limit, ...(size === undefined ? {} : { size }) });
+const systemRefusal = (e: unknown): ReadRefusal => {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return { ok: false, reason: errnoText(e), ...(code ? { code } : {}) };
+};
 
 /** What kind of file system object this is, in words a user recognises. */
-function kindOf(st: import('node:fs').Stats): string {
+export function kindOf(st: import('node:fs').Stats): string {
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a FIFO (named pipe)';
   if (st.isCharacterDevice()) return 'a character device';
   if (st.isBlockDevice()) return 'a block device';
   if (st.isSocket()) return 'a socket';
+  if (st.isSymbolicLink()) return 'a symbolic link';
   return 'not a regular file';
 }
 
@@ -35,26 +51,26 @@ export async function readRegularFile(file: string, maxBytes = DEFAULT_MAX_INPUT
   try {
     st = await stat(file);
   } catch (e) {
-    return { ok: false, reason: errnoText(e) };
+    return systemRefusal(e);
   }
-  if (!st.isFile()) return { ok: false, reason: `${kindOf(st)}, not a regular file` };
-  if (st.size > maxBytes) return { ok: false, reason: `${sizeText(st.size)}, larger than the ${sizeText(maxBytes)} limit` };
+  if (!st.isFile()) return notRegular(kindOf(st));
+  if (st.size > maxBytes) return tooLarge(maxBytes, st.size);
   let handle;
   try {
     handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (e) {
-    return { ok: false, reason: errnoText(e) };
+    return systemRefusal(e);
   }
   try {
     const again = await handle.stat();
-    if (!again.isFile()) return { ok: false, reason: `${kindOf(again)}, not a regular file` };
+    if (!again.isFile()) return notRegular(kindOf(again));
     // One buffer of the size stat reported (plus one byte to notice growth), so a file near
     // the limit costs its size once rather than twice (chunks, then their concatenation).
     let buf = Buffer.allocUnsafe(Math.min(again.size, maxBytes) + 1);
     let total = 0;
     for (;;) {
       if (total === buf.length) {
-        if (total > maxBytes) return { ok: false, reason: `larger than the ${sizeText(maxBytes)} limit` };
+        if (total > maxBytes) return tooLarge(maxBytes);
         const grown = Buffer.allocUnsafe(Math.min(maxBytes + 1, Math.max(buf.length * 2, 1 << 16)));
         buf.copy(grown, 0, 0, total);
         buf = grown;
@@ -63,10 +79,10 @@ export async function readRegularFile(file: string, maxBytes = DEFAULT_MAX_INPUT
       if (bytesRead === 0) break;
       total += bytesRead;
     }
-    if (total > maxBytes) return { ok: false, reason: `larger than the ${sizeText(maxBytes)} limit` };
+    if (total > maxBytes) return tooLarge(maxBytes);
     return { ok: true, bytes: buf.subarray(0, total) };
   } catch (e) {
-    return { ok: false, reason: errnoText(e) };
+    return systemRefusal(e);
   } finally {
     await handle.close().catch(() => undefined);
   }
@@ -116,12 +132,12 @@ export function readRegularFileSync(file: string, maxBytes = DEFAULT_MAX_INPUT_B
   try {
     fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (e) {
-    return { ok: false, reason: errnoText(e) };
+    return systemRefusal(e);
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) return { ok: false, reason: `${kindOf(st)}, not a regular file` };
-    if (st.size > maxBytes) return { ok: false, reason: `${sizeText(st.size)}, larger than the ${sizeText(maxBytes)} limit` };
+    if (!st.isFile()) return notRegular(kindOf(st));
+    if (st.size > maxBytes) return tooLarge(maxBytes, st.size);
     const buf = Buffer.allocUnsafe(st.size);
     let total = 0;
     while (total < buf.length) {
@@ -131,7 +147,7 @@ export function readRegularFileSync(file: string, maxBytes = DEFAULT_MAX_INPUT_B
     }
     return { ok: true, bytes: buf.subarray(0, total) };
   } catch (e) {
-    return { ok: false, reason: errnoText(e) };
+    return systemRefusal(e);
   } finally {
     closeSync(fd);
   }

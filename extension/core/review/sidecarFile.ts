@@ -6,22 +6,11 @@
 
 import { randomBytes } from 'node:crypto';
 import {
-  chmodSync, closeSync, constants as fsConstants, fstatSync, fsyncSync, lstatSync, openSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync,
+  chmodSync, closeSync, constants as fsConstants, fsyncSync, lstatSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, statSync,
   writeSync, type Stats,
 } from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_MAX_INPUT_BYTES, errnoText, sizeText } from '../io/boundedRead';
-
-/** What a path holds, in words a user recognises. */
-function kindOf(st: Stats): string {
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a FIFO (named pipe)';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isSocket()) return 'a socket';
-  if (st.isSymbolicLink()) return 'a symbolic link';
-  return 'not a regular file';
-}
+import { DEFAULT_MAX_INPUT_BYTES, errnoText, kindOf, readRegularFileSync } from '../io/boundedRead';
 
 function codeOf(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;
@@ -33,8 +22,8 @@ export type TextRead =
   | { ok: false; missing: boolean; reason: string };
 
 /** Why a path that could not be opened is unusable: a dangling or looping link is said so. */
-function openFailure(file: string, e: unknown): TextRead {
-  if (codeOf(e) === 'ENOENT') {
+function openFailure(file: string, code: string | undefined, text: string): TextRead {
+  if (code === 'ENOENT') {
     let link: string | undefined;
     try {
       if (lstatSync(file).isSymbolicLink()) link = readlinkSync(file);
@@ -42,38 +31,16 @@ function openFailure(file: string, e: unknown): TextRead {
     if (link === undefined) return { ok: false, missing: true, reason: 'no such file' };
     return { ok: false, missing: false, reason: `it is a symbolic link to ${link}, which does not exist` };
   }
-  if (codeOf(e) === 'ELOOP') return { ok: false, missing: false, reason: 'it is a symbolic link that never reaches a file (a loop)' };
-  return { ok: false, missing: false, reason: errnoText(e) };
+  if (code === 'ELOOP') return { ok: false, missing: false, reason: 'it is a symbolic link that never reaches a file (a loop)' };
+  return { ok: false, missing: false, reason: text };
 }
 
 /** The UTF-8 text of a regular file of at most maxBytes, following symbolic links. */
 export function readTextFileSync(file: string, maxBytes = DEFAULT_MAX_INPUT_BYTES): TextRead {
-  let fd: number;
-  try {
-    fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-  } catch (e) {
-    return openFailure(file, e);
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) return { ok: false, missing: false, reason: `it is ${kindOf(st)}, not a regular file` };
-    if (st.size > maxBytes) return { ok: false, missing: false, reason: `it is ${sizeText(st.size)}, larger than the ${sizeText(maxBytes)} limit` };
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const buf = Buffer.allocUnsafe(Math.min(1 << 20, maxBytes + 1 - total));
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      chunks.push(buf.subarray(0, n));
-      total += n;
-      if (total > maxBytes) return { ok: false, missing: false, reason: `it grew past the ${sizeText(maxBytes)} limit while being read` };
-    }
-    return { ok: true, text: Buffer.concat(chunks, total).toString('utf8') };
-  } catch (e) {
-    return { ok: false, missing: false, reason: errnoText(e) };
-  } finally {
-    closeSync(fd);
-  }
+  const read = readRegularFileSync(file, maxBytes);
+  if (read.ok) return { ok: true, text: read.bytes.toString('utf8') };
+  if (read.kind !== undefined || read.limit !== undefined) return { ok: false, missing: false, reason: `it is ${read.reason}` };
+  return openFailure(file, read.code, read.reason);
 }
 
 export type WriteTarget =
@@ -101,7 +68,7 @@ export function writeTarget(file: string): WriteTarget {
   try {
     real = realpathSync(file);
   } catch (e) {
-    const failed = openFailure(file, e);
+    const failed = openFailure(file, codeOf(e), errnoText(e));
     return { ok: false, reason: failed.ok ? 'unreadable link' : failed.reason };
   }
   let end: Stats;
