@@ -19,6 +19,7 @@ export function readSettings(): LensSettings {
       vcpus: c.get<number>('vcpus', 2),
       // object settings arrive as read-only proxies, which cannot cross to the worker thread
       assumptions: { ...c.get<Record<string, string>>('assumptions', {}) },
+      timeLimitSeconds: c.get<number>('analysisTimeLimit', 300),
     },
     severities: { ...c.get<Record<string, Severity | 'off'>>('severity', {}) },
     seriesFiles: c.get<string[]>('files', ['**/*.patch', '**/*.diff', '**/*.mbox', '**/*.mbx', '**/*.eml']),

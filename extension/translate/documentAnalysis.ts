@@ -1,5 +1,6 @@
 // What the editor asks of the core for one open document, and what it gets back: plain,
 // serialisable data, so the work can run in a worker thread and be unit-tested without VS Code.
+import { DEFAULT_BUDGET } from '../core/analysis/budget';
 import type { AnalysisReport, Finding, Severity } from '../core/findings';
 import { analyzeSeries, DEFAULT_OPTIONS, type AnalysisOptions } from '../core/analysis/analyzeSeries';
 import { applyAssumption } from '../core/analysis/assumptions';
@@ -11,6 +12,8 @@ export interface AnalysisSettings {
   vcpus: number;
   /** KEY=VALUE what-if assumptions, as on the command line. */
   assumptions: Record<string, string>;
+  /** Seconds one analysis may run (kvmLens.analysisTimeLimit); the CLI's default when absent. */
+  timeLimitSeconds?: number;
 }
 
 export interface DocumentRequest {
@@ -51,6 +54,11 @@ export function optionsFromSettings(settings: AnalysisSettings): { options: Anal
   for (const [key, value] of Object.entries(settings.assumptions)) {
     const msg = applyAssumption(options, key, value);
     if (msg) problems.push(`kvmLens.assumptions: ${msg}`);
+  }
+  const limit = settings.timeLimitSeconds;
+  if (limit !== undefined) {
+    if (Number.isFinite(limit) && limit > 0) options.budget = { ...DEFAULT_BUDGET, timeMs: limit * 1000 };
+    else problems.push(`kvmLens.analysisTimeLimit: ${limit} is not a number of seconds above 0`);
   }
   return { options, problems };
 }

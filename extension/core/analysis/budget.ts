@@ -77,7 +77,8 @@ export class Budget {
   describeCut(): string | undefined {
     const c = this.cut;
     if (!c) return undefined;
-    const limit = c.reason === 'time' ? `${Math.round(this.limits.timeMs / 1000)} s of time` : `${this.limits.work} work units`;
+    const t = this.limits.timeMs;
+    const limit = c.reason === 'time' ? `${t < 1000 ? `${Math.round(t)} ms` : `${Math.round(t / 1000)} s`} of time` : `${this.limits.work} work units`;
     return `the analysis budget (${limit}) ran out while ${STAGE_WORDS[c.stage]} (${c.where}); what was found before that is reported, the rest was not analysed (raise it with ${c.reason === 'time' ? '--budget-time' : '--budget-work'})`;
   }
 }

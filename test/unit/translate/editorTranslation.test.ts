@@ -60,6 +60,13 @@ describe('a document analysed as a series', () => {
     const bad = await analyzeDocument({ file: '/ws/rfc.mbx', text: MBOX, settings: { ...SETTINGS, assumptions: { nonsense: '1' } } });
     assert.match(bad.settingsProblems.join('\n'), /unknown assumption "nonsense"/);
   });
+
+  it('kvmLens.analysisTimeLimit bounds the analysis: a tiny limit gives a partial report that says so', async () => {
+    const cut = await analyzeDocument({ file: '/ws/rfc.mbx', text: MBOX, settings: { ...SETTINGS, timeLimitSeconds: 0.001 } });
+    assert.ok(cut.report.findings.some((f) => /analysis budget \(1 ms of time\) ran out/.test(f.message)), cut.report.findings.map((f) => f.message).join('\n'));
+    const bad = await analyzeDocument({ file: '/ws/rfc.mbx', text: MBOX, settings: { ...SETTINGS, timeLimitSeconds: -1 } });
+    assert.match(bad.settingsProblems.join('\n'), /kvmLens.analysisTimeLimit: -1 is not a number of seconds/);
+  });
 });
 
 describe('the analysis worker', () => {
