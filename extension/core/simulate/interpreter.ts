@@ -372,7 +372,7 @@ export class Interpreter {
             return { ctx: { ...o.ctx, facts }, flow: o.flow };
           };
           for (const [i, at] of this.feasibleCases(s, v, c)) {
-            const fallthrough = s.cases.slice(i).flatMap((x) => x.body);
+            const fallthrough = fallthroughFrom(s, i);
             for (const o of this.execSeq(fallthrough, at)) out.push(restore(o.flow.k === 'break' ? { ctx: o.ctx, flow: { k: 'normal' } } : o));
           }
           if (!s.cases.some((x) => x.labels.includes('default'))) {
@@ -1159,6 +1159,32 @@ function commonFacts(a: Facts, b: Facts): Facts {
 
 /** Expressions without calls, assignments, VMSA reads or && / || evaluate to one value and no events. */
 const pureCache = new WeakMap<Expr, boolean>();
+/**
+ * The statements a switch runs from case `i` on: its body and those of the cases it falls into,
+ * up to the first case that ends in an unconditional break or return (what follows cannot run).
+ * Computed once per switch, so a switch of n cases costs n, not n squared. A label in a case
+ * body could be the target of a goto from an earlier case: then every later body is kept.
+ */
+function fallthroughFrom(s: Stmt & { k: 'switch' }, i: number): Stmt[] {
+  let ends = fallthroughEnds.get(s);
+  if (!ends) {
+    const n = s.cases.length;
+    const labelled = s.cases.some((x) => x.body.some((b) => b.k === 'label'));
+    ends = new Array<number>(n);
+    let end = n;
+    for (let j = n - 1; j >= 0; j--) {
+      const last = s.cases[j].body[s.cases[j].body.length - 1];
+      if (!labelled && last && (last.k === 'break' || last.k === 'return')) end = j + 1;
+      ends[j] = end;
+    }
+    fallthroughEnds.set(s, ends);
+  }
+  const out: Stmt[] = [];
+  for (let j = i; j < ends[i]; j++) for (const b of s.cases[j].body) out.push(b);
+  return out;
+}
+const fallthroughEnds = new WeakMap<Stmt, number[]>();
+
 function isPure(e: Expr): boolean {
   let p = pureCache.get(e);
   if (p !== undefined) return p;
