@@ -273,9 +273,10 @@ export class Interpreter {
         if (o.flow.k !== 'goto') { done.push(o); continue; }
         const tail = labelTail(fn.body, o.flow.label);
         if (!tail) { done.push({ ctx: o.ctx, flow: { k: 'return', val: UNKNOWN } }); continue; }
-        next.push(...this.execSeq(tail, o.ctx));
+        for (const x of this.execSeq(tail, o.ctx)) next.push(x);
       }
-      pending = next;
+      // paths that jumped to the same label in the same state go on as one (a goto maze stays bounded)
+      pending = this.capOutcomes(next);
     }
     if (pending.length) this.cut(fn, `a chain of more than 8 gotos in ${fn.name}() was not followed to its end`);
     return done;
