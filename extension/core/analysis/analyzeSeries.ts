@@ -91,7 +91,7 @@ export async function analyzeSeries(series: Series, options: AnalysisOptions = D
     }
     ms.parse += application.parseMs;
     ms.summarize += application.summarizeMs;
-    notes.push(...application.notes);
+    for (const n of application.notes) notes.push(n);
     code = application.next;
     // a patch that changed no C we simulate cannot change the verdict
     const unchanged = application.functions.length === 0 && mapsEqual(prev.ops, code.ops);
@@ -108,7 +108,7 @@ export async function analyzeSeries(series: Series, options: AnalysisOptions = D
   const cut = budget.describeCut();
   if (cut) notes.push({ file: '<simulation>', line: 1, message: cut });
 
-  findings.push(...incompleteFindings(notes, final, seriesFiles));
+  for (const f of incompleteFindings(notes, final, seriesFiles)) findings.push(f);
   findings.sort(byLocation);
   return {
     findings,
@@ -144,7 +144,7 @@ function describeSeriesFunctions(code: CodeBase, seriesFiles: Set<string>): Func
     const inFile = lines.filter((l) => l.file === file).map((l) => l.line);
     out.push({
       name, origin: isModelFile(fn.loc.file) ? 'series+model' : 'series', file,
-      line: Math.min(...inFile), endLine: Math.max(...inFile),
+      line: inFile.reduce((a, b) => Math.min(a, b)), endLine: inFile.reduce((a, b) => Math.max(a, b)),
       summary: formatSummary(summarizeFunction(fn)), reachedBy: [...new Set(reach.get(name) ?? [])].sort(),
     });
   }

@@ -199,7 +199,7 @@ export async function codeBaseAfter(patches: Patch[], model: BuiltinModel): Prom
   for (const p of patches) {
     const applied = await applyPatch(code, p);
     code = applied.next;
-    notes.push(...applied.notes);
+    for (const n of applied.notes) notes.push(n);
   }
   return { code, notes };
 }

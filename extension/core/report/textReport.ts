@@ -21,12 +21,12 @@ export function formatText(report: AnalysisReport, opts: TextOptions = {}): stri
   const paint = (code: string, text: string): string => (opts.color ? code + text + ANSI.reset : text);
   const lines: string[] = [];
 
-  for (const finding of report.findings) lines.push(...findingLines(finding, false, paint));
+  for (const finding of report.findings) for (const l of findingLines(finding, false, paint)) lines.push(l);
 
   if (report.fixed.length > 0) {
     if (lines.length > 0) lines.push('');
     lines.push(paint(ANSI.bold, 'fixed later in the series:'));
-    for (const finding of report.fixed) lines.push(...findingLines(finding, true, paint));
+    for (const finding of report.fixed) for (const l of findingLines(finding, true, paint)) lines.push(l);
   }
 
   if (lines.length > 0) lines.push('');

@@ -50,7 +50,7 @@ function caseBody(program: Program, op: Operation): Stmt[] | undefined {
   const at = sw.cases.findIndex((c) => c.labels.includes(op.name));
   const body: Stmt[] = [];
   for (const c of at < 0 ? [] : sw.cases.slice(at)) {
-    body.push(...c.body);
+    for (const b of c.body) body.push(b);
     if (c.body.some((s) => s.k === 'break' || s.k === 'return' || (s.k === 'block' && s.body.some((x) => x.k === 'break' || x.k === 'return')))) break;
   }
   return body;
