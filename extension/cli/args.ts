@@ -22,6 +22,8 @@ export interface CheckOptions {
   tree?: string;
   /** False only with --no-color; the CLI still turns colour off when output is not a terminal. */
   color: boolean;
+  /** False only with --no-cache: results of identical earlier runs are reused from the cache. */
+  cache: boolean;
   output?: string;
   /** Inputs larger than this many bytes are refused (--max-input-size). */
   maxInputBytes?: number;
@@ -57,6 +59,7 @@ const VALUE_OPTIONS: Record<string, string> = {
 
 const FLAG_OPTIONS: Record<string, string> = {
   '--no-color': '--no-color',
+  '--no-cache': '--no-cache',
   '--help': '--help',
   '-h': '--help',
   '--version': '--version',
@@ -80,7 +83,7 @@ export function parseCheckArgs(argv: string[]): ParseResult {
 }
 
 function parse(argv: string[]): CheckOptions {
-  const options: CheckOptions = { inputs: [], format: 'text', assumptions: [], color: true, debug: false, help: false, version: false };
+  const options: CheckOptions = { inputs: [], format: 'text', assumptions: [], color: true, cache: true, debug: false, help: false, version: false };
   const positionals: string[] = [];
   let optionsEnded = false;
 
@@ -104,6 +107,7 @@ function parse(argv: string[]): CheckOptions {
     if (flag) {
       if (inlineValue !== undefined) fail(`${flag} takes no value`);
       if (flag === '--no-color') options.color = false;
+      if (flag === '--no-cache') options.cache = false;
       else if (flag === '--help') options.help = true;
       else if (flag === '--debug') options.debug = true;
       else options.version = true;
@@ -219,6 +223,8 @@ Options:
   --vcpus N                 number of vCPUs to simulate
   --tree DIR                kernel source tree for functions the series does not touch
   --no-color                no ANSI colour in the text report
+  --no-cache                analyse again even if an identical run is in the cache
+                            ($XDG_CACHE_HOME/kvm-lens, else ~/.cache/kvm-lens)
   -o, --output FILE         write the report to FILE instead of standard output
   --max-input-size SIZE     refuse an input file larger than SIZE bytes; k, M, G suffixes
                             (default: ${DEFAULT_MAX_INPUT_BYTES / (1024 * 1024)}M)

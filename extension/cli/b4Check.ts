@@ -4,6 +4,7 @@
 // It never fails b4's run: bad input, and even a failure of the analysis itself, is a "warn"
 // entry with the reason, and the exit status is 0 (2 only for a command line b4 would not write).
 
+import { ReportCache } from '../core/cache/reportCache';
 import { analyzeSeries, DEFAULT_OPTIONS } from '../core/analysis/analyzeSeries';
 import type { AnalysisReport, Finding } from '../core/findings';
 import { DEFAULT_MAX_INPUT_BYTES, readStreamBounded, type BoundedRead } from '../core/io/boundedRead';
@@ -64,7 +65,8 @@ export async function b4Check(input: string | Buffer): Promise<B4CheckResult[]> 
       const what = series.coverLetter ? 'a cover letter' : 'a message without a diff';
       return warn(`kvm-lens: nothing to check: ${what}`, problemText);
     }
-    const report = await analyzeSeries(series, DEFAULT_OPTIONS);
+    // b4 calls us once per patch, again on every re-run: an identical message is answered from the cache
+    const report = await analyzeSeries(series, DEFAULT_OPTIONS, 0, ReportCache.open([]));
     const result = verdict(report, problemText);
     if (notUtf8) {
       // the verdict is on a guess at the text: worth a look even when it passes

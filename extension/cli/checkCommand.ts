@@ -2,6 +2,7 @@
 // happened into the exit status: 1 for an error finding, 2 as soon as some input was unusable
 // or nothing could be analysed (what could be read is still reported).
 
+import { ReportCache } from '../core/cache/reportCache';
 import { writeFileSync } from 'node:fs';
 import { analyzeSeries, DEFAULT_OPTIONS, type AnalysisOptions } from '../core/analysis/analyzeSeries';
 import { analyzeTree } from '../core/analysis/analyzeTree';
@@ -79,7 +80,7 @@ export async function checkCommand(argv: string[], io: CheckIo): Promise<number>
   let report: AnalysisReport;
   let preamble = '';
   if (o.tree !== undefined) {
-    const tree = await analyzeTree(o.tree, series, options);
+    const tree = await analyzeTree(o.tree, series, options, o.cache ? ReportCache.open([o.tree]) : undefined);
     // no x86 KVM source to analyse (not a tree, another architecture, arch/x86/kvm unreachable): say why in one line
     const blocking = tree.problems.find((p) => blocksX86Kvm(p.file));
     if (tree.tree.files === 0 || blocking) {
@@ -94,7 +95,7 @@ export async function checkCommand(argv: string[], io: CheckIo): Promise<number>
       + `${ops} operations from the dispatchers: ${tree.tree.operations.map((d) => `${shown(d.dispatcher)}() ${d.operations}`).join(', ')}\n`;
     report = tree;
   } else {
-    report = await analyzeSeries(series, options, readMs);
+    report = await analyzeSeries(series, options, readMs, o.cache ? ReportCache.open([]) : undefined);
   }
   const text = o.format === 'json' ? formatJson(report, TOOL_VERSION)
     : o.format === 'sarif' ? formatSarif(report, TOOL_VERSION)

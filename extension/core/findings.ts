@@ -53,6 +53,8 @@ export interface AnalysisStats {
   /** True when an exploration stopped at its depth or state bound before exhausting states. */
   boundReached: boolean;
   ms: { read: number; parse: number; summarize: number; simulate: number };
+  /** The report came from the cache of an earlier identical run (ms then counts this run's reading only). */
+  cached?: boolean;
 }
 
 export interface FunctionInfo {

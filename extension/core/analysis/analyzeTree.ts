@@ -16,10 +16,11 @@ import { VM_CREATION } from '../simulate/operations';
 import { caseHandlers, reachingOperations, worldOf, worldSignature, type World } from '../simulate/world';
 import { SimulationCache } from '../simulate/simulationCache';
 import { applyPatchInMemory } from '../tree/applyInMemory';
-import { locateKvmFiles } from '../tree/kernelTree';
+import { locateKvmFiles, type LocatedTree } from '../tree/kernelTree';
+import { ReportCache } from '../cache/reportCache';
 import type { AnalysisOptions } from './analyzeSeries';
 import { timelineFindings, timelineUpToCut, type TimelinePoint } from './timeline';
-import { Budget, DEFAULT_BUDGET } from './budget';
+import { Budget, DEFAULT_BUDGET, isBudgetNote } from './budget';
 import { unclosedBraceLine } from './unclosedBrace';
 
 export interface TreeStats {
@@ -170,7 +171,11 @@ export class TreeSession {
   static async open(dir: string): Promise<TreeSession> {
     const t0 = performance.now();
     const located = await locateKvmFiles(dir);
-    const readMs = performance.now() - t0;
+    return TreeSession.fromLocated(located, performance.now() - t0);
+  }
+
+  /** A session over files already read (the caller looked them up in the cache first). */
+  static async fromLocated(located: LocatedTree, readMs: number): Promise<TreeSession> {
     const files = new Map<string, SourceFile>();
     const t1 = performance.now();
     for (const f of located.files) files.set(f.path, await SourceFile.parse(f.path, f.text));
@@ -363,11 +368,31 @@ function locate(h: FoundHazard): SourceLocation {
 }
 
 /** One-shot audit (the CLI): open the tree, apply the series in memory, report, let go. */
-export async function analyzeTree(dir: string, series: Series, options: AnalysisOptions): Promise<TreeReport> {
-  const session = await TreeSession.open(dir);
+/**
+ * Audits the tree (with the series applied in memory). With a cache, the same tree, series,
+ * options and analysis code give the stored report without parsing or simulating anything.
+ */
+export async function analyzeTree(dir: string, series: Series, options: AnalysisOptions, cache?: ReportCache): Promise<TreeReport> {
+  const t0 = performance.now();
+  const located = await locateKvmFiles(dir);
+  const readMs = performance.now() - t0;
+  const key = cache ? treeReportKey(located, series, options) : '';
+  const hit = cache?.get<TreeReport>(key);
+  if (hit) return { ...hit, stats: { ...hit.stats, cached: true, ms: { read: readMs, parse: 0, summarize: 0, simulate: 0 } } };
+  const session = await TreeSession.fromLocated(located, readMs);
   try {
-    return await session.analyze(series, options);
+    const report = await session.analyze(series, options);
+    // a result the budget cut short is not the answer for a run with time to finish
+    if (cache && !report.findings.some((f) => isBudgetNote(f.message))) cache.put(key, report);
+    return report;
   } finally {
     session.dispose();
   }
+}
+
+/** Everything a tree report depends on besides the code: where, which files with what text, the series, the options. */
+function treeReportKey(located: LocatedTree, series: Series, options: AnalysisOptions): string {
+  const parts: string[] = ['tree', located.root, JSON.stringify(located.problems), JSON.stringify(options), JSON.stringify(series)];
+  for (const f of located.files) parts.push(f.path, f.text);
+  return ReportCache.key(parts);
 }

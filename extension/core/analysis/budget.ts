@@ -83,6 +83,11 @@ export class Budget {
   }
 }
 
+/** Whether a finding's message is the note of a spent budget: such a report is partial and not worth keeping. */
+export function isBudgetNote(message: string): boolean {
+  return message.startsWith('the analysis budget (');
+}
+
 const STAGE_WORDS: Record<BudgetStage, string> = {
   read: 'reading the input',
   parse: 'parsing',

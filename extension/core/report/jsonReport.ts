@@ -37,6 +37,7 @@ export interface JsonReport {
     statesExplored: number;
     boundReached: boolean;
     ms: { read: number; parse: number; summarize: number; simulate: number };
+    cached?: true;
   };
   origins: { function: string; origin: string; file: string }[];
 }
@@ -64,6 +65,7 @@ export function toJsonReport(report: AnalysisReport, toolVersion: string): JsonR
         summarize: round1(stats.ms.summarize),
         simulate: round1(stats.ms.simulate),
       },
+      ...(stats.cached ? { cached: true as const } : {}),
     },
     // where each function the series touched came from; the others are the built-in model's
     origins: report.origins.filter((o) => o.origin !== 'model').map((o) => ({ function: o.function, origin: o.origin, file: o.file })),

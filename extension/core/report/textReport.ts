@@ -68,7 +68,8 @@ function summaryLine(report: AnalysisReport): string {
   const findings = [plural(count('error'), 'error'), plural(count('warning'), 'warning'), plural(count('info'), 'note')];
   const work = [plural(stats.patches, 'patch', 'patches'), plural(stats.functions, 'function'), plural(stats.statesExplored, 'state')];
   const bound = stats.boundReached ? ' (exploration bound reached)' : '';
-  return `${findings.join(', ')}; ${work.join(', ')} explored in ${ms.toFixed(1)} ms${bound}`;
+  const cached = stats.cached ? ' (the result of an identical earlier run, from the cache)' : '';
+  return `${findings.join(', ')}; ${work.join(', ')} explored in ${ms.toFixed(1)} ms${bound}${cached}`;
 }
 
 /** Which simulated functions came from the series, whole or merged into the model's. */

@@ -11,6 +11,12 @@ import { main } from '../../../extension/cli/main';
 import type { JsonReport } from '../../../extension/core/report/jsonReport';
 
 export const ROOT = join(__dirname, '../../..');
+
+// Results the CLI caches between runs go to a directory of this test run, not the user's ~/.cache
+// (children inherit it); a test of the cache itself sets its own.
+const TEST_CACHE = mkdtempSync(join(tmpdir(), 'kvm-lens-test-cache-'));
+process.env.XDG_CACHE_HOME = TEST_CACHE;
+process.on('exit', () => rmSync(TEST_CACHE, { recursive: true, force: true }));
 export const EXAMPLE_DIR = join(ROOT, 'examples/sev-es-debug-rfc');
 export const PATCH_1 = join(EXAMPLE_DIR, '0001-KVM-SVM-Rely-on-guest_state_protected-alone-to-refus.patch');
 export const PATCH_2 = join(EXAMPLE_DIR, '0002-KVM-SVM-Let-DR7-writes-through-for-SEV-ES-guests.patch');

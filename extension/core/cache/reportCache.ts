@@ -1,0 +1,97 @@
+// Results of whole analyses kept between runs, so running the same check again (CI re-runs,
+// b4 calling us once per patch of a series we just saw, a reviewer's second look) costs reading
+// the inputs and one lookup. Keyed by a hash of everything the result depends on: the analysis
+// code, the options, the series and the tree's files. Lives under $XDG_CACHE_HOME (or
+// ~/.cache), never inside a tree; written by rename so two processes never see half a file;
+// bounded in size, oldest entries dropped first. Anything unreadable is a miss, never an error.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, join, relative } from 'node:path';
+import { codeFingerprint } from './codeFingerprint';
+
+/** A cache of results, not of data anyone needs: a few runs of the largest tree fit. */
+export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+
+/** Where the cache lives: $XDG_CACHE_HOME/kvm-lens, else ~/.cache/kvm-lens; undefined when neither is known. */
+export function defaultCacheRoot(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const xdg = env.XDG_CACHE_HOME;
+  if (xdg && isAbsolute(xdg)) return join(xdg, 'kvm-lens');
+  const home = env.HOME ?? safeHomedir();
+  return home ? join(home, '.cache', 'kvm-lens') : undefined;
+}
+
+function safeHomedir(): string | undefined {
+  try { return homedir() || undefined; } catch { return undefined; }
+}
+
+export class ReportCache {
+  private readonly dir: string;
+
+  /** `root` from defaultCacheRoot(); entries of other code versions live in other directories. */
+  constructor(root: string, private readonly maxBytes = DEFAULT_CACHE_BYTES) {
+    this.dir = join(root, `reports-${codeFingerprint()}`);
+  }
+
+  /** The cache, unless it would sit inside one of `protectedDirs` (the kernel tree is never written). */
+  static open(protectedDirs: string[], root = defaultCacheRoot()): ReportCache | undefined {
+    if (!root) return undefined;
+    for (const p of protectedDirs) {
+      const rel = relative(p, root);
+      if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) return undefined;
+    }
+    return new ReportCache(root);
+  }
+
+  /** The key for a result: everything it depends on, in order. */
+  static key(parts: (string | Buffer)[]): string {
+    const hash = createHash('sha256');
+    for (const p of parts) hash.update(typeof p === 'string' ? `${p.length}:${p}` : p).update('\0');
+    return hash.digest('hex');
+  }
+
+  get<T>(key: string): T | undefined {
+    const file = join(this.dir, `${key}.json`);
+    try {
+      const value = JSON.parse(readFileSync(file, 'utf8')) as T;
+      // used: the pruning keeps recently used entries
+      const now = new Date();
+      try { utimesSync(file, now, now); } catch { /* read-only cache: still a hit */ }
+      return value;
+    } catch {
+      return undefined;
+    }
+  }
+
+  put(key: string, value: unknown): void {
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      const file = join(this.dir, `${key}.json`);
+      const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+      writeFileSync(tmp, JSON.stringify(value));
+      renameSync(tmp, file);
+      this.prune();
+    } catch {
+      // a cache that cannot be written only costs the next run its time
+    }
+  }
+
+  /** Oldest first until the directory fits; also drops the directories of other code versions. */
+  private prune(): void {
+    const root = join(this.dir, '..');
+    for (const d of readdirSync(root)) {
+      const p = join(root, d);
+      if (d.startsWith('reports-') && p !== this.dir) rmSync(p, { recursive: true, force: true });
+    }
+    const entries = readdirSync(this.dir).map((name) => {
+      const p = join(this.dir, name);
+      try { const st = statSync(p); return { p, size: st.size, at: st.mtimeMs }; } catch { return undefined; }
+    }).filter((x): x is { p: string; size: number; at: number } => x !== undefined).sort((a, b) => a.at - b.at);
+    let total = entries.reduce((n, e) => n + e.size, 0);
+    for (const e of entries) {
+      if (total <= this.maxBytes) break;
+      rmSync(e.p, { force: true });
+      total -= e.size;
+    }
+  }
+}
