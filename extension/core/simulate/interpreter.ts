@@ -290,12 +290,11 @@ export class Interpreter {
       this.cutTooDeep(ctx);
       return [{ ctx, flow: { k: 'normal' } }];
     }
+    // no try/finally: an exception abandons the whole run, and reset() then clears the count
     this.nesting++;
-    try {
-      return this.execStmt(s, ctx);
-    } finally {
-      this.nesting--;
-    }
+    const out = this.execStmt(s, ctx);
+    this.nesting--;
+    return out;
   }
 
   /** Code nested too deeply across calls (each function is bounded, their sum is not): named once, run as doing nothing. */
@@ -582,11 +581,9 @@ export class Interpreter {
       return [[ctx, UNKNOWN]];
     }
     this.nesting++;
-    try {
-      return this.evalImpure(e, ctx);
-    } finally {
-      this.nesting--;
-    }
+    const out = this.evalImpure(e, ctx);
+    this.nesting--;
+    return out;
   }
 
   private evalImpure(e: Expr, ctx: PathCtx): [PathCtx, Val][] {
