@@ -107,7 +107,7 @@ function parse(argv: string[]): CheckOptions {
     if (flag) {
       if (inlineValue !== undefined) fail(`${flag} takes no value`);
       if (flag === '--no-color') options.color = false;
-      if (flag === '--no-cache') options.cache = false;
+      else if (flag === '--no-cache') options.cache = false;
       else if (flag === '--help') options.help = true;
       else if (flag === '--debug') options.debug = true;
       else options.version = true;

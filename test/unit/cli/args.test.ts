@@ -24,6 +24,7 @@ test('defaults: text format, colour on, no assumptions or bounds', () => {
     format: 'text',
     assumptions: [],
     color: true,
+    cache: true,
     debug: false,
     help: false,
     version: false,
@@ -44,6 +45,7 @@ test('every option, separate-value spelling', () => {
     '--vcpus', '2',
     '--tree', '/src/linux',
     '--no-color',
+    '--no-cache',
     '-o', 'out.sarif',
     '--max-input-size', '64M',
     '--budget-time', '2.5',
@@ -61,6 +63,7 @@ test('every option, separate-value spelling', () => {
     vcpus: 2,
     tree: '/src/linux',
     color: false,
+    cache: false,
     output: 'out.sarif',
     maxInputBytes: 64 * 1024 * 1024,
     budgetTimeMs: 2500,
@@ -167,7 +170,7 @@ test('missing or unknown command, missing inputs', () => {
 test('usage text documents the command, every option, assumption keys and exit statuses', () => {
   const usage = usageText();
   assert.match(usage, /^Usage: kvm-lens check <inputs\.\.\.>/);
-  for (const option of ['--format text|json|sarif', '--assume KEY=VALUE', '--depth N', '--vcpus N', '--tree DIR', '--no-color', '-o, --output FILE',
+  for (const option of ['--format text|json|sarif', '--assume KEY=VALUE', '--depth N', '--vcpus N', '--tree DIR', '--no-color', '--no-cache', '-o, --output FILE',
     '--max-input-size SIZE', '--budget-time SECONDS', '--budget-work UNITS', '--debug', '-h, --help', '--version']) {
     assert.ok(usage.includes(option), `usage mentions ${option}`);
   }

@@ -141,15 +141,16 @@ describe('check on the example RFC series', () => {
   });
 
   it('the same run twice gives the same JSON and SARIF byte for byte (timings aside)', T, async () => {
-    const a = await runCli(['check', EXAMPLE_DIR, '--format', 'json']);
-    const b = await runCli(['check', EXAMPLE_DIR, '--format', 'json']);
+    // computed both times (the result cache would answer the second: its own test is resultCache.test.ts)
+    const a = await runCli(['check', EXAMPLE_DIR, '--format', 'json', '--no-cache']);
+    const b = await runCli(['check', EXAMPLE_DIR, '--format', 'json', '--no-cache']);
     assert.match(a.out, /"ms": \{/, 'the timings are where the stripping expects them');
     assert.equal(withoutTimings(a.out), withoutTimings(b.out));
-    const s1 = await runCli(['check', EXAMPLE_DIR, '--format', 'sarif']);
-    const s2 = await runCli(['check', EXAMPLE_DIR, '--format', 'sarif']);
+    const s1 = await runCli(['check', EXAMPLE_DIR, '--format', 'sarif', '--no-cache']);
+    const s2 = await runCli(['check', EXAMPLE_DIR, '--format', 'sarif', '--no-cache']);
     assert.equal(s1.out, s2.out);
-    const t1 = await runCli(['check', EXAMPLE_DIR]);
-    const t2 = await runCli(['check', EXAMPLE_DIR]);
+    const t1 = await runCli(['check', EXAMPLE_DIR, '--no-cache']);
+    const t2 = await runCli(['check', EXAMPLE_DIR, '--no-cache']);
     const noMs = (s: string): string => s.replace(/explored in [\d.]+ ms/, 'explored in <t> ms');
     assert.equal(noMs(t1.out), noMs(t2.out));
   });
@@ -157,17 +158,17 @@ describe('check on the example RFC series', () => {
   it('a fresh process (cold caches) writes the same JSON as this warm one', T, async (t) => {
     await withTempDir('kvm-lens-cold-', async (dir) => {
       const file = join(dir, 'cold.json');
-      const child = await runCliChild(['check', EXAMPLE_DIR, '--format', 'json', '-o', file], TEST_TIMEOUT_MS - 5_000);
+      const child = await runCliChild(['check', EXAMPLE_DIR, '--format', 'json', '-o', file, '--no-cache'], TEST_TIMEOUT_MS - 5_000);
       assert.equal(child.killed, false);
       assert.equal(child.code, 1, child.stderr);
-      const warm = await runCli(['check', EXAMPLE_DIR, '--format', 'json']);
+      const warm = await runCli(['check', EXAMPLE_DIR, '--format', 'json', '--no-cache']);
       assert.equal(withoutTimings(readFileSync(file, 'utf8')), withoutTimings(warm.out));
     });
   });
 
   it('inputs in a different order (files instead of the directory) give the same findings', T, async () => {
-    const dir = await runJson(['check', EXAMPLE_DIR]);
-    const files = await runJson(['check', PATCH_3, PATCH_1, PATCH_2]);
+    const dir = await runJson(['check', EXAMPLE_DIR, '--no-cache']);
+    const files = await runJson(['check', PATCH_3, PATCH_1, PATCH_2, '--no-cache']);
     assert.equal(files.code, dir.code);
     assert.equal(withoutTimings(JSON.stringify(files.json, null, 2)), withoutTimings(JSON.stringify(dir.json, null, 2)), 'patches are ordered by their n/m, not by argument order');
   });
@@ -338,6 +339,7 @@ describe('usage errors and output', () => {
     assert.doesNotMatch(plain.out, /\x1b\[/);
     const off = await runCli(['check', EXAMPLE_DIR, '--no-color'], true);
     assert.doesNotMatch(off.out, /\x1b\[/);
-    assert.equal(off.out.replace(/explored in [\d.]+ ms/, ''), plain.out.replace(/explored in [\d.]+ ms/, ''));
+    const summaryFree = (t: string) => t.replace(/explored in [\d.]+ ms( \(the result of an identical earlier run, from the cache\))?/, '');
+    assert.equal(summaryFree(off.out), summaryFree(plain.out));
   });
 });

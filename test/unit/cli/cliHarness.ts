@@ -101,9 +101,9 @@ export function hunkLineAt(patchFile: string, line: number): HunkBodyLine | unde
   return hunkBodyLines(readFileSync(patchFile, 'utf8')).get(line);
 }
 
-/** The JSON report with the run-dependent timings taken out, as text. */
+/** The JSON report with what depends on the run taken out (timings, whether it came from the result cache), as text. */
 export function withoutTimings(jsonText: string): string {
-  return jsonText.replace(/"ms": \{[^}]*\}/, '"ms": "<stripped>"');
+  return jsonText.replace(/"ms": \{[^}]*\}(,\s*"cached": true)?/, '"ms": "<stripped>"');
 }
 
 export interface ChildOptions {
