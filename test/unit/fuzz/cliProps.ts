@@ -48,7 +48,7 @@ export const cliProperty: FuzzProperty = {
         writeFileSync(f, applyMutations(s.bytes, c.mutations[k]!));
         return f;
       });
-      const argv = ['check', ...(c.asDir ? [dir] : files), '--format', c.format, '--depth', String(c.depth), '--vcpus', String(c.vcpus), '--no-color'];
+      const argv = ['check', ...(c.asDir ? [dir] : files), '--format', c.format, '--depth', String(c.depth), '--vcpus', String(c.vcpus), '--no-color', '--no-cache'];
       let out = '';
       let err = '';
       const t0 = performance.now();

@@ -47,7 +47,7 @@ function runCheck(file: string): Promise<Run> {
   const script = "require('./extension/cli/main.ts').main(process.argv.slice(1)).then((c) => { process.exitCode = c; })";
   return new Promise((done) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [`--max-old-space-size=${HEAP_MB}`, '--import', 'tsx', '-e', script, 'check', file], { cwd: REPO });
+    const child = spawn(process.execPath, [`--max-old-space-size=${HEAP_MB}`, '--import', 'tsx', '-e', script, 'check', file, '--no-cache'], { cwd: REPO });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
