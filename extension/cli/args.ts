@@ -231,8 +231,8 @@ Options:
   --budget-time SECONDS     stop the analysis after this much time and report what it found
                             so far, naming what was cut (default: ${DEFAULT_BUDGET.timeMs / 1000})
   --budget-work UNITS       the same in work units, which cut at the same place on any
-                            machine (one per statement simulated, syntax node lowered or
-                            hunk line merged; default: ${DEFAULT_BUDGET.work})
+                            machine (one per statement or expression simulated, three per
+                            hunk line parsed and merged; default: ${DEFAULT_BUDGET.work})
   --debug                   show the stack trace of an internal error
   -h, --help                show this help and exit
   --version                 show the version and exit

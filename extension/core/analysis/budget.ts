@@ -9,7 +9,7 @@ export type BudgetStage = 'read' | 'parse' | 'merge' | 'lower' | 'simulate';
 export interface BudgetLimits {
   /** Wall-clock milliseconds for the whole analysis. */
   timeMs: number;
-  /** Work units: roughly one per C statement or expression interpreted, per syntax node lowered, per hunk line merged. */
+  /** Work units: one per C statement or (impure) expression interpreted, three per hunk line parsed, lowered and merged. */
   work: number;
 }
 
