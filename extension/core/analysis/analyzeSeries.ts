@@ -15,8 +15,8 @@ import { diffIdentity } from '../series/diffIdentity';
 import { removeGuards } from './absentGuards';
 import { applyPatch, CodeBase, type IncompleteNote } from './codeBase';
 import { timelineFindings, timelineUpToCut } from './timeline';
-import { Budget, BudgetExhausted, DEFAULT_BUDGET, isBudgetNote, type BudgetLimits } from './budget';
-import { ReportCache } from '../cache/reportCache';
+import { Budget, BudgetExhausted, DEFAULT_BUDGET, type BudgetLimits } from './budget';
+import { cachedReport, ReportCache } from '../cache/reportCache';
 
 export interface AnalysisOptions {
   depth: number;
@@ -45,13 +45,7 @@ interface Snapshot {
  * analysis code give the stored report without simulating anything.
  */
 export async function analyzeSeries(series: Series, options: AnalysisOptions = DEFAULT_OPTIONS, readMs = 0, cache?: ReportCache): Promise<AnalysisReport> {
-  const key = cache ? ReportCache.key(['series', JSON.stringify(options), JSON.stringify(series)]) : '';
-  const hit = cache?.get<AnalysisReport>(key);
-  if (hit) return { ...hit, stats: { ...hit.stats, cached: true, ms: { read: readMs, parse: 0, summarize: 0, simulate: 0 } } };
-  const report = await simulateSeries(series, options, readMs);
-  // a result the budget cut short is not the answer for a run with time to finish
-  if (cache && !report.findings.some((f) => isBudgetNote(f.message))) cache.put(key, report);
-  return report;
+  return cachedReport(cache, () => ReportCache.key(['series', JSON.stringify(options), JSON.stringify(series)]), readMs, () => simulateSeries(series, options, readMs));
 }
 
 async function simulateSeries(series: Series, options: AnalysisOptions, readMs: number): Promise<AnalysisReport> {

@@ -17,10 +17,10 @@ import { caseHandlers, reachingOperations, worldOf, worldSignature, type World }
 import { SimulationCache } from '../simulate/simulationCache';
 import { applyPatchInMemory } from '../tree/applyInMemory';
 import { locateKvmFiles, type LocatedTree } from '../tree/kernelTree';
-import { ReportCache } from '../cache/reportCache';
+import { cachedReport, ReportCache } from '../cache/reportCache';
 import type { AnalysisOptions } from './analyzeSeries';
 import { timelineFindings, timelineUpToCut, type TimelinePoint } from './timeline';
-import { Budget, DEFAULT_BUDGET, isBudgetNote } from './budget';
+import { Budget, DEFAULT_BUDGET } from './budget';
 import { unclosedBraceLine } from './unclosedBrace';
 
 export interface TreeStats {
@@ -367,7 +367,6 @@ function locate(h: FoundHazard): SourceLocation {
   return { file: h.loc.file, line: h.loc.line, column: h.loc.column, function: h.fn };
 }
 
-/** One-shot audit (the CLI): open the tree, apply the series in memory, report, let go. */
 /**
  * Audits the tree (with the series applied in memory). With a cache, the same tree, series,
  * options and analysis code give the stored report without parsing or simulating anything.
@@ -376,18 +375,14 @@ export async function analyzeTree(dir: string, series: Series, options: Analysis
   const t0 = performance.now();
   const located = await locateKvmFiles(dir);
   const readMs = performance.now() - t0;
-  const key = cache ? treeReportKey(located, series, options) : '';
-  const hit = cache?.get<TreeReport>(key);
-  if (hit) return { ...hit, stats: { ...hit.stats, cached: true, ms: { read: readMs, parse: 0, summarize: 0, simulate: 0 } } };
-  const session = await TreeSession.fromLocated(located, readMs);
-  try {
-    const report = await session.analyze(series, options);
-    // a result the budget cut short is not the answer for a run with time to finish
-    if (cache && !report.findings.some((f) => isBudgetNote(f.message))) cache.put(key, report);
-    return report;
-  } finally {
-    session.dispose();
-  }
+  return cachedReport(cache, () => treeReportKey(located, series, options), readMs, async () => {
+    const session = await TreeSession.fromLocated(located, readMs);
+    try {
+      return await session.analyze(series, options);
+    } finally {
+      session.dispose();
+    }
+  });
 }
 
 /** Everything a tree report depends on besides the code: where, which files with what text, the series, the options. */

@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
+import type { AnalysisReport } from '../findings';
+import { isBudgetNote } from '../analysis/budget';
 import { codeFingerprint } from './codeFingerprint';
 
 /** A cache of results, not of data anyone needs: a few runs of the largest tree fit. */
@@ -94,4 +96,19 @@ export class ReportCache {
       total -= e.size;
     }
   }
+}
+
+/**
+ * The report for `key`: from the cache when an identical run stored it (marked cached, timed as
+ * this run's reading), else computed and stored, unless the budget cut it short (then it is
+ * not the answer for a run with time to finish). Without a cache, computed.
+ */
+export async function cachedReport<R extends AnalysisReport>(cache: ReportCache | undefined, key: () => string, readMs: number, compute: () => Promise<R>): Promise<R> {
+  if (!cache) return compute();
+  const k = key();
+  const hit = cache.get<R>(k);
+  if (hit) return { ...hit, stats: { ...hit.stats, cached: true, ms: { read: readMs, parse: 0, summarize: 0, simulate: 0 } } };
+  const report = await compute();
+  if (!report.findings.some((f) => isBudgetNote(f.message))) cache.put(k, report);
+  return report;
 }
