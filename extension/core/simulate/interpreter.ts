@@ -8,6 +8,7 @@ import {
 } from '../summary/idioms';
 import { type FlagValue, type SimState, cloneState, readFlag, writeFlag } from './state';
 import { SimulationCache } from './simulationCache';
+import { COUNT_SLOT, debugArmedSlot, encryptedSlot, FIRMWARE_SLOT, flagSlot, overlaySlots, readSlots } from './stateSlots';
 import { Budget } from '../analysis/budget';
 import type { Program } from './program';
 import { labelTail } from '../summary/irKeys';
@@ -138,6 +139,8 @@ export class Interpreter {
   private stack: string[] = [];
   /** exec/evalExpr frames now open, across calls. */
   private nesting = 0;
+  /** For each call being computed, innermost last: the state slots it has read or written so far. */
+  private deps: Set<string>[] = [];
   /** Set when some path was cut by a bound; the caller reports it as analysis-incomplete. */
   truncated = false;
   /** Where a bound cut paths, by function: what a note tells the user was not followed. */
@@ -172,6 +175,36 @@ export class Interpreter {
   reset(): void {
     this.stack = [];
     this.nesting = 0;
+    this.deps = [];
+  }
+
+  /** The call being computed depends on this slot of the state (see stateSlots). */
+  private touch(slot: string): void {
+    this.deps[this.deps.length - 1]?.add(slot);
+  }
+
+  /** Ground truth: is the path's vCPU's VMSA encrypted (false without a vCPU, or when it does not exist)? */
+  private encrypted(ctx: PathCtx): boolean {
+    if (ctx.vcpu === null) return false;
+    this.touch(encryptedSlot(ctx.vcpu));
+    return ctx.st.vcpus[ctx.vcpu]?.encrypted ?? false;
+  }
+
+  private vcpuExists(ctx: PathCtx, vcpu: number): boolean {
+    this.touch(encryptedSlot(vcpu));
+    return !!ctx.st.vcpus[vcpu];
+  }
+
+  /** A VM flag read as the hardware's configuration, tracked as a lifecycle flag or not. */
+  private vmFlagIsSet(ctx: PathCtx, name: string): boolean {
+    this.touch(`vm.${name}`);
+    return ctx.st.flags[name] === 1;
+  }
+
+  private flag(ctx: PathCtx, key: string): FlagValue {
+    const slot = this.program.trackedFlags.has(key) ? flagSlot(key, ctx.vcpu) : undefined;
+    if (slot) this.touch(slot);
+    return readFlag(ctx.st, key, ctx.vcpu, this.program.trackedFlags);
   }
 
   /** Runs `fn` from `ctx`; returns each distinct outcome with its return value. */
@@ -185,32 +218,38 @@ export class Interpreter {
       this.cut(fn, `calls nested deeper than ${MAX_CALL_DEPTH} were not followed into ${fn.name}()`);
       return [{ ctx, val: UNKNOWN }];
     }
-    // A call's outcomes depend only on what the callee can run, the state, the vCPU and the
-    // known arguments: computed once, they are reused wherever and whenever the call recurs.
+    // A call's outcomes depend only on what the callee can run, the vCPU, the known arguments
+    // and the slots of the state it read or wrote: computed once, they are reused wherever and
+    // whenever the call recurs in a state that agrees on those slots.
     const seed = calleeFacts(ctx.facts, args.map((a) => a.term));
-    const key = `${this.program.fingerprint(fn.name)}|${ctx.vcpu}|${this.cache.stateId(ctx.st)}|${args.map(argKey).join(',')}|${factsKey(seed)}`
+    const key = `${this.program.fingerprint(fn.name)}|${ctx.vcpu}|${args.map(argKey).join(',')}|${factsKey(seed)}`
       + (ctx.select?.fn === fn.name ? `|${ctx.select.label}` : '');
-    let results = this.cache.calls.get(key);
-    if (!results) {
+    let found = this.cache.findCall(key, ctx.st);
+    if (!found) {
       this.cache.misses++;
       const before = this.truncated;
       this.truncated = false;
-      results = this.computeCall(fn, ctx, args, seed);
+      this.deps.push(new Set());
+      const results = this.computeCall(fn, ctx, args, seed);
+      const slots = [...this.deps.pop()!].sort();
+      found = { slots, outcomes: results.map(({ st, ...r }) => ({ ...r, out: readSlots(st, slots) })) };
       const cut = this.truncated;
       this.truncated = before || cut;
-      if (!cut) this.cache.calls.set(key, results);
+      if (!cut) this.cache.storeCall(key, ctx.st, slots, found.outcomes);
     } else {
       this.cache.hits++;
     }
+    // what the callee depended on, its caller depends on
+    for (const slot of found.slots) this.touch(slot);
     const argTerms = args.map((a) => a.term);
     const out: { ctx: PathCtx; val: Val }[] = [];
-    for (const r of results) {
+    for (const r of found.outcomes) {
       // the callee's facts about its parameters are the caller's about its arguments
       const facts = mergeCalleeFacts(ctx.facts, r.facts, argTerms);
       if (!facts) continue;
       const events = r.events.length ? [...ctx.events, ...r.events.filter((e) => !ctx.exempt || (e.k !== 'vmsaRead' && e.k !== 'vmsaWrite')).map((e) => viaCaller(e, fn.name, ctx.mode, ctx.compat))] : ctx.events;
       out.push({
-        ctx: { ...ctx, st: r.st, events, facts, ...(r.seriesLoc ? { seriesLoc: r.seriesLoc } : {}) },
+        ctx: { ...ctx, st: overlaySlots(ctx.st, found.slots, r.out), events, facts, ...(r.seriesLoc ? { seriesLoc: r.seriesLoc } : {}) },
         val: returnedValue(r.val, argTerms, facts),
       });
     }
@@ -486,6 +525,7 @@ export class Interpreter {
   private execVcpuLoop(body: Stmt, ctx: PathCtx): Outcome[] {
     let live: PathCtx[] = [ctx];
     const finished: Outcome[] = [];
+    this.touch(COUNT_SLOT);
     for (let i = 0; i < ctx.st.vcpus.length; i++) {
       const next: PathCtx[] = [];
       for (const c of live) {
@@ -567,7 +607,7 @@ export class Interpreter {
   private evalCond(e: Expr, ctx: PathCtx): [PathCtx, Val][] {
     return this.evalExpr(e, ctx).map(([c, v]) => {
       if (!v.taint || c.vcpu === null) return [c, v];
-      const enc = c.st.vcpus[c.vcpu]?.encrypted ?? false;
+      const enc = this.encrypted(c);
       const ev: SimEvent & { k: 'vmsaRead' } = { k: 'vmsaRead', field: v.taint.slice(v.taint.indexOf(':') + 1), area: v.taint.startsWith('page:') ? 'page' : 'vmcb', vcpu: c.vcpu, encrypted: enc, decided: true, loc: e.loc, fn: c.fn, ...at(c), ...(v.mode ? { mode: v.mode } : {}) };
       return [withStateEvent(c, ev), v];
     });
@@ -664,12 +704,12 @@ export class Interpreter {
     // a whole save area read is its pointer (tested, passed along), not the state inside it
     if (ref.k === 'vmsa' && isWholeArea(ref)) return [ctx, UNKNOWN];
     if (ref.k === 'vmsa') {
-      const enc = ctx.vcpu !== null && (ctx.st.vcpus[ctx.vcpu]?.encrypted ?? false);
+      const enc = this.encrypted(ctx);
       const ev: SimEvent = { k: 'vmsaRead', field: ref.field, area: ref.area, vcpu: ctx.vcpu, encrypted: enc, decided: false, loc, fn: ctx.fn, ...at(ctx) };
       return [withStateEvent(ctx, ev), { n: null, taint: `${ref.area}:${ref.field}` }];
     }
     const key = flagKey(ref);
-    const n = readFlag(ctx.st, key, ctx.vcpu, this.program.trackedFlags);
+    const n = this.flag(ctx, key);
     if (n === null) return [ctx, this.program.modeBits.has(key) ? { n: null, mode: key } : UNKNOWN];
     const cause = { loc, fn: ctx.fn, text: key };
     if (typeof n === 'string') return [ctx, { n: null, sym: n, cause }];
@@ -685,7 +725,7 @@ export class Interpreter {
   private readControl(field: string, ctx: PathCtx): [PathCtx, Val] {
     const term = `vmcb.control.${field}`;
     let c = ctx;
-    if (field === EXIT_CODE_FIELD && !c.facts[term] && c.vcpu !== null && c.st.vcpus[c.vcpu]?.encrypted && c.st.flags['sev.es_active'] === 1) {
+    if (field === EXIT_CODE_FIELD && !c.facts[term] && this.encrypted(c) && this.vmFlagIsSet(c, 'sev.es_active')) {
       const automatic = this.program.exitCodes().filter(isSevEsAutomaticExit);
       const facts = automatic.length ? addOneOf(c.facts, term, automatic) : null;
       if (facts) c = { ...c, facts };
@@ -705,7 +745,7 @@ export class Interpreter {
     if (!target) return [[ctx, v]];
     // the GHCB sync writes the exit code the guest asked for: what the path knew of it is gone
     if (target.k === 'control') {
-      const enc = ctx.vcpu !== null && (ctx.st.vcpus[ctx.vcpu]?.encrypted ?? false);
+      const enc = this.encrypted(ctx);
       const events = enc ? [...ctx.events, { k: 'controlWrite' as const, field: target.field, vcpu: ctx.vcpu, loc: e.loc, fn: ctx.fn }] : ctx.events;
       return [[{ ...ctx, events, facts: forgetTerm(ctx.facts, `vmcb.control.${target.field}`) }, v]];
     }
@@ -734,19 +774,19 @@ export class Interpreter {
       return [[{ ...ctx, events: markLastRead(ctx.events, v.taint, (r) => ({ ...r, user: `the kvm_run page (${target.field})` })) }, v]];
     }
     if (target.k === 'vmsa') {
-      const enc = ctx.vcpu !== null && (ctx.st.vcpus[ctx.vcpu]?.encrypted ?? false);
+      const enc = this.encrypted(ctx);
       return [[withStateEvent(ctx, { k: 'vmsaWrite', field: target.field, area: target.area, vcpu: ctx.vcpu, encrypted: enc, asked: !!v.fromUser, loc: e.loc, fn: ctx.fn, ...at(ctx) }), v]];
     }
     const key = flagKey(target);
     if (!this.program.trackedFlags.has(key)) {
       // a VMCB control bit (LBR virtualization, an intercept) is no state of ours, but a change beyond KVM's save-area copy
-      const enc = ctx.vcpu !== null && (ctx.st.vcpus[ctx.vcpu]?.encrypted ?? false);
+      const enc = this.encrypted(ctx);
       if (enc && key.startsWith('vcpu.vmcb.control.')) return [[{ ...ctx, events: [...ctx.events, { k: 'controlWrite', field: key.slice('vcpu.vmcb.control.'.length), vcpu: ctx.vcpu, loc: e.loc, fn: ctx.fn }] }, v]];
       return [[ctx, v]];
     }
     if (op === '=' && v.sym !== undefined) return [[this.setFlag(ctx, key, v.sym, e.loc), v]];
     let value: FlagValue = v.n === null ? null : v.n === 0 ? 0 : 1;
-    if (op === '+=' || op === '|=') value = v.n === 0 ? readFlag(ctx.st, key, ctx.vcpu, this.program.trackedFlags) : 1;
+    if (op === '+=' || op === '|=') value = v.n === 0 ? this.flag(ctx, key) : 1;
     else if (op !== '=') value = null;
     if (typeof value === 'string') return [[this.setFlag(ctx, key, value, e.loc), { n: null, sym: value }]];
     // An unknown value is zero on some paths and nonzero on others.
@@ -755,11 +795,15 @@ export class Interpreter {
   }
 
   private setFlag(ctx: PathCtx, key: string, value: FlagValue, loc: Loc): PathCtx {
+    const slot = this.program.trackedFlags.has(key) ? flagSlot(key, ctx.vcpu) : undefined;
+    if (slot) this.touch(slot);
     const st = cloneState(ctx.st);
     if (!writeFlag(st, key, ctx.vcpu, value, this.program.trackedFlags)) return ctx;
     const events: SimEvent[] = [...ctx.events, { k: 'flagSet', flag: key, vcpu: key.startsWith('vcpu.') ? ctx.vcpu : null, value, loc, fn: ctx.fn, ...at(ctx) }];
     // Committing debug flags arms debugging: the ioctl goes on to load DR7 and the intercepts.
     if (key === FLAGS.guestDebug && ctx.vcpu !== null && st.vcpus[ctx.vcpu]) {
+      this.touch(debugArmedSlot(ctx.vcpu));
+      this.touch(encryptedSlot(ctx.vcpu));
       const v = st.vcpus[ctx.vcpu];
       v.debugArmed = value !== 0;
       if (value !== 0) events.push({ k: 'debugArm', vcpu: ctx.vcpu, encrypted: v.encrypted, how: 'vcpu->guest_debug committed', loc, fn: ctx.fn, ...at(ctx) });
@@ -883,14 +927,15 @@ export class Interpreter {
     if (setter) return [this.setFlag(ctx, flagKey(setter.ref), setter.value as FlagValue, e.loc), { n: 0 }];
     if (FIRMWARE_CALLS.has(name)) return this.firmware(e, ctx);
     const argTexts = e.args.map(exprText);
-    if (debugArmingCall(name, argTexts) && ctx.vcpu !== null && ctx.st.vcpus[ctx.vcpu]) {
+    if (debugArmingCall(name, argTexts) && ctx.vcpu !== null && this.vcpuExists(ctx, ctx.vcpu)) {
+      this.touch(debugArmedSlot(ctx.vcpu));
       const st = cloneState(ctx.st);
       st.vcpus[ctx.vcpu].debugArmed = true;
       const ev: SimEvent = { k: 'debugArm', vcpu: ctx.vcpu, encrypted: st.vcpus[ctx.vcpu].encrypted, how: `${name}(${argTexts.slice(1).join(', ')})`, loc: e.loc, fn: ctx.fn, ...at(ctx) };
       return [{ ...ctx, st, events: [...ctx.events, ev] }, UNKNOWN];
     }
     if (MEMORY_WRITERS.has(name) && e.args[0]?.k === 'read' && e.args[0].ref.k === 'vmsa') {
-      const enc = ctx.vcpu !== null && (ctx.st.vcpus[ctx.vcpu]?.encrypted ?? false);
+      const enc = this.encrypted(ctx);
       const ev: SimEvent = { k: 'vmsaWrite', field: e.args[0].ref.field, area: e.args[0].ref.area, vcpu: ctx.vcpu, encrypted: enc, asked: !!args[1]?.fromUser, loc: e.loc, fn: ctx.fn, ...at(ctx) };
       return [withStateEvent(ctx, ev), UNKNOWN];
     }
@@ -902,6 +947,8 @@ export class Interpreter {
     const cmdText = e.args.map(exprText).find((t) => t.startsWith('SEV_CMD_'));
     const cmd = cmdText ? firmwareCommand(cmdText) : undefined;
     if (!cmd || cmd === 'OTHER') return [ctx, UNKNOWN];
+    this.touch(FIRMWARE_SLOT);
+    if (ctx.vcpu !== null) { this.touch(encryptedSlot(ctx.vcpu)); this.touch(debugArmedSlot(ctx.vcpu)); }
     const st = cloneState(ctx.st);
     let ok = false;
     const events = [...ctx.events];

@@ -2,8 +2,10 @@
 // calls and of whole operations, keyed by small numbers for states and code fingerprints.
 // Owned by the analysis and dropped with it, so a long-lived editor host does not accumulate it.
 import type { StepResult } from '../rules/rule';
-import type { CallResult } from './interpreter';
+import type { Facts } from './pathFacts';
+import type { PathCtx, SimEvent, Val } from './interpreter';
 import { type SimState, stateKey } from './state';
+import { projectionKey, type SlotValue } from './stateSlots';
 
 /** Long strings (state keys, code fingerprints) to small numbers, for cheap cache keys. */
 export class Interner {
@@ -20,8 +22,15 @@ export class Interner {
   }
 }
 
+/** One outcome of a call, its state as the values of the slots the call read or wrote (see stateSlots). */
+export interface StoredOutcome { out: SlotValue[]; events: SimEvent[]; seriesLoc?: PathCtx['seriesLoc']; val: Val; facts: Facts }
+
+/** A call's outcomes for every input that agrees on `slots`, by those slots' values. */
+interface CallVariant { slots: string[]; byInput: Map<string, StoredOutcome[]> }
+
 export class SimulationCache {
-  readonly calls = new Map<string, CallResult[]>();
+  /** By callee code, vCPU, arguments and facts: the variants of slots the call depended on. */
+  readonly calls = new Map<string, CallVariant[]>();
   readonly steps = new Map<string, StepResult[]>();
   readonly fingerprints = new Interner();
   private readonly stateKeys = new Interner();
@@ -34,6 +43,26 @@ export class SimulationCache {
     let id = this.stateIds.get(s);
     if (id === undefined) { id = this.stateKeys.id(stateKey(s)); this.stateIds.set(s, id); }
     return id;
+  }
+
+  /** Outcomes of the call `key` computed from a state that agrees with `st` on every slot they depended on. */
+  findCall(key: string, st: SimState): { slots: string[]; outcomes: StoredOutcome[] } | undefined {
+    const variants = this.calls.get(key);
+    if (!variants) return undefined;
+    for (const v of variants) {
+      const outcomes = v.byInput.get(projectionKey(st, v.slots));
+      if (outcomes) return { slots: v.slots, outcomes };
+    }
+    return undefined;
+  }
+
+  storeCall(key: string, st: SimState, slots: string[], outcomes: StoredOutcome[]): void {
+    let variants = this.calls.get(key);
+    if (!variants) { variants = []; this.calls.set(key, variants); }
+    const slotsKey = slots.join(',');
+    let v = variants.find((x) => x.slots.join(',') === slotsKey);
+    if (!v) { v = { slots, byInput: new Map() }; variants.push(v); }
+    v.byInput.set(projectionKey(st, slots), outcomes);
   }
 
   /** Bounds memory on long series: results of code no longer current are the ones dropped. */
