@@ -272,9 +272,19 @@ export class Simulator {
     }
     return {
       hazards: [...found.values()], statesExplored: explored, boundReached, unresolved: [...unresolved.values()], truncated: this.interp.truncated,
-      cuts: [...this.interp.cuts.values()], modeDependent: [...modes].sort(), ...(budgetCut ? { budgetCut } : {}),
+      // in code order: which call met a bound first depends on what an earlier analysis left in the cache
+      cuts: [...this.interp.cuts.values()].sort(byPlace), modeDependent: [...modes].sort(), ...(budgetCut ? { budgetCut } : {}),
     };
   }
+}
+
+function byPlace(a: { fn: string; loc: Loc; what: string }, b: { fn: string; loc: Loc; what: string }): number {
+  return order(a.loc.file, b.loc.file) || a.loc.line - b.loc.line || order(a.fn, b.fn) || order(a.what, b.what);
+}
+
+/** By code unit, the same in every locale. */
+function order(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Rules are pure in the step result, and cached step results recur: judge each once. */

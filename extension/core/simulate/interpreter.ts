@@ -7,7 +7,7 @@ import {
   isCopyFromUser, isCopyToUser, isNamedConstant, keptCurrentByTraps, EXIT_CODE_FIELD, isSevEsAutomaticExit,
 } from '../summary/idioms';
 import { type FlagValue, type SimState, cloneState, readFlag, writeFlag } from './state';
-import { SimulationCache } from './simulationCache';
+import { type CallNote, SimulationCache } from './simulationCache';
 import { COUNT_SLOT, debugArmedSlot, encryptedSlot, FIRMWARE_SLOT, flagSlot, overlaySlots, readSlots } from './stateSlots';
 import { Budget } from '../analysis/budget';
 import type { Program } from './program';
@@ -117,6 +117,14 @@ interface Outcome { ctx: PathCtx; flow: Flow }
 /** The VMSA page itself, or KVM's VMCB save-area copy of the state. */
 type Area = 'page' | 'vmcb';
 
+/**
+ * A call being computed: the state slots it read or wrote, what it left unfollowed, and whether
+ * it may be reused. `depth`: the calls in progress when it was made; `reach`: how much deeper
+ * the calls it made went; `depthCut`: one of them was cut by MAX_CALL_DEPTH, so its result holds
+ * only at this same depth (without a cut, at any depth where the deepest call still fits).
+ */
+interface CallFrame { slots: Set<string>; notes: Map<string, CallNote>; contextual: boolean; depth: number; reach: number; depthCut: boolean }
+
 export interface CallResult { st: SimState; events: SimEvent[]; seriesLoc?: PathCtx['seriesLoc']; val: Val; facts: Facts }
 
 
@@ -139,27 +147,45 @@ export class Interpreter {
   private stack: string[] = [];
   /** exec/evalExpr frames now open, across calls. */
   private nesting = 0;
-  /** For each call being computed, innermost last: the state slots it has read or written so far. */
-  private deps: Set<string>[] = [];
+  /** For each call being computed, innermost last: what its result depends on so far. */
+  private frames: CallFrame[] = [];
   /** Set when some path was cut by a bound; the caller reports it as analysis-incomplete. */
   truncated = false;
   /** Where a bound cut paths, by function: what a note tells the user was not followed. */
   readonly cuts = new Map<string, { fn: string; loc: Loc; what: string }>();
 
-  private cut(fn: FunctionIr | { name: string; loc: Loc }, what: string): void {
-    this.truncated = true;
-    this.note(fn, what);
+  /**
+   * Paths not followed. `contextual`: the cut depends on where the call was made from (how deep
+   * the calls leading to it are), not only on the call, so no call in progress may be reused.
+   */
+  private cut(fn: FunctionIr | { name: string; loc: Loc }, what: string, contextual = false): void {
+    this.record({ fn: fn.name, loc: fn.loc, what, cut: true });
+    if (contextual) for (const f of this.frames) f.contextual = true;
   }
 
   /** A cut found by the caller (a step abandoned): reported like the interpreter's own. */
   noteCut(fn: FunctionIr | { name: string; loc: Loc }, what: string): void {
-    this.cut(fn, what);
+    this.cut(fn, what, true);
   }
 
   /** Something not followed that is the same every time (a missing exit handler, recursion): named, results still reused. */
   private note(fn: FunctionIr | { name: string; loc: Loc }, what: string): void {
-    const key = `${fn.name}|${what}`;
-    if (!this.cuts.has(key)) this.cuts.set(key, { fn: fn.name, loc: fn.loc, what });
+    this.record({ fn: fn.name, loc: fn.loc, what, cut: false });
+  }
+
+  /** A call was made at this stack depth (and cut there, by MAX_CALL_DEPTH): what the calls in progress reached. */
+  private reached(depth: number, cut: boolean): void {
+    const top = this.frames[this.frames.length - 1];
+    if (!top) return;
+    top.reach = Math.max(top.reach, depth - top.depth);
+    top.depthCut ||= cut;
+  }
+
+  private record(n: CallNote): void {
+    if (n.cut) this.truncated = true;
+    const key = `${n.fn}|${n.what}`;
+    if (!this.cuts.has(key)) this.cuts.set(key, { fn: n.fn, loc: n.loc, what: n.what });
+    this.frames[this.frames.length - 1]?.notes.set(key, n);
   }
 
   constructor(
@@ -175,12 +201,12 @@ export class Interpreter {
   reset(): void {
     this.stack = [];
     this.nesting = 0;
-    this.deps = [];
+    this.frames = [];
   }
 
   /** The call being computed depends on this slot of the state (see stateSlots). */
   private touch(slot: string): void {
-    this.deps[this.deps.length - 1]?.add(slot);
+    this.frames[this.frames.length - 1]?.slots.add(slot);
   }
 
   /** Ground truth: is the path's vCPU's VMSA encrypted (false without a vCPU, or when it does not exist)? */
@@ -209,12 +235,17 @@ export class Interpreter {
 
   /** Runs `fn` from `ctx`; returns each distinct outcome with its return value. */
   runFunction(fn: FunctionIr, ctx: PathCtx, args: Val[] = []): { ctx: PathCtx; val: Val }[] {
-    // recursion is followed once: the inner call's outcome is unknown (no state changes seen there)
-    if (this.stack.includes(fn.name)) {
-      if (this.stack[0] === fn.name) this.note(fn, `${fn.name}() calls itself again: the inner call is taken as doing nothing`);
+    // recursion is followed once: the inner call's outcome is unknown (no state changes seen
+    // there), which only the calls made inside the outer one see, so only they are not reused
+    const outer = this.stack.indexOf(fn.name);
+    if (outer >= 0) {
+      for (let i = outer + 1; i < this.frames.length; i++) this.frames[i].contextual = true;
+      if (outer === 0) this.note(fn, `${fn.name}() calls itself again: the inner call is taken as doing nothing`);
       return [{ ctx, val: UNKNOWN }];
     }
-    if (this.stack.length >= MAX_CALL_DEPTH) {
+    const depth = this.stack.length;
+    if (depth >= MAX_CALL_DEPTH) {
+      this.reached(depth, true);
       this.cut(fn, `calls nested deeper than ${MAX_CALL_DEPTH} were not followed into ${fn.name}()`);
       return [{ ctx, val: UNKNOWN }];
     }
@@ -224,23 +255,26 @@ export class Interpreter {
     const seed = calleeFacts(ctx.facts, args.map((a) => a.term));
     const key = `${this.program.fingerprint(fn.name)}|${ctx.vcpu}|${args.map(argKey).join(',')}|${factsKey(seed)}`
       + (ctx.select?.fn === fn.name ? `|${ctx.select.label}` : '');
-    let found = this.cache.findCall(key, ctx.st);
+    let found = this.cache.findCall(key, ctx.st, (c) => (c.depthCut ? c.depth === depth : depth + c.reach < MAX_CALL_DEPTH));
     if (!found) {
       this.cache.misses++;
-      const before = this.truncated;
-      this.truncated = false;
-      this.deps.push(new Set());
+      const frame: CallFrame = { slots: new Set(), notes: new Map(), contextual: false, depth, reach: 0, depthCut: false };
+      this.frames.push(frame);
       const results = this.computeCall(fn, ctx, args, seed);
-      const slots = [...this.deps.pop()!].sort();
-      found = { slots, outcomes: results.map(({ st, ...r }) => ({ ...r, out: readSlots(st, slots) })) };
-      const cut = this.truncated;
-      this.truncated = before || cut;
-      if (!cut) this.cache.storeCall(key, ctx.st, slots, found.outcomes);
+      this.frames.pop();
+      const slots = [...frame.slots].sort();
+      found = {
+        slots, outcomes: results.map(({ st, ...r }) => ({ ...r, out: readSlots(st, slots) })), notes: [...frame.notes.values()],
+        depth, reach: frame.reach, depthCut: frame.depthCut,
+      };
+      if (!frame.contextual) this.cache.storeCall(key, ctx.st, slots, found);
     } else {
       this.cache.hits++;
     }
-    // what the callee depended on, its caller depends on
+    // what the callee depended on, reached and left unfollowed, its caller did
     for (const slot of found.slots) this.touch(slot);
+    for (const n of found.notes) this.record(n);
+    this.reached(depth + found.reach, found.depthCut);
     const argTerms = args.map((a) => a.term);
     const out: { ctx: PathCtx; val: Val }[] = [];
     for (const r of found.outcomes) {
@@ -340,7 +374,7 @@ export class Interpreter {
   private cutTooDeep(ctx: PathCtx): void {
     const fn = this.program.functions.get(ctx.fn);
     this.cut(fn ?? { name: ctx.fn, loc: { file: '<simulation>', line: 1, column: 1 } },
-      `statements and expressions nested more than ${MAX_NESTING} deep, counted across the calls that lead into ${ctx.fn}(), were not simulated`);
+      `statements and expressions nested more than ${MAX_NESTING} deep, counted across the calls that lead into ${ctx.fn}(), were not simulated`, true);
   }
 
   private execStmt(s: Stmt, ctx: PathCtx): Outcome[] {

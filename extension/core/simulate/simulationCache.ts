@@ -4,6 +4,7 @@
 import type { StepResult } from '../rules/rule';
 import type { Facts } from './pathFacts';
 import type { PathCtx, SimEvent, Val } from './interpreter';
+import type { Loc } from '../summary/ir';
 import { type SimState, stateKey } from './state';
 import { projectionKey, type SlotValue } from './stateSlots';
 
@@ -25,8 +26,17 @@ export class Interner {
 /** One outcome of a call, its state as the values of the slots the call read or wrote (see stateSlots). */
 export interface StoredOutcome { out: SlotValue[]; events: SimEvent[]; seriesLoc?: PathCtx['seriesLoc']; val: Val; facts: Facts }
 
+/**
+ * What a call left unfollowed or took as unknown (a path bound, a goto chain, recursion): named
+ * again whenever its result is reused, so a reused result reports what a computed one would.
+ */
+export interface CallNote { fn: string; loc: Loc; what: string; cut: boolean }
+
+/** A computed call; `depth`, `reach`, `depthCut` say at which call depths it holds (see the interpreter's CallFrame). */
+export interface StoredCall { outcomes: StoredOutcome[]; notes: CallNote[]; depth: number; reach: number; depthCut: boolean }
+
 /** A call's outcomes for every input that agrees on `slots`, by those slots' values. */
-interface CallVariant { slots: string[]; byInput: Map<string, StoredOutcome[]> }
+interface CallVariant { slots: string[]; byInput: Map<string, StoredCall[]> }
 
 export class SimulationCache {
   /** By callee code, vCPU, arguments and facts: the variants of slots the call depended on. */
@@ -46,23 +56,26 @@ export class SimulationCache {
   }
 
   /** Outcomes of the call `key` computed from a state that agrees with `st` on every slot they depended on. */
-  findCall(key: string, st: SimState): { slots: string[]; outcomes: StoredOutcome[] } | undefined {
+  findCall(key: string, st: SimState, usable: (c: StoredCall) => boolean): StoredCall & { slots: string[] } | undefined {
     const variants = this.calls.get(key);
     if (!variants) return undefined;
     for (const v of variants) {
-      const outcomes = v.byInput.get(projectionKey(st, v.slots));
-      if (outcomes) return { slots: v.slots, outcomes };
+      const stored = v.byInput.get(projectionKey(st, v.slots))?.find(usable);
+      if (stored) return { slots: v.slots, ...stored };
     }
     return undefined;
   }
 
-  storeCall(key: string, st: SimState, slots: string[], outcomes: StoredOutcome[]): void {
+  storeCall(key: string, st: SimState, slots: string[], call: StoredCall): void {
     let variants = this.calls.get(key);
     if (!variants) { variants = []; this.calls.set(key, variants); }
     const slotsKey = slots.join(',');
     let v = variants.find((x) => x.slots.join(',') === slotsKey);
     if (!v) { v = { slots, byInput: new Map() }; variants.push(v); }
-    v.byInput.set(projectionKey(st, slots), outcomes);
+    const input = projectionKey(st, slots);
+    const calls = v.byInput.get(input);
+    if (calls) calls.push(call);
+    else v.byInput.set(input, [call]);
   }
 
   /** Bounds memory on long series: results of code no longer current are the ones dropped. */
