@@ -253,7 +253,7 @@ export class Interpreter {
     // and the slots of the state it read or wrote: computed once, they are reused wherever and
     // whenever the call recurs in a state that agrees on those slots.
     const seed = calleeFacts(ctx.facts, args.map((a) => a.term));
-    const key = `${this.program.fingerprint(fn.name)}|${ctx.vcpu}|${args.map(argKey).join(',')}|${factsKey(seed)}`
+    const key = `${this.program.fingerprint(fn.name)}|${ctx.vcpu}|${args.map((a) => argKey(a, this.program)).join(',')}|${factsKey(seed)}`
       + (ctx.select?.fn === fn.name ? `|${ctx.select.label}` : '');
     let found = this.cache.findCall(key, ctx.st, (c) => (c.depthCut ? c.depth === depth : depth + c.reach < MAX_CALL_DEPTH));
     if (!found) {
@@ -1050,8 +1050,9 @@ function valKey(v: Val): string {
   return `${v.n}|${v.errno ?? ''}|${v.sym ?? ''}|${v.term ?? ''}|${v.cmp ? `${v.cmp.term}${v.cmp.eq ? '=' : '!'}${v.cmp.sym}` : ''}|${v.taint ?? ''}|${v.fromUser ? 1 : 0}|${v.gate ? v.gate.when : ''}|${v.prot ? 1 : 0}`;
 }
 
-function argKey(a: Val): string {
-  return (a.n !== null ? String(a.n) : a.sym ?? '') + (a.fromUser ? 'u' : '') + (a.fnRef ? `@${a.fnRef}` : '');
+/** An argument as far as it can steer the callee; a function handed over counts by its code, which the callee may run. */
+function argKey(a: Val, program: Program): string {
+  return (a.n !== null ? String(a.n) : a.sym ?? '') + (a.fromUser ? 'u' : '') + (a.fnRef ? `@${a.fnRef}=${program.fingerprint(a.fnRef)}` : '');
 }
 
 function withUser(v: Val, l: Val, r: Val): Val {

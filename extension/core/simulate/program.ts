@@ -101,6 +101,9 @@ export class Program {
           const target = this.resolveOp(callee.slice(3));
           onOp(callee.slice(3), target);
           if (target) queue.push(target);
+        } else if (callee.startsWith('ref:')) {
+          // a function named as a value (handed to msr_io(), stored in a pointer) may be called from here
+          if (this.functions.has(callee.slice(4))) queue.push(callee.slice(4));
         } else queue.push(callee);
       }
     }
@@ -115,10 +118,11 @@ function objectId(o: object): number {
   return id;
 }
 
-/** Direct callee names and "op:<name>" for ops-table calls in a function body. */
+/** Direct callee names, "op:<name>" for ops-table calls and "ref:<name>" for names read as values in a function body. */
 function calleesOf(body: Stmt): Set<string> {
   const out = new Set<string>();
   forEachExpr(body, (e) => {
+    if (e.k === 'read' && e.ref.k === 'local') out.add(`ref:${e.ref.name}`);
     if (e.k !== 'call') return;
     if (e.callee.k === 'direct') out.add(e.callee.name);
     else if (e.callee.k === 'op' || e.callee.k === 'opPresent') out.add(`op:${e.callee.op}`);
