@@ -48,3 +48,43 @@ export function table(head: string[], rows: string[][], align?: string): string 
 export function passMiss(ok: boolean): string {
   return ok ? 'PASS' : 'MISS';
 }
+
+/** Several runs of one measure: what the report prints as min / median / max. */
+export interface Spread {
+  runs: number[];
+  min: number;
+  median: number;
+  max: number;
+}
+
+/** NaN throughout when there are no runs (every run failed): printed as "-". */
+export function spread(xs: readonly number[]): Spread {
+  const runs = xs.filter((x) => Number.isFinite(x));
+  return { runs, min: runs.length ? Math.min(...runs) : NaN, median: median(runs), max: runs.length ? Math.max(...runs) : NaN };
+}
+
+/** Table cells min, median, max; one run shows under median only, no run as "-". */
+export function spreadCells(s: Spread, fmt: (x: number) => string = fmtMs): string[] {
+  if (!s.runs.length) return ['', '-', ''];
+  return s.runs.length === 1 ? ['', fmt(s.median), ''] : [fmt(s.min), fmt(s.median), fmt(s.max)];
+}
+
+/** Peak RSS figures: KiB from the kernel, printed as decimal MB like the byte sizes above. */
+export function kibToMb(kib: number): number {
+  return (kib * 1024) / 1e6;
+}
+
+/** One of the targets, measured. */
+export interface Target {
+  name: string;
+  /** As printed, with its unit. */
+  measured: string;
+  /** The figure and the limit it was judged against, where it is one number (for --json). */
+  value?: number;
+  limit?: number;
+  pass: boolean;
+}
+
+export function indent(text: string, n = 3): string {
+  return text.split('\n').map((l) => ' '.repeat(n) + l).join('\n');
+}
