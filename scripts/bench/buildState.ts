@@ -36,3 +36,14 @@ export function build(): void {
   // to stderr: stdout may be the JSON report
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: ['ignore', 2, 2] });
 }
+
+/**
+ * Changes whenever dist/ is rebuilt. The cache is keyed by the bundle's code, so a rebuild
+ * between a cold run and its cached run (someone running npm test meanwhile) makes the second
+ * run cold too: such a pair measures nothing and is taken again.
+ */
+export function bundleStamp(): string {
+  return BUNDLES.map((b) => {
+    try { const st = statSync(join(ROOT, b)); return `${st.size}:${st.mtimeMs}`; } catch { return 'missing'; }
+  }).join(' ');
+}

@@ -3,6 +3,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bundleStamp } from './buildState';
 import { describeFailure, runNode, type ProcessRun } from './processRun';
 
 const ROOT = join(__dirname, '..', '..');
@@ -24,6 +25,8 @@ export interface CliRun {
 export interface ColdCachedRun {
   cold: CliRun | string;
   cached: CliRun | string;
+  /** dist/ changed while the pair ran: the cached run looked under another code version's key. */
+  rebuilt: boolean;
 }
 
 interface JsonStats { stats?: { statesExplored?: number; cached?: boolean; ms?: CliRun['ms'] }; findings?: { severity: string }[] }
@@ -56,9 +59,10 @@ export async function coldThenCached(tree: string): Promise<ColdCachedRun> {
   const cacheHome = join(work, 'xdg-cache');
   mkdirSync(cacheHome); // exists and is empty: a cold run
   try {
+    const before = bundleStamp();
     const cold = await checkOnce(tree, cacheHome, work, 'cold');
     const cached = await checkOnce(tree, cacheHome, work, 'cached');
-    return { cold, cached };
+    return { cold, cached, rebuilt: bundleStamp() !== before };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -55,7 +55,12 @@ export async function benchTreeFigures(label: string, dir: string, runs: number,
       const r = await rawParseOnce(list);
       if (typeof r === 'string') notes.push(r); else raw.push(r);
       progress(`${label} run ${i}/${runs}: cold and cached kvm-lens check --tree`);
-      const cc = await coldThenCached(dir);
+      let cc = await coldThenCached(dir);
+      if (cc.rebuilt) {
+        notes.push(`run ${i}: dist/ was rebuilt between the cold and the cached run (a new code version misses the cache); that pair was taken again`);
+        cc = await coldThenCached(dir);
+        if (cc.rebuilt) notes.push(`run ${i}: dist/ was rebuilt again during the second try; its cached figure may be a cold one`);
+      }
       if (typeof cc.cold === 'string') notes.push(cc.cold); else cold.push(cc.cold);
       if (typeof cc.cached === 'string') notes.push(cc.cached); else cached.push(cc.cached);
       progress(`${label} run ${i}/${runs}: analysis worker memory`);
