@@ -7,7 +7,7 @@ import {
   isCopyFromUser, isCopyToUser, isNamedConstant, keptCurrentByTraps, EXIT_CODE_FIELD, isSevEsAutomaticExit,
 } from '../summary/idioms';
 import { type FlagValue, type SimState, cloneState, readFlag, writeFlag } from './state';
-import { type CallNote, SimulationCache } from './simulationCache';
+import { type CallNote, SimulationCache, type StoredOutcome } from './simulationCache';
 import { COUNT_SLOT, debugArmedSlot, encryptedSlot, FIRMWARE_SLOT, flagSlot, overlaySlots, readSlots } from './stateSlots';
 import { Budget } from '../analysis/budget';
 import type { Program } from './program';
@@ -281,7 +281,7 @@ export class Interpreter {
       // the callee's facts about its parameters are the caller's about its arguments
       const facts = mergeCalleeFacts(ctx.facts, r.facts, argTerms);
       if (!facts) continue;
-      const events = r.events.length ? [...ctx.events, ...r.events.filter((e) => !ctx.exempt || (e.k !== 'vmsaRead' && e.k !== 'vmsaWrite')).map((e) => viaCaller(e, fn.name, ctx.mode, ctx.compat))] : ctx.events;
+      const events = r.events.length ? [...ctx.events, ...calleeEvents(r, fn.name, ctx)] : ctx.events;
       out.push({
         ctx: { ...ctx, st: overlaySlots(ctx.st, found.slots, r.out), events, facts, ...(r.seriesLoc ? { seriesLoc: r.seriesLoc } : {}) },
         val: returnedValue(r.val, argTerms, facts),
@@ -1084,6 +1084,25 @@ function markLastRead(events: SimEvent[], taint: string, f: (e: SimEvent & { k: 
   return events;
 }
 
+const calleeEventsMemo = new WeakMap<StoredOutcome, Map<string, SimEvent[]>>();
+
+/**
+ * A callee's events as its caller sees them: named with the callee on their call chain, tagged
+ * with the caller's mode and VM-type decision, accesses dropped under a guard's exemption. The
+ * same stored outcome is taken from the same few contexts again and again: built once per context.
+ */
+function calleeEvents(r: StoredOutcome, callee: string, ctx: PathCtx): SimEvent[] {
+  const key = `${ctx.exempt ? 1 : 0}|${ctx.mode ?? ''}|${ctx.compat ? 1 : 0}`;
+  let byContext = calleeEventsMemo.get(r);
+  if (!byContext) { byContext = new Map(); calleeEventsMemo.set(r, byContext); }
+  let events = byContext.get(key);
+  if (!events) {
+    events = r.events.filter((e) => !ctx.exempt || (e.k !== 'vmsaRead' && e.k !== 'vmsaWrite')).map((e) => viaCaller(e, callee, ctx.mode, ctx.compat));
+    byContext.set(key, events);
+  }
+  return events;
+}
+
 /** An event from a callee, as the caller sees it: one call deeper. */
 function viaCaller(e: SimEvent, callee: string, mode: string | undefined, compat: boolean | undefined): SimEvent {
   if (e.k === 'vmsaRead' || e.k === 'vmsaWrite' || e.k === 'debugArm') return { ...e, via: [callee, ...(e.via ?? [])], ...(mode && !e.mode ? { mode } : {}), ...(compat ? { compat: true } : {}) };
@@ -1283,7 +1302,16 @@ function isPure(e: Expr): boolean {
   return p;
 }
 
+const eventKeys = new WeakMap<SimEvent, string>();
+
+/** What tells two events apart when paths join; memoized, as events are never changed once made. */
 function eventKey(ev: SimEvent): string {
+  let k = eventKeys.get(ev);
+  if (k === undefined) { k = computeEventKey(ev); eventKeys.set(ev, k); }
+  return k;
+}
+
+function computeEventKey(ev: SimEvent): string {
   return `${ev.k}@${ev.loc.file}:${ev.loc.line}:${ev.loc.column}${'field' in ev ? ev.field : ''}${'encrypted' in ev ? +ev.encrypted : ''}${ev.choice ?? ''}`
     + (ev.k === 'vmsaRead' ? `${+ev.decided}${ev.user ?? ''}${(ev.into ?? []).join(',')}` : ev.k === 'vmsaWrite' ? `${+ev.asked}` : '');
 }

@@ -1,6 +1,7 @@
 // The code the simulation runs: every function summary by name (series over model), the ops
 // tables that resolve indirect calls, and which kernel flags are state worth tracking.
-import type { FunctionIr, FunctionTable, Stmt } from '../summary/ir';
+import type { FunctionIr, FunctionTable } from '../summary/ir';
+import { CodeIdentity } from './codeIdentity';
 import { forEachExpr } from '../summary/irKeys';
 import { FLAGS, FPU_CONFIDENTIAL, flagKey, flagSetter } from '../summary/idioms';
 import { Interner } from './simulationCache';
@@ -60,75 +61,22 @@ export class Program {
     return this.seriesFiles.has(file);
   }
 
-  private fingerprints = new Map<string, string>();
+  private identity: CodeIdentity | undefined;
 
   /**
-   * Identity of everything a handler can run: the function objects reachable from it (a patch
-   * that changes a function makes a new object), how its ops calls resolve, and which flags are
-   * state. Equal fingerprints mean equal behaviour, so step results can be reused across patches.
+   * Identity of everything a handler can run (see CodeIdentity) and of which flags are state.
+   * Equal fingerprints mean equal behaviour, so results can be reused across patches and edits.
    */
   fingerprint(handler: string): string {
-    let fp = this.fingerprints.get(handler);
-    if (fp !== undefined) return fp;
-    const parts: string[] = [];
-    this.walkClosure(handler, (name, fn) => parts.push(`${name}#${fn ? objectId(fn) : '-'}`), (op, target) => parts.push(`op:${op}=${target ?? '-'}`));
-    fp = `f${this.interner.id(parts.sort().join(',') + '|' + [...this.trackedFlags].sort().join(','))}`;
-    this.fingerprints.set(handler, fp);
-    return fp;
+    this.identity ??= new CodeIdentity(this, this.interner, [...this.trackedFlags].sort().join(','));
+    return this.identity.of(handler);
   }
 
-  /** Every function a handler can reach, through direct and ops-table calls. */
+  /** Every function a handler can reach, through direct, ops-table and table calls and functions named as values. */
   closure(handler: string): Set<string> {
-    const names = new Set<string>();
-    this.walkClosure(handler, (name, fn) => { if (fn) names.add(name); }, () => {});
-    return names;
+    this.identity ??= new CodeIdentity(this, this.interner, [...this.trackedFlags].sort().join(','));
+    return this.identity.closure(handler);
   }
-
-  private walkClosure(handler: string, onFunction: (name: string, fn: FunctionIr | undefined) => void, onOp: (op: string, target: string | undefined) => void): void {
-    const seen = new Set<string>();
-    const queue = [handler];
-    while (queue.length) {
-      const name = queue.shift()!;
-      if (seen.has(name)) continue;
-      seen.add(name);
-      const fn = this.functions.get(name);
-      onFunction(name, fn);
-      if (!fn) continue;
-      for (const callee of calleesOf(fn.body)) {
-        if (callee.startsWith('table:')) {
-          for (const e of this.tables.get(callee.slice(6)) ?? []) queue.push(e.fn);
-        } else if (callee.startsWith('op:')) {
-          const target = this.resolveOp(callee.slice(3));
-          onOp(callee.slice(3), target);
-          if (target) queue.push(target);
-        } else if (callee.startsWith('ref:')) {
-          // a function named as a value (handed to msr_io(), stored in a pointer) may be called from here
-          if (this.functions.has(callee.slice(4))) queue.push(callee.slice(4));
-        } else queue.push(callee);
-      }
-    }
-  }
-}
-
-const ids = new WeakMap<object, number>();
-let nextId = 1;
-function objectId(o: object): number {
-  let id = ids.get(o);
-  if (id === undefined) { id = nextId++; ids.set(o, id); }
-  return id;
-}
-
-/** Direct callee names, "op:<name>" for ops-table calls and "ref:<name>" for names read as values in a function body. */
-function calleesOf(body: Stmt): Set<string> {
-  const out = new Set<string>();
-  forEachExpr(body, (e) => {
-    if (e.k === 'read' && e.ref.k === 'local') out.add(`ref:${e.ref.name}`);
-    if (e.k !== 'call') return;
-    if (e.callee.k === 'direct') out.add(e.callee.name);
-    else if (e.callee.k === 'op' || e.callee.k === 'opPresent') out.add(`op:${e.callee.op}`);
-    else if (e.callee.k === 'table') out.add(`table:${e.callee.table}`);
-  });
-  return out;
 }
 
 /**

@@ -1,0 +1,152 @@
+// Identity of the code a function can run: itself and everything it reaches through direct
+// calls, ops-table calls, tables of functions and functions named as values. Two equal
+// identities mean equal behaviour, so a result computed for one is reused for the other, across
+// the patches of a series and the edits of an editor session.
+//
+// Computed bottom-up over the call graph's strongly connected components (Tarjan), so each
+// function is visited once however many handlers reach it: a component's identity is its
+// members' own code and the identities of the components it calls.
+import type { FunctionIr, Stmt } from '../summary/ir';
+import { forEachExpr } from '../summary/irKeys';
+import type { Interner } from './simulationCache';
+
+export interface CallGraphSource {
+  readonly functions: ReadonlyMap<string, FunctionIr>;
+  resolveOp(op: string): string | undefined;
+  readonly tables: ReadonlyMap<string, readonly { fn: string }[]>;
+}
+
+interface Node { name: string; label: string; next: string[] }
+
+export class CodeIdentity {
+  private readonly ids = new Map<string, string>();
+  private readonly nodes = new Map<string, Node>();
+
+  constructor(
+    private readonly code: CallGraphSource,
+    private readonly interner: Interner,
+    /** Added to every identity: what else decides behaviour program-wide (the tracked flags). */
+    private readonly salt: string,
+  ) {}
+
+  of(name: string): string {
+    const id = this.ids.get(name);
+    if (id !== undefined) return id;
+    this.computeFrom(name);
+    return this.ids.get(name)!;
+  }
+
+  /** Every function `name` can reach, itself included when it is defined. */
+  closure(name: string): Set<string> {
+    const out = new Set<string>();
+    const seen = new Set<string>([name]);
+    const stack = [name];
+    while (stack.length) {
+      const n = this.node(stack.pop()!);
+      if (this.code.functions.has(n.name)) out.add(n.name);
+      for (const m of n.next) if (!seen.has(m)) { seen.add(m); stack.push(m); }
+    }
+    return out;
+  }
+
+  private node(name: string): Node {
+    let n = this.nodes.get(name);
+    if (n) return n;
+    const fn = this.code.functions.get(name);
+    const next = new Set<string>();
+    const ops: string[] = [];
+    if (fn) {
+      for (const c of calleesOf(fn)) {
+        if (c.startsWith('table:')) for (const e of this.code.tables.get(c.slice(6)) ?? []) next.add(e.fn);
+        else if (c.startsWith('op:')) {
+          const target = this.code.resolveOp(c.slice(3));
+          ops.push(`op:${c.slice(3)}=${target ?? '-'}`);
+          if (target) next.add(target);
+        } else if (c.startsWith('ref:')) {
+          if (this.code.functions.has(c.slice(4))) next.add(c.slice(4));
+        } else next.add(c);
+      }
+    }
+    n = { name, label: `${name}#${fn ? objectId(fn) : '-'}${ops.length ? ` ${ops.sort().join(' ')}` : ''}`, next: [...next].sort() };
+    this.nodes.set(name, n);
+    return n;
+  }
+
+  /** Tarjan's algorithm, iterative (call chains are deep), assigning identities as components close. */
+  private computeFrom(root: string): void {
+    const index = new Map<string, number>();
+    const low = new Map<string, number>();
+    const onStack = new Set<string>();
+    const stack: string[] = [];
+    const work: { name: string; i: number }[] = [{ name: root, i: 0 }];
+    let counter = 0;
+    index.set(root, counter); low.set(root, counter); counter++;
+    stack.push(root); onStack.add(root);
+    while (work.length) {
+      const top = work[work.length - 1];
+      const n = this.node(top.name);
+      if (top.i < n.next.length) {
+        const m = n.next[top.i++];
+        if (this.ids.has(m)) continue; // a component already closed, earlier or in another walk
+        if (!index.has(m)) {
+          index.set(m, counter); low.set(m, counter); counter++;
+          stack.push(m); onStack.add(m);
+          work.push({ name: m, i: 0 });
+        } else if (onStack.has(m)) low.set(top.name, Math.min(low.get(top.name)!, index.get(m)!));
+        continue;
+      }
+      work.pop();
+      const parent = work[work.length - 1];
+      if (parent) low.set(parent.name, Math.min(low.get(parent.name)!, low.get(top.name)!));
+      if (low.get(top.name) !== index.get(top.name)) continue;
+      const members: string[] = [];
+      let m: string;
+      do { m = stack.pop()!; onStack.delete(m); members.push(m); } while (m !== top.name);
+      this.close(members);
+    }
+  }
+
+  private close(members: string[]): void {
+    const inside = new Set(members);
+    const labels = members.map((m) => this.node(m).label).sort();
+    const calls = new Set<string>();
+    for (const m of members) for (const x of this.node(m).next) if (!inside.has(x)) calls.add(this.ids.get(x)!);
+    const component = this.interner.id(`${labels.join(',')}|${[...calls].sort().join(',')}|${this.salt}`);
+    // members of one component reach the same code but are different entry points into it
+    for (const m of members) this.ids.set(m, `f${this.interner.id(`${component}>${m}`)}`);
+  }
+}
+
+const objectIds = new WeakMap<object, number>();
+let nextObjectId = 1;
+
+/** A number per function object: a patch or an edit that changes a function makes a new object. */
+function objectId(o: object): number {
+  let id = objectIds.get(o);
+  if (id === undefined) { id = nextObjectId++; objectIds.set(o, id); }
+  return id;
+}
+
+const callees = new WeakMap<FunctionIr, Set<string>>();
+
+/** Direct callee names, "op:<name>" for ops-table calls, "table:<name>" and "ref:<name>" for names read as values. */
+function calleesOf(fn: FunctionIr): Set<string> {
+  let out = callees.get(fn);
+  if (out) return out;
+  out = calleesOfBody(fn.body);
+  callees.set(fn, out);
+  return out;
+}
+
+function calleesOfBody(body: Stmt): Set<string> {
+  const out = new Set<string>();
+  forEachExpr(body, (e) => {
+    // a function named as a value (handed to msr_io(), stored in a pointer) may be called from here
+    if (e.k === 'read' && e.ref.k === 'local') out.add(`ref:${e.ref.name}`);
+    if (e.k !== 'call') return;
+    if (e.callee.k === 'direct') out.add(e.callee.name);
+    else if (e.callee.k === 'op' || e.callee.k === 'opPresent') out.add(`op:${e.callee.op}`);
+    else if (e.callee.k === 'table') out.add(`table:${e.callee.table}`);
+  });
+  return out;
+}
