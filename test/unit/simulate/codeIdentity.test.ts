@@ -1,0 +1,55 @@
+// The identity of the code a call can run decides which results are reused: it must change
+// when anything reachable changes (through a direct call, an ops table, a table of functions,
+// a function handed over as a value) and must tell apart the functions of one recursive cycle.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseC } from '../../../extension/core/parse/cParser';
+import type { FunctionIr } from '../../../extension/core/summary/ir';
+import { lowerTranslationUnit } from '../../../extension/core/summary/lowerToIr';
+import { Program } from '../../../extension/core/simulate/program';
+import { Interner } from '../../../extension/core/simulate/simulationCache';
+
+const CODE = `
+static int leaf(struct kvm_vcpu *vcpu) { return vcpu->arch.guest_state_protected ? -EINVAL : 0; }
+static int other(struct kvm_vcpu *vcpu) { return 1; }
+static int by_op(struct kvm_vcpu *vcpu) { return kvm_x86_call(get_cpl)(vcpu); }
+static int by_value(struct kvm_vcpu *vcpu) { return run_with(vcpu, leaf); }
+static int run_with(struct kvm_vcpu *vcpu, int (*fn)(struct kvm_vcpu *vcpu)) { return fn(vcpu); }
+static int ping(struct kvm_vcpu *vcpu, int n) { return n ? pong(vcpu, n - 1) : leaf(vcpu); }
+static int pong(struct kvm_vcpu *vcpu, int n) { return ping(vcpu, n); }
+static int top(struct kvm_vcpu *vcpu) { return ping(vcpu, 2) + by_op(vcpu) + by_value(vcpu); }
+static int svm_get_cpl(struct kvm_vcpu *vcpu) { return leaf(vcpu); }
+`;
+
+async function lower(c: string): Promise<Map<string, FunctionIr>> {
+  const tree = await parseC(c);
+  try {
+    return new Map(lowerTranslationUnit(tree.rootNode, { file: 't.c', mapRow: (r) => ({ line: r + 1 }), origin: 'model' }).functions.map((f) => [f.name, f]));
+  } finally {
+    tree.delete();
+  }
+}
+
+describe('code identity', () => {
+  it('is the same for the same function objects, and changes for every caller of an edited function however it is reached', async () => {
+    const fns = await lower(CODE);
+    const interner = new Interner();
+    const ids = (m: Map<string, FunctionIr>) => {
+      const p = new Program(m, new Map([['get_cpl', 'svm_get_cpl']]), new Set(), interner);
+      return Object.fromEntries(['leaf', 'other', 'by_op', 'by_value', 'run_with', 'ping', 'pong', 'top'].map((n) => [n, p.fingerprint(n)]));
+    };
+    const first = ids(fns);
+    assert.deepEqual(ids(new Map(fns)), first, 'a new program over the same functions: the same identities');
+    const edited = new Map(fns);
+    edited.set('leaf', (await lower('static int leaf(struct kvm_vcpu *vcpu) { return 0; }')).get('leaf')!);
+    const after = ids(edited);
+    for (const n of ['leaf', 'by_op', 'by_value', 'ping', 'pong', 'top']) assert.notEqual(after[n], first[n], `${n}() reaches leaf()`);
+    for (const n of ['other', 'run_with']) assert.equal(after[n], first[n], `${n}() does not reach leaf()`);
+  });
+
+  it('tells apart the functions of one recursive cycle, which reach the same code', async () => {
+    const p = new Program(await lower(CODE), new Map(), new Set(), new Interner());
+    assert.notEqual(p.fingerprint('ping'), p.fingerprint('pong'));
+    assert.deepEqual([...p.closure('pong')].sort(), ['leaf', 'ping', 'pong']);
+  });
+});
