@@ -30,9 +30,9 @@ function safeHomedir(): string | undefined {
 export class ReportCache {
   private readonly dir: string;
 
-  /** `root` from defaultCacheRoot(); entries of other code versions live in other directories. */
-  constructor(root: string, private readonly maxBytes = DEFAULT_CACHE_BYTES) {
-    this.dir = join(root, `reports-${codeFingerprint()}`);
+  /** `root` from defaultCacheRoot(); entries of other code versions (`code`) live in other directories. */
+  constructor(root: string, private readonly maxBytes = DEFAULT_CACHE_BYTES, code = codeFingerprint()) {
+    this.dir = join(root, `reports-${code}`);
   }
 
   /** The cache, unless it would sit inside one of `protectedDirs` (the kernel tree is never written). */
@@ -52,10 +52,19 @@ export class ReportCache {
     return hash.digest('hex');
   }
 
+  /**
+   * The entry stored under `key`, if it is whole: an entry is its key, a checksum and the JSON,
+   * so a file cut short, damaged or written by something else is never trusted (the next put
+   * rewrites it).
+   */
   get<T>(key: string): T | undefined {
     const file = join(this.dir, `${key}.json`);
     try {
-      const value = JSON.parse(readFileSync(file, 'utf8')) as T;
+      const text = readFileSync(file, 'utf8');
+      const first = text.indexOf('\n');
+      const body = text.slice(first + 1);
+      if (first < 0 || text.slice(0, first) !== `${key} ${checksum(body)}`) return undefined;
+      const value = JSON.parse(body) as T;
       // used: the pruning keeps recently used entries
       const now = new Date();
       try { utimesSync(file, now, now); } catch { /* read-only cache: still a hit */ }
@@ -70,7 +79,8 @@ export class ReportCache {
       mkdirSync(this.dir, { recursive: true });
       const file = join(this.dir, `${key}.json`);
       const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-      writeFileSync(tmp, JSON.stringify(value));
+      const body = JSON.stringify(value);
+      writeFileSync(tmp, `${key} ${checksum(body)}\n${body}`);
       renameSync(tmp, file);
       this.prune();
     } catch {
@@ -96,6 +106,10 @@ export class ReportCache {
       total -= e.size;
     }
   }
+}
+
+function checksum(body: string): string {
+  return createHash('sha256').update(body).digest('hex');
 }
 
 /**

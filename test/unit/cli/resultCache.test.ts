@@ -71,6 +71,43 @@ describe('results kept between runs', () => {
     });
   });
 
+  it('an entry cut short, damaged or replaced is never trusted: the check analyses again and rewrites it', T, async () => {
+    await withCacheHome(async (home) => {
+      const first = await runJson(['check', EXAMPLE_DIR]);
+      const [entry] = filesUnder(join(home, 'kvm-lens'));
+      const whole = readFileSync(entry, 'utf8');
+      const damaged: [string, string][] = [
+        ['cut short', whole.slice(0, Math.floor(whole.length / 2))],
+        ['one finding dropped, still valid JSON', whole.replace(/"findings":\[\{/, '"findings":[{"dropped":true},{')],
+        ['another report in its place', whole.replace(/^(\S+) \S+\n/, '$1 0000\n')],
+        ['empty', ''],
+      ];
+      for (const [how, text] of damaged) {
+        assert.notEqual(text, whole, how);
+        writeFileSync(entry, text);
+        const again = await runJson(['check', EXAMPLE_DIR]);
+        assert.equal(again.json.stats.cached, undefined, `${how}: not served`);
+        assert.deepEqual(verdictOf(again.json), verdictOf(first.json), how);
+        assert.equal((await runJson(['check', EXAMPLE_DIR])).json.stats.cached, true, `${how}: rewritten whole, then served`);
+      }
+    });
+  });
+
+  it('a new version of the tool never reads the entries of another: they live apart and are dropped', () => {
+    const root = mkdtempSync(join(tmpdir(), 'kvm-lens-cache-version-'));
+    try {
+      const key = ReportCache.key(['same input']);
+      new ReportCache(root, undefined, 'release-1').put(key, { verdict: 'old' });
+      const next = new ReportCache(root, undefined, 'release-2');
+      assert.equal(next.get(key), undefined);
+      next.put(key, { verdict: 'new' });
+      assert.deepEqual(next.get(key), { verdict: 'new' });
+      assert.deepEqual(readdirSync(root), ['reports-release-2'], 'the old version\'s entries are gone');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('bounded: the oldest entries go once the directory is over its size', () => {
     const root = mkdtempSync(join(tmpdir(), 'kvm-lens-cache-bound-'));
     try {
@@ -111,8 +148,8 @@ describe('results kept between runs', () => {
       assert.deepEqual(codes, [0, 0]);
       const files = filesUnder(root);
       assert.equal(files.length, 1, files.join(', '));
-      const entry = JSON.parse(readFileSync(files[0]!, 'utf8')) as { big: string };
-      assert.equal(entry.big.length, 200000);
+      const entry = new ReportCache(root).get<{ big: string }>(ReportCache.key(['same']));
+      assert.equal(entry?.big.length, 200000, 'the entry is whole: its checksum holds');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
