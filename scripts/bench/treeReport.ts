@@ -13,7 +13,7 @@ export function renderTreeFigures(f: TreeFigures): string {
   out.push(`${f.label}: ${f.root}`);
   const session = f.warm ? `; ${f.warm.functions} functions; ${f.warm.operations.reduce((n, d) => n + d.operations, 0)} operations from the dispatchers (${f.warm.operations.map((d) => `${d.dispatcher} ${d.operations}`).join(', ')})` : '';
   out.push(`   scope: ${f.scope.files} files, ${fmtBytes(f.scope.bytes)}${f.scope.problems ? `, ${f.scope.problems} problems reading it` : ''}${session}`);
-  out.push(`   runs: ${f.runs}${f.runs === 1 ? ' (one run: median column only)' : ''}; a first audit in a session is one run; MB = 10^6 bytes`);
+  out.push(`   runs: ${f.runs}${f.runs === 1 ? ' (one run: median column only)' : ''}; the in-process first audit is measured once; MB = 10^6 bytes`);
   const row = (name: string, s: Spread, fmt: (x: number) => string = fmtMs): string[] => [name, ...spreadCells(s, fmt)];
   const rows: string[][] = [
     row('raw parse, new process (start-up included), wall ms', f.rawParse.wallMs),
