@@ -79,10 +79,10 @@ class SourceFile {
    * The file's new text: an incremental parse, then only the functions the edit touches are
    * lowered again when no line moved (others keep their IR, so their cached results stay valid).
    */
-  async update(text: string): Promise<void> {
+  async update(text: string): Promise<boolean> {
     const blanked = blankKernelNoise(text);
     const edit = textEdit(this.blanked, blanked);
-    if (!edit) { this.text = text; return; }
+    if (!edit) { this.text = text; return false; }
     this.tree.edit(edit);
     const next = await parseC(blanked, this.tree);
     this.tree.delete();
@@ -96,7 +96,7 @@ class SourceFile {
       this.ops = opsOf(unit.opsTables);
       this.errorLines = errorLinesOf(unit);
       this.tables = unit.functionTables;
-      return;
+      return true;
     }
     const rows = { from: edit.startPosition.row, to: edit.newEndPosition.row };
     const unit = lowerTranslationUnit(next.rootNode, SourceFile.options(this.path), rows);
@@ -107,10 +107,19 @@ class SourceFile {
       const old = before.get(fn.name);
       return old && JSON.stringify(old) === JSON.stringify(fn) ? old : fn;
     });
-    this.functions = [...this.functions.filter((fn) => !touched(fn)), ...relowered].sort((a, b) => a.loc.line - b.loc.line);
-    if (unit.opsTables.length) for (const [k, v] of opsOf(unit.opsTables)) this.ops.set(k, v);
-    for (const t of unit.functionTables) this.tables = [...this.tables.filter((x) => x.name !== t.name), t];
+    const functions = [...this.functions.filter((fn) => !touched(fn)), ...relowered].sort((a, b) => a.loc.line - b.loc.line);
+    const ops = new Map(this.ops);
+    if (unit.opsTables.length) for (const [k, v] of opsOf(unit.opsTables)) ops.set(k, v);
+    let tables = this.tables;
+    for (const t of unit.functionTables) tables = [...tables.filter((x) => x.name !== t.name), t];
+    // the code is the same when every function kept its object and the tables say the same
+    const changed = functions.length !== this.functions.length || functions.some((fn, i) => fn !== this.functions[i])
+      || JSON.stringify([...ops]) !== JSON.stringify([...this.ops]) || JSON.stringify(tables) !== JSON.stringify(this.tables);
+    this.functions = functions;
+    this.ops = ops;
+    this.tables = tables;
     this.errorLines = [...this.errorLines.filter((l) => l - 1 < rows.from || l - 1 > rows.to), ...errorLinesOf(unit)].sort((a, b) => a - b);
+    return changed;
   }
 
   dispose(): void {
@@ -188,11 +197,13 @@ export class TreeSession {
   /** Replaces a file's text (an editor buffer, a patch applied in memory). */
   async setText(path: string, text: string | undefined): Promise<void> {
     const t = performance.now();
-    this.version++;
     const file = this.files.get(path);
-    if (text === undefined) { file?.dispose(); this.files.delete(path); }
-    else if (file) await file.update(text);
+    let changed = true;
+    if (text === undefined) { file?.dispose(); changed = this.files.delete(path); }
+    else if (file) changed = await file.update(text);
     else if (/\.[ch]$/.test(path)) this.files.set(path, await SourceFile.parse(path, text));
+    // an edit the code does not see (a comment, blank space) keeps the world already derived
+    if (changed) this.version++;
     this.ms.parse += performance.now() - t;
   }
 

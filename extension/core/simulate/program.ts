@@ -91,24 +91,37 @@ function computeTrackedFlags(fns: Iterable<FunctionIr>): Set<string> {
     FLAGS.createdVcpus, `vcpu.${FPU_CONFIDENTIAL}`,
   ]);
   for (const fn of fns) {
-    forEachExpr(fn.body, (e, inCondition) => {
-      if (e.k === 'assign' && e.target?.k === 'flag') assigned.add(flagKey(e.target));
-      else if (e.k === 'call' && e.callee.k === 'direct') { const setter = flagSetter(e.callee.name); if (setter) assigned.add(flagKey(setter.ref)); }
-      else if (e.k === 'read' && e.ref.k === 'flag' && (inCondition || e.ref.name.includes('&'))) tested.add(flagKey(e.ref));
-    });
+    const uses = flagUsesOf(fn);
+    for (const k of uses.assigned) assigned.add(k);
+    for (const k of uses.tested) tested.add(k);
   }
   for (const key of assigned) if (tested.has(key)) tracked.add(key);
   return tracked;
 }
 
-
 /** Bit flags (`name&BIT`) some code assigns, i.e. sets with |= or clears with &= ~. */
 function assignedBits(fns: Iterable<FunctionIr>): Set<string> {
   const out = new Set<string>();
-  for (const fn of fns) {
-    forEachExpr(fn.body, (e) => {
-      if (e.k === 'assign' && e.target?.k === 'flag' && e.target.scope === 'vcpu' && e.target.name.includes('&')) out.add(flagKey(e.target));
-    });
-  }
+  for (const fn of fns) for (const k of flagUsesOf(fn).bits) out.add(k);
   return out;
+}
+
+interface FlagUses { assigned: string[]; tested: string[]; bits: string[] }
+
+// per function object: a program derived again after an edit reads only the functions the edit changed
+const flagUses = new WeakMap<FunctionIr, FlagUses>();
+
+function flagUsesOf(fn: FunctionIr): FlagUses {
+  let u = flagUses.get(fn);
+  if (u) return u;
+  const out: FlagUses = { assigned: [], tested: [], bits: [] };
+  forEachExpr(fn.body, (e, inCondition) => {
+    if (e.k === 'assign' && e.target?.k === 'flag') {
+      out.assigned.push(flagKey(e.target));
+      if (e.target.scope === 'vcpu' && e.target.name.includes('&')) out.bits.push(flagKey(e.target));
+    } else if (e.k === 'call' && e.callee.k === 'direct') { const setter = flagSetter(e.callee.name); if (setter) out.assigned.push(flagKey(setter.ref)); }
+    else if (e.k === 'read' && e.ref.k === 'flag' && (inCondition || e.ref.name.includes('&'))) out.tested.push(flagKey(e.ref));
+  });
+  flagUses.set(fn, u = out);
+  return u;
 }

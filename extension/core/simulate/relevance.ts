@@ -22,7 +22,7 @@ export class Relevance {
     const callers = new Map<string, Set<string>>();
     const work: string[] = [];
     for (const fn of functions.values()) {
-      const { direct, callees } = this.scan(fn.body, functions);
+      const { direct, callees } = this.scan(fn, functions);
       for (const c of callees) {
         if (!callers.has(c)) callers.set(c, new Set());
         callers.get(c)!.add(fn.name);
@@ -88,26 +88,53 @@ export class Relevance {
   }
 
   /** Does the function itself touch relevant state, and whom does it call? */
-  private scan(body: Stmt, functions: ReadonlyMap<string, FunctionIr>): { direct: boolean; callees: Set<string> } {
-    let direct = false;
-    const callees = new Set<string>();
-    forEachExpr(body, (e) => {
-      // a function handed over as an argument (kvm_do_msr_access(..., _kvm_set_msr)) may be called
-      if (e.k === 'call') for (const a of e.args) if (a.k === 'read' && a.ref.k === 'local' && functions.has(a.ref.name)) callees.add(a.ref.name);
-      if (e.k === 'read' && (e.ref.k === 'vmsa' || e.ref.k === 'user' || (e.ref.k === 'flag' && (this.tracked.has(flagKey(e.ref)) || isModeBit(e.ref))))) direct = true;
-      else if (e.k === 'assign' && e.target && (e.target.k === 'vmsa' || e.target.k === 'user' || (e.target.k === 'flag' && this.tracked.has(flagKey(e.target))))) direct = true;
-      else if (e.k === 'call' && e.callee.k === 'direct') {
-        if (intrinsicMatters(e.callee.name, e)) direct = true;
-        callees.add(e.callee.name);
-      } else if (e.k === 'call' && e.callee.k === 'op') {
-        const target = this.resolveOp(e.callee.op);
-        if (target) callees.add(target);
-      } else if (e.k === 'call' && e.callee.k === 'table') {
-        for (const x of this.tables.get(e.callee.table) ?? []) callees.add(x.fn);
-      }
-    });
+  private scan(fn: FunctionIr, functions: ReadonlyMap<string, FunctionIr>): { direct: boolean; callees: Set<string> } {
+    const f = accessesOf(fn);
+    const direct = f.touchesVmsaOrUser || f.intrinsic || f.flagsRead.some((k) => this.tracked.has(k) || isModeBitKey(k)) || f.flagsWritten.some((k) => this.tracked.has(k));
+    const callees = new Set<string>(f.direct);
+    for (const name of f.handed) if (functions.has(name)) callees.add(name);
+    for (const op of f.ops) { const target = this.resolveOp(op); if (target) callees.add(target); }
+    for (const t of f.tables) for (const x of this.tables.get(t) ?? []) callees.add(x.fn);
     return { direct, callees };
   }
+}
+
+/** What a function's own body reads, writes and calls, independent of the rest of the program. */
+interface Accesses {
+  touchesVmsaOrUser: boolean;
+  /** Calls that change what we model without a summary (firmware, flag setters, arming, VMSA copies). */
+  intrinsic: boolean;
+  flagsRead: string[];
+  flagsWritten: string[];
+  direct: string[];
+  /** Names handed to a callee as arguments: functions it may call. */
+  handed: string[];
+  ops: string[];
+  tables: string[];
+}
+
+// per function object: a program derived again after an edit scans only the functions the edit changed
+const accesses = new WeakMap<FunctionIr, Accesses>();
+
+function accessesOf(fn: FunctionIr): Accesses {
+  let a = accesses.get(fn);
+  if (a) return a;
+  a = { touchesVmsaOrUser: false, intrinsic: false, flagsRead: [], flagsWritten: [], direct: [], handed: [], ops: [], tables: [] };
+  const out = a;
+  forEachExpr(fn.body, (e) => {
+    if (e.k === 'call') for (const x of e.args) if (x.k === 'read' && x.ref.k === 'local') out.handed.push(x.ref.name);
+    if (e.k === 'read' && (e.ref.k === 'vmsa' || e.ref.k === 'user')) out.touchesVmsaOrUser = true;
+    else if (e.k === 'read' && e.ref.k === 'flag') out.flagsRead.push(flagKey(e.ref));
+    else if (e.k === 'assign' && e.target && (e.target.k === 'vmsa' || e.target.k === 'user')) out.touchesVmsaOrUser = true;
+    else if (e.k === 'assign' && e.target?.k === 'flag') out.flagsWritten.push(flagKey(e.target));
+    else if (e.k === 'call' && e.callee.k === 'direct') {
+      if (intrinsicMatters(e.callee.name, e)) out.intrinsic = true;
+      out.direct.push(e.callee.name);
+    } else if (e.k === 'call' && e.callee.k === 'op') out.ops.push(e.callee.op);
+    else if (e.k === 'call' && e.callee.k === 'table') out.tables.push(e.callee.table);
+  });
+  accesses.set(fn, a);
+  return a;
 }
 
 /** Calls with no summary that still change what we model: firmware, flag setters, arming, VMSA copies. */
@@ -121,4 +148,8 @@ function intrinsicMatters(name: string, e: Expr & { k: 'call' }): boolean {
 /** A named bit of a vCPU flag (hflags & HF_GUEST_MASK): code that tests one decides by a vCPU mode. */
 function isModeBit(ref: { scope: 'vcpu' | 'vm'; name: string }): boolean {
   return ref.scope === 'vcpu' && ref.name.includes('&');
+}
+
+function isModeBitKey(key: string): boolean {
+  return key.startsWith('vcpu.') && key.includes('&');
 }
