@@ -21,6 +21,8 @@ interface Node { name: string; label: string; next: string[] }
 export class CodeIdentity {
   private readonly ids = new Map<string, string>();
   private readonly nodes = new Map<string, Node>();
+  /** The call-graph component each function closed in (members of a cycle share one). */
+  private readonly component = new Map<string, number>();
 
   constructor(
     private readonly code: CallGraphSource,
@@ -35,6 +37,38 @@ export class CodeIdentity {
     this.computeFrom(name);
     return this.ids.get(name)!;
   }
+
+  /**
+   * Identity of a dispatcher run with one `case` selected (an operation): its own code and what
+   * the statements outside its switch and in that case (with the cases it falls into) reach. An
+   * edit behind another case of the same dispatcher leaves this operation's results valid.
+   */
+  selected(name: string, label: string): string {
+    const memoKey = `${name}\0${label}`;
+    let id = this.selectedIds.get(memoKey);
+    if (id !== undefined) return id;
+    const fn = this.code.functions.get(name);
+    if (!fn) return this.of(name);
+    const own = this.of(name); // closes the components below first
+    const reached: string[] = [];
+    let cyclic = false;
+    const reach = (callee: string): void => {
+      cyclic ||= this.component.get(callee) === this.component.get(name);
+      reached.push(this.code.functions.has(callee) ? this.of(callee) : `${callee}#-`);
+    };
+    for (const c of calleesOfBody(selectCase(fn.body, label))) {
+      if (c.startsWith('table:')) for (const e of this.code.tables.get(c.slice(6)) ?? []) reach(e.fn);
+      else if (c.startsWith('op:')) { const t = this.code.resolveOp(c.slice(3)); reached.push(`${c}=${t ?? '-'}`); if (t) reach(t); }
+      else if (c.startsWith('ref:')) { if (this.code.functions.has(c.slice(4))) reach(c.slice(4)); }
+      else reach(c);
+    }
+    // a dispatcher in a cycle with what it calls is one component: only its whole identity says what it runs
+    id = cyclic ? own : `f${this.interner.id(`sel ${label} ${this.node(name).label}|${[...new Set(reached)].sort().join(',')}|${this.salt}`)}`;
+    this.selectedIds.set(memoKey, id);
+    return id;
+  }
+
+  private readonly selectedIds = new Map<string, string>();
 
   /** Every function `name` can reach, itself included when it is defined. */
   closure(name: string): Set<string> {
@@ -113,7 +147,33 @@ export class CodeIdentity {
     for (const m of members) for (const x of this.node(m).next) if (!inside.has(x)) calls.add(this.ids.get(x)!);
     const component = this.interner.id(`${labels.join(',')}|${[...calls].sort().join(',')}|${this.salt}`);
     // members of one component reach the same code but are different entry points into it
-    for (const m of members) this.ids.set(m, `f${this.interner.id(`${component}>${m}`)}`);
+    for (const m of members) { this.ids.set(m, `f${this.interner.id(`${component}>${m}`)}`); this.component.set(m, component); }
+  }
+}
+
+/**
+ * The statements that run when a switch on the ioctl takes `case label:` (as the interpreter
+ * selects it): that case and the ones it falls into, everything outside the switch; a switch
+ * without the label stays whole.
+ */
+function selectCase(s: Stmt, label: string): Stmt {
+  switch (s.k) {
+    case 'block': return { ...s, body: s.body.map((x) => selectCase(x, label)) };
+    case 'if': return { ...s, then: selectCase(s.then, label), ...(s.else ? { else: selectCase(s.else, label) } : {}) };
+    case 'loop': return { ...s, body: selectCase(s.body, label) };
+    case 'switch': {
+      const at = s.cases.findIndex((c) => c.labels.includes(label));
+      if (at < 0) return { ...s, cases: s.cases.map((c) => ({ ...c, body: c.body.map((x) => selectCase(x, label)) })) };
+      const labelled = s.cases.some((c) => c.body.some((b) => b.k === 'label'));
+      const taken: typeof s.cases = [];
+      for (let j = at; j < s.cases.length; j++) {
+        taken.push(s.cases[j]);
+        const last = s.cases[j].body[s.cases[j].body.length - 1];
+        if (!labelled && last && (last.k === 'break' || last.k === 'return')) break;
+      }
+      return { ...s, cases: taken };
+    }
+    default: return s;
   }
 }
 

@@ -76,7 +76,11 @@ export class Simulator {
     private readonly budget: Budget = Budget.unlimited(),
   ) {
     this.interp = new Interpreter(program, cache, budget);
+    this.assumptionKey = JSON.stringify(assumptions);
   }
+
+  /** Steps depend on the what-if assumptions too (vCPU count, refusals): a cache shared by several what-ifs keeps them apart. */
+  private readonly assumptionKey: string;
 
   get truncated(): boolean {
     return this.interp.truncated;
@@ -84,7 +88,7 @@ export class Simulator {
 
   /** All outcomes of one operation (on one vCPU, for vCPU operations) from `state`. */
   step(state: SimState, op: Operation, vcpu: number | null): StepResult[] {
-    const key = `${this.program.fingerprint(op.handler)}|${op.name}|${vcpu}|${this.cache.stateId(state)}`;
+    const key = `${this.program.selectedFingerprint(op.handler, op.name)}|${op.name}|${vcpu}|${this.cache.stateId(state)}|${this.assumptionKey}`;
     const cached = this.cache.steps.get(key);
     if (cached) { this.cache.hits++; return cached; }
     this.cache.misses++;

@@ -253,7 +253,8 @@ export class Interpreter {
     // and the slots of the state it read or wrote: computed once, they are reused wherever and
     // whenever the call recurs in a state that agrees on those slots.
     const seed = calleeFacts(ctx.facts, args.map((a) => a.term));
-    const key = `${this.program.fingerprint(fn.name)}|${ctx.vcpu}|${args.map((a) => argKey(a, this.program)).join(',')}|${factsKey(seed)}`
+    const code = ctx.select?.fn === fn.name ? this.program.selectedFingerprint(fn.name, ctx.select.label) : this.program.fingerprint(fn.name);
+    const key = `${code}|${ctx.vcpu}|${args.map((a) => argKey(a, this.program)).join(',')}|${factsKey(seed)}`
       + (ctx.select?.fn === fn.name ? `|${ctx.select.label}` : '');
     let found = this.cache.findCall(key, ctx.st, (c) => (c.depthCut ? c.depth === depth : depth + c.reach < MAX_CALL_DEPTH));
     if (!found) {

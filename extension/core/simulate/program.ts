@@ -72,6 +72,12 @@ export class Program {
     return this.identity.of(handler);
   }
 
+  /** Identity of `handler` run with its dispatch switch's `case label:` selected (an operation). */
+  selectedFingerprint(handler: string, label: string): string {
+    this.identity ??= new CodeIdentity(this, this.interner, [...this.trackedFlags].sort().join(','));
+    return this.identity.selected(handler, label);
+  }
+
   /** Every function a handler can reach, through direct, ops-table and table calls and functions named as values. */
   closure(handler: string): Set<string> {
     this.identity ??= new CodeIdentity(this, this.interner, [...this.trackedFlags].sort().join(','));

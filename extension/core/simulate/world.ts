@@ -86,5 +86,5 @@ export function operationClosure(program: Program, op: Operation): Set<string> {
 
 /** The operations' handlers' fingerprints: equal signatures explore alike. */
 export function worldSignature(world: World): string {
-  return world.operations.map((op) => `${op.name}:${world.program.fingerprint(op.handler)}`).join(',');
+  return world.operations.map((op) => `${op.name}:${world.program.selectedFingerprint(op.handler, op.name)}`).join(',');
 }
