@@ -85,3 +85,28 @@ describe('an edited tree session reports what a new session on the edited code r
     });
   }
 });
+
+describe('a what-if after other runs in the same session reports what it reports alone', () => {
+  // the editor's what-if toggles re-run one session with other assumptions
+  const WHAT_IFS: { name: string; assumptions: Record<string, unknown> }[] = [
+    { name: 'LAUNCH_UPDATE_VMSA refuses while debug is armed', assumptions: { launchRefusesDebug: true } },
+    { name: 'guest_state_protected set at vCPU creation', assumptions: { protectedAtCreate: true } },
+    { name: 'one vCPU', assumptions: { vcpus: 1 } },
+    { name: 'the legacy VM type', assumptions: { vmType: 'legacy' } },
+  ];
+  // the guard KVM_SET_GUEST_DEBUG needs is out, so debugging can be armed around encryption
+  const files = treeFiles();
+  files['arch/x86/kvm/svm/sev.c'] = files['arch/x86/kvm/svm/sev.c'].replace('\tif (vcpu->guest_debug)\n\t\treturn -EINVAL;\n\n\tret = sev_es_sync_vmsa(svm);', '\tret = sev_es_sync_vmsa(svm);')
+    .replace('\tif (svm->vcpu.guest_debug)\n\t\treturn -EINVAL;\n\n\tmemcpy(', '\tmemcpy(');
+  for (const w of WHAT_IFS) {
+    it(w.name, async () => {
+      const options = { ...DEFAULT_OPTIONS, assumptions: { ...DEFAULT_OPTIONS.assumptions, ...w.assumptions } };
+      const shared = await TreeSession.open(writeTree(files));
+      const plain = JSON.stringify((await shared.analyze({ patches: [], problems: [] }, DEFAULT_OPTIONS)).findings);
+      const after = JSON.stringify((await shared.analyze({ patches: [], problems: [] }, options)).findings);
+      const alone = JSON.stringify((await (await TreeSession.open(writeTree(files))).analyze({ patches: [], problems: [] }, options)).findings);
+      assert.equal(after, alone);
+      if (w.assumptions.launchRefusesDebug) assert.notEqual(alone, plain, 'this what-if changes the verdict (else this case shows nothing)');
+    });
+  }
+});
