@@ -7,7 +7,7 @@ import {
   isCopyFromUser, isCopyToUser, isNamedConstant, keptCurrentByTraps, EXIT_CODE_FIELD, isSevEsAutomaticExit,
 } from '../summary/idioms';
 import { type FlagValue, type SimState, cloneState, readFlag, writeFlag } from './state';
-import { type CallNote, SimulationCache, type StoredOutcome } from './simulationCache';
+import { type CallNote, SimulationCache, type StoredCall, type StoredOutcome } from './simulationCache';
 import { COUNT_SLOT, debugArmedSlot, encryptedSlot, FIRMWARE_SLOT, flagSlot, overlaySlots, readSlots } from './stateSlots';
 import { Budget } from '../analysis/budget';
 import type { Program } from './program';
@@ -159,7 +159,7 @@ export class Interpreter {
    * the calls leading to it are), not only on the call, so no call in progress may be reused.
    */
   private cut(fn: FunctionIr | { name: string; loc: Loc }, what: string, contextual = false): void {
-    this.record({ fn: fn.name, loc: fn.loc, what, cut: true });
+    this.record({ key: `${fn.name}|${what}`, fn: fn.name, loc: fn.loc, what, cut: true });
     if (contextual) for (const f of this.frames) f.contextual = true;
   }
 
@@ -170,7 +170,7 @@ export class Interpreter {
 
   /** Something not followed that is the same every time (a missing exit handler, recursion): named, results still reused. */
   private note(fn: FunctionIr | { name: string; loc: Loc }, what: string): void {
-    this.record({ fn: fn.name, loc: fn.loc, what, cut: false });
+    this.record({ key: `${fn.name}|${what}`, fn: fn.name, loc: fn.loc, what, cut: false });
   }
 
   /** A call was made at this stack depth (and cut there, by MAX_CALL_DEPTH): what the calls in progress reached. */
@@ -183,9 +183,8 @@ export class Interpreter {
 
   private record(n: CallNote): void {
     if (n.cut) this.truncated = true;
-    const key = `${n.fn}|${n.what}`;
-    if (!this.cuts.has(key)) this.cuts.set(key, { fn: n.fn, loc: n.loc, what: n.what });
-    this.frames[this.frames.length - 1]?.notes.set(key, n);
+    if (!this.cuts.has(n.key)) this.cuts.set(n.key, { fn: n.fn, loc: n.loc, what: n.what });
+    this.frames[this.frames.length - 1]?.notes.set(n.key, n);
   }
 
   constructor(
@@ -276,13 +275,19 @@ export class Interpreter {
     for (const slot of found.slots) this.touch(slot);
     for (const n of found.notes) this.record(n);
     this.reached(depth + found.reach, found.depthCut);
+    return this.adopt(found, fn, ctx, args);
+  }
+
+  /** A callee's stored outcomes in the caller's path: its state slots, events, facts and return value. */
+  private adopt(found: StoredCall & { slots: string[] }, fn: FunctionIr, ctx: PathCtx, args: Val[]): { ctx: PathCtx; val: Val }[] {
     const argTerms = args.map((a) => a.term);
     const out: { ctx: PathCtx; val: Val }[] = [];
     for (const r of found.outcomes) {
       // the callee's facts about its parameters are the caller's about its arguments
       const facts = mergeCalleeFacts(ctx.facts, r.facts, argTerms);
       if (!facts) continue;
-      const events = r.events.length ? [...ctx.events, ...calleeEvents(r, fn.name, ctx)] : ctx.events;
+      // event lists are never changed once made, so an empty one is replaced, not copied
+      const events = r.events.length === 0 ? ctx.events : ctx.events.length === 0 ? calleeEvents(r, fn.name, ctx) : ctx.events.concat(calleeEvents(r, fn.name, ctx));
       out.push({
         ctx: { ...ctx, st: overlaySlots(ctx.st, found.slots, r.out), events, facts, ...(r.seriesLoc ? { seriesLoc: r.seriesLoc } : {}) },
         val: returnedValue(r.val, argTerms, facts),

@@ -30,7 +30,7 @@ export interface StoredOutcome { out: SlotValue[]; events: SimEvent[]; seriesLoc
  * What a call left unfollowed or took as unknown (a path bound, a goto chain, recursion): named
  * again whenever its result is reused, so a reused result reports what a computed one would.
  */
-export interface CallNote { fn: string; loc: Loc; what: string; cut: boolean }
+export interface CallNote { key: string; fn: string; loc: Loc; what: string; cut: boolean }
 
 /** A computed call; `depth`, `reach`, `depthCut` say at which call depths it holds (see the interpreter's CallFrame). */
 export interface StoredCall { outcomes: StoredOutcome[]; notes: CallNote[]; depth: number; reach: number; depthCut: boolean }
