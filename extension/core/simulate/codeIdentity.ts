@@ -164,17 +164,25 @@ function selectCase(s: Stmt, label: string): Stmt {
     case 'switch': {
       const at = s.cases.findIndex((c) => c.labels.includes(label));
       if (at < 0) return { ...s, cases: s.cases.map((c) => ({ ...c, body: c.body.map((x) => selectCase(x, label)) })) };
-      const labelled = s.cases.some((c) => c.body.some((b) => b.k === 'label'));
+      // no path runs past a case that ends in a jump (a goto only reaches the function's own
+      // top-level labels, never a label inside another case)
       const taken: typeof s.cases = [];
       for (let j = at; j < s.cases.length; j++) {
         taken.push(s.cases[j]);
-        const last = s.cases[j].body[s.cases[j].body.length - 1];
-        if (!labelled && last && (last.k === 'break' || last.k === 'return')) break;
+        if (endsInJump(s.cases[j].body)) break;
       }
       return { ...s, cases: taken };
     }
     default: return s;
   }
+}
+
+/** The statements end in an unconditional jump (`case X: { ...; break; }` included). */
+function endsInJump(body: Stmt[]): boolean {
+  const last = body[body.length - 1];
+  if (!last) return false;
+  if (last.k === 'block') return endsInJump(last.body);
+  return last.k === 'break' || last.k === 'return' || last.k === 'goto' || last.k === 'continue';
 }
 
 const objectIds = new WeakMap<object, number>();

@@ -52,4 +52,54 @@ describe('code identity', () => {
     assert.notEqual(p.fingerprint('ping'), p.fingerprint('pong'));
     assert.deepEqual([...p.closure('pong')].sort(), ['leaf', 'ping', 'pong']);
   });
+
+  it('an operation is its dispatcher with its case selected: an edit behind another case leaves it alone, one behind a case it falls into does not', async () => {
+    const dispatcher = `
+static long dispatch(struct kvm_vcpu *vcpu, unsigned int ioctl)
+{
+	long r;
+
+	switch (ioctl) {
+	case KVM_A: {
+		r = handle_a(vcpu);
+		break;
+	}
+	case KVM_B:
+		prepare_b(vcpu);
+	case KVM_C:
+		r = handle_c(vcpu);
+		break;
+	default:
+		r = -EINVAL;
+	}
+	return r;
+}
+static int handle_a(struct kvm_vcpu *vcpu) { return 0; }
+static int prepare_b(struct kvm_vcpu *vcpu) { return 0; }
+static int handle_c(struct kvm_vcpu *vcpu) { return 0; }
+`;
+    const fns = await lower(dispatcher);
+    const interner = new Interner();
+    const ops = (m: Map<string, FunctionIr>) => {
+      const p = new Program(m, new Map(), new Set(), interner);
+      return Object.fromEntries(['KVM_A', 'KVM_B', 'KVM_C'].map((l) => [l, p.selectedFingerprint('dispatch', l)]));
+    };
+    const first = ops(fns);
+    const edit = async (name: string) => {
+      const m = new Map(fns);
+      m.set(name, (await lower(`static int ${name}(struct kvm_vcpu *vcpu) { return vcpu->arch.guest_state_protected; }`)).get(name)!);
+      return ops(m);
+    };
+    const a = await edit('handle_a');
+    assert.notEqual(a.KVM_A, first.KVM_A);
+    assert.equal(a.KVM_B, first.KVM_B, 'KVM_B does not run handle_a()');
+    assert.equal(a.KVM_C, first.KVM_C);
+    const c = await edit('handle_c');
+    assert.equal(c.KVM_A, first.KVM_A, 'the block ending in break stops the fall-through');
+    assert.notEqual(c.KVM_B, first.KVM_B, 'KVM_B falls into KVM_C');
+    assert.notEqual(c.KVM_C, first.KVM_C);
+    const b = await edit('prepare_b');
+    assert.equal(b.KVM_C, first.KVM_C, 'KVM_C starts below prepare_b()');
+    assert.notEqual(b.KVM_B, first.KVM_B);
+  });
 });
