@@ -127,6 +127,15 @@ class SourceFile {
   }
 }
 
+const summaries = new WeakMap<FunctionIr, string[]>();
+
+/** A function's paths as hover lines, once per function object (an edit elsewhere keeps it). */
+function summaryOf(fn: FunctionIr): string[] {
+  let s = summaries.get(fn);
+  if (!s) { s = formatSummary(summarizeFunction(fn)); summaries.set(fn, s); }
+  return s;
+}
+
 function opsOf(tables: { name: string; entries: Map<string, string> }[]): Map<string, string> {
   const ops = new Map<string, string>();
   for (const t of tables) if (t.name === VENDOR_OPS_TABLE) for (const [k, v] of t.entries) ops.set(k, v);
@@ -347,7 +356,7 @@ export class TreeSession {
     if (wanted.size === 0) return [];
     const world = this.world();
     const program = world.program;
-    const reach = new Map([...reachingOperations(world)].map(([k, v]) => [k, new Set(v)]));
+    const { reach, handles } = this.operationsByFunction(world);
     const out: FunctionInfo[] = [];
     for (const path of wanted) {
       for (const fn of this.files.get(path)?.functions ?? []) {
@@ -355,12 +364,27 @@ export class TreeSession {
         if (!reach.has(fn.name) && !program.relevance.isRelevant(fn.name)) continue;
         out.push({
           name: fn.name, origin: 'tree', file: path, line: fn.loc.line, endLine: fn.endLine,
-          summary: formatSummary(summarizeFunction(fn)), reachedBy: [...(reach.get(fn.name) ?? [])].sort(),
-          handles: world.operations.filter((op) => caseHandlers(program, op).includes(fn.name)).map((op) => op.name),
+          summary: summaryOf(fn), reachedBy: [...(reach.get(fn.name) ?? [])].sort(),
+          handles: handles.get(fn.name) ?? [],
         });
       }
     }
     return out;
+  }
+
+  private byFunction: { world: World; reach: Map<string, Set<string>>; handles: Map<string, string[]> } | undefined;
+
+  /** Which operations reach each function and which it handles: once per world, not per request (the editor asks on every keystroke). */
+  private operationsByFunction(world: World): { reach: Map<string, Set<string>>; handles: Map<string, string[]> } {
+    if (this.byFunction?.world !== world) {
+      const reach = new Map([...reachingOperations(world)].map(([k, v]) => [k, new Set(v)]));
+      const handles = new Map<string, string[]>();
+      for (const op of world.operations) {
+        for (const name of new Set(caseHandlers(world.program, op))) handles.set(name, [...(handles.get(name) ?? []), op.name]);
+      }
+      this.byFunction = { world, reach, handles };
+    }
+    return this.byFunction;
   }
 
   dispose(): void {
