@@ -50,19 +50,10 @@ export class CodeIdentity {
     const fn = this.code.functions.get(name);
     if (!fn) return this.of(name);
     const own = this.of(name); // closes the components below first
-    const reached: string[] = [];
-    let cyclic = false;
-    const reach = (callee: string): void => {
-      cyclic ||= this.component.get(callee) === this.component.get(name);
-      reached.push(this.code.functions.has(callee) ? this.of(callee) : `${callee}#-`);
-    };
-    for (const c of calleesOfBody(selectCase(fn.body, label))) {
-      if (c.startsWith('table:')) for (const e of this.code.tables.get(c.slice(6)) ?? []) reach(e.fn);
-      else if (c.startsWith('op:')) { const t = this.code.resolveOp(c.slice(3)); reached.push(`${c}=${t ?? '-'}`); if (t) reach(t); }
-      else if (c.startsWith('ref:')) { if (this.code.functions.has(c.slice(4))) reach(c.slice(4)); }
-      else reach(c);
-    }
+    const { next, ops } = this.resolve(calleesOfBody(selectCase(fn.body, label)));
     // a dispatcher in a cycle with what it calls is one component: only its whole identity says what it runs
+    const cyclic = next.some((callee) => this.component.get(callee) === this.component.get(name));
+    const reached = [...ops, ...next.map((callee) => (this.code.functions.has(callee) ? this.of(callee) : `${callee}#-`))];
     id = cyclic ? own : `f${this.interner.id(`sel ${label} ${this.node(name).label}|${[...new Set(reached)].sort().join(',')}|${this.salt}`)}`;
     this.selectedIds.set(memoKey, id);
     return id;
@@ -87,23 +78,27 @@ export class CodeIdentity {
     let n = this.nodes.get(name);
     if (n) return n;
     const fn = this.code.functions.get(name);
-    const next = new Set<string>();
-    const ops: string[] = [];
-    if (fn) {
-      for (const c of calleesOf(fn)) {
-        if (c.startsWith('table:')) for (const e of this.code.tables.get(c.slice(6)) ?? []) next.add(e.fn);
-        else if (c.startsWith('op:')) {
-          const target = this.code.resolveOp(c.slice(3));
-          ops.push(`op:${c.slice(3)}=${target ?? '-'}`);
-          if (target) next.add(target);
-        } else if (c.startsWith('ref:')) {
-          if (this.code.functions.has(c.slice(4))) next.add(c.slice(4));
-        } else next.add(c);
-      }
-    }
-    n = { name, label: `${name}#${fn ? objectId(fn) : '-'}${ops.length ? ` ${ops.sort().join(' ')}` : ''}`, next: [...next].sort() };
+    const { next, ops } = fn ? this.resolve(calleesOf(fn)) : { next: [], ops: [] };
+    n = { name, label: `${name}#${fn ? objectId(fn) : '-'}${ops.length ? ` ${ops.join(' ')}` : ''}`, next };
     this.nodes.set(name, n);
     return n;
+  }
+
+  /** Callee entries (see calleesOf) as the functions they reach, sorted, and how each ops call resolves. */
+  private resolve(callees: Set<string>): { next: string[]; ops: string[] } {
+    const next = new Set<string>();
+    const ops: string[] = [];
+    for (const c of callees) {
+      if (c.startsWith('table:')) for (const e of this.code.tables.get(c.slice(6)) ?? []) next.add(e.fn);
+      else if (c.startsWith('op:')) {
+        const target = this.code.resolveOp(c.slice(3));
+        ops.push(`${c}=${target ?? '-'}`);
+        if (target) next.add(target);
+      } else if (c.startsWith('ref:')) {
+        if (this.code.functions.has(c.slice(4))) next.add(c.slice(4));
+      } else next.add(c);
+    }
+    return { next: [...next].sort(), ops: ops.sort() };
   }
 
   /** Tarjan's algorithm, iterative (call chains are deep), assigning identities as components close. */

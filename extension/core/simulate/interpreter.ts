@@ -226,9 +226,14 @@ export class Interpreter {
     return ctx.st.flags[name] === 1;
   }
 
-  private flag(ctx: PathCtx, key: string): FlagValue {
+  /** A tracked flag of the path's VM or vCPU is read or written: the call depends on its slot. */
+  private touchFlag(ctx: PathCtx, key: string): void {
     const slot = this.program.trackedFlags.has(key) ? flagSlot(key, ctx.vcpu) : undefined;
     if (slot) this.touch(slot);
+  }
+
+  private flag(ctx: PathCtx, key: string): FlagValue {
+    this.touchFlag(ctx, key);
     return readFlag(ctx.st, key, ctx.vcpu, this.program.trackedFlags);
   }
 
@@ -835,8 +840,7 @@ export class Interpreter {
   }
 
   private setFlag(ctx: PathCtx, key: string, value: FlagValue, loc: Loc): PathCtx {
-    const slot = this.program.trackedFlags.has(key) ? flagSlot(key, ctx.vcpu) : undefined;
-    if (slot) this.touch(slot);
+    this.touchFlag(ctx, key);
     const st = cloneState(ctx.st);
     if (!writeFlag(st, key, ctx.vcpu, value, this.program.trackedFlags)) return ctx;
     const events: SimEvent[] = [...ctx.events, { k: 'flagSet', flag: key, vcpu: key.startsWith('vcpu.') ? ctx.vcpu : null, value, loc, fn: ctx.fn, ...at(ctx) }];

@@ -63,25 +63,28 @@ export class Program {
 
   private identity: CodeIdentity | undefined;
 
+  /** Built on first use: the tracked flags are part of every identity. */
+  private codeIdentity(): CodeIdentity {
+    this.identity ??= new CodeIdentity(this, this.interner, [...this.trackedFlags].sort().join(','));
+    return this.identity;
+  }
+
   /**
    * Identity of everything a handler can run (see CodeIdentity) and of which flags are state.
    * Equal fingerprints mean equal behaviour, so results can be reused across patches and edits.
    */
   fingerprint(handler: string): string {
-    this.identity ??= new CodeIdentity(this, this.interner, [...this.trackedFlags].sort().join(','));
-    return this.identity.of(handler);
+    return this.codeIdentity().of(handler);
   }
 
   /** Identity of `handler` run with its dispatch switch's `case label:` selected (an operation). */
   selectedFingerprint(handler: string, label: string): string {
-    this.identity ??= new CodeIdentity(this, this.interner, [...this.trackedFlags].sort().join(','));
-    return this.identity.selected(handler, label);
+    return this.codeIdentity().selected(handler, label);
   }
 
   /** Every function a handler can reach, through direct, ops-table and table calls and functions named as values. */
   closure(handler: string): Set<string> {
-    this.identity ??= new CodeIdentity(this, this.interner, [...this.trackedFlags].sort().join(','));
-    return this.identity.closure(handler);
+    return this.codeIdentity().closure(handler);
   }
 }
 
@@ -118,8 +121,8 @@ interface FlagUses { assigned: string[]; tested: string[]; bits: string[] }
 const flagUses = new WeakMap<FunctionIr, FlagUses>();
 
 function flagUsesOf(fn: FunctionIr): FlagUses {
-  let u = flagUses.get(fn);
-  if (u) return u;
+  const known = flagUses.get(fn);
+  if (known) return known;
   const out: FlagUses = { assigned: [], tested: [], bits: [] };
   forEachExpr(fn.body, (e, inCondition) => {
     if (e.k === 'assign' && e.target?.k === 'flag') {
@@ -128,6 +131,6 @@ function flagUsesOf(fn: FunctionIr): FlagUses {
     } else if (e.k === 'call' && e.callee.k === 'direct') { const setter = flagSetter(e.callee.name); if (setter) out.assigned.push(flagKey(setter.ref)); }
     else if (e.k === 'read' && e.ref.k === 'flag' && (inCondition || e.ref.name.includes('&'))) out.tested.push(flagKey(e.ref));
   });
-  flagUses.set(fn, u = out);
-  return u;
+  flagUses.set(fn, out);
+  return out;
 }

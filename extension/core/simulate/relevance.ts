@@ -117,10 +117,9 @@ interface Accesses {
 const accesses = new WeakMap<FunctionIr, Accesses>();
 
 function accessesOf(fn: FunctionIr): Accesses {
-  let a = accesses.get(fn);
-  if (a) return a;
-  a = { touchesVmsaOrUser: false, intrinsic: false, flagsRead: [], flagsWritten: [], direct: [], handed: [], ops: [], tables: [] };
-  const out = a;
+  const known = accesses.get(fn);
+  if (known) return known;
+  const out: Accesses = { touchesVmsaOrUser: false, intrinsic: false, flagsRead: [], flagsWritten: [], direct: [], handed: [], ops: [], tables: [] };
   forEachExpr(fn.body, (e) => {
     if (e.k === 'call') for (const x of e.args) if (x.k === 'read' && x.ref.k === 'local') out.handed.push(x.ref.name);
     if (e.k === 'read' && (e.ref.k === 'vmsa' || e.ref.k === 'user')) out.touchesVmsaOrUser = true;
@@ -133,8 +132,8 @@ function accessesOf(fn: FunctionIr): Accesses {
     } else if (e.k === 'call' && e.callee.k === 'op') out.ops.push(e.callee.op);
     else if (e.k === 'call' && e.callee.k === 'table') out.tables.push(e.callee.table);
   });
-  accesses.set(fn, a);
-  return a;
+  accesses.set(fn, out);
+  return out;
 }
 
 /** Calls with no summary that still change what we model: firmware, flag setters, arming, VMSA copies. */

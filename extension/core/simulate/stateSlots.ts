@@ -100,13 +100,9 @@ export function readSlots(st: SimState, slots: readonly string[]): SlotValue[] {
 /** `st` with the slots set to `values`; `st` itself when they already hold them (states are shared, never changed). */
 export function overlaySlots(st: SimState, slots: readonly string[], values: readonly SlotValue[]): SimState {
   let changed = false;
-  for (let i = 0; i < slots.length && !changed; i++) changed = !sameValue(readSlot(st, slots[i]), values[i]);
+  for (let i = 0; i < slots.length && !changed; i++) changed = readSlot(st, slots[i]) !== values[i];
   if (!changed) return st;
   const out = cloneState(st);
   slots.forEach((s, i) => writeSlot(out, s, values[i]));
   return out;
-}
-
-function sameValue(a: SlotValue, b: SlotValue): boolean {
-  return a === b || ((a === 0 || a === undefined) && (b === 0 || b === undefined));
 }
