@@ -255,12 +255,13 @@ export class Interpreter {
     }
     // A call's outcomes depend only on what the callee can run, the vCPU, the known arguments
     // and the slots of the state it read or wrote: computed once, they are reused wherever and
-    // whenever the call recurs in a state that agrees on those slots.
+    // whenever the call recurs in a state that agrees on those slots (on any vCPU, when it
+    // touched only its own: see the cache's CallVariant).
     const seed = calleeFacts(ctx.facts, args.map((a) => a.term));
     const code = ctx.select?.fn === fn.name ? this.program.selectedFingerprint(fn.name, ctx.select.label) : this.program.fingerprint(fn.name);
-    const key = `${code}|${ctx.vcpu}|${args.map((a) => argKey(a, this.program)).join(',')}|${factsKey(seed)}`
+    const key = `${code}|${args.map((a) => argKey(a, this.program)).join(',')}|${factsKey(seed)}`
       + (ctx.select?.fn === fn.name ? `|${ctx.select.label}` : '');
-    let found = this.cache.findCall(key, ctx.st, (c) => (c.depthCut ? c.depth === depth : depth + c.reach < MAX_CALL_DEPTH));
+    let found = this.cache.findCall(key, ctx.vcpu, ctx.st, (c) => (c.depthCut ? c.depth === depth : depth + c.reach < MAX_CALL_DEPTH));
     if (!found) {
       this.cache.misses++;
       const frame: CallFrame = { slots: new Set(), notes: new Map(), contextual: false, depth, reach: 0, depthCut: false };
@@ -270,7 +271,7 @@ export class Interpreter {
       const slots = [...frame.slots].sort();
       found = {
         slots, outcomes: results.map(({ st, ...r }) => ({ ...r, out: readSlots(st, slots) })), notes: [...frame.notes.values()],
-        depth, reach: frame.reach, depthCut: frame.depthCut,
+        depth, reach: frame.reach, depthCut: frame.depthCut, vcpu: ctx.vcpu,
       };
       if (!frame.contextual) this.cache.storeCall(key, ctx.st, slots, found);
     } else {
@@ -292,7 +293,8 @@ export class Interpreter {
       const facts = mergeCalleeFacts(ctx.facts, r.facts, argTerms);
       if (!facts) continue;
       // event lists are never changed once made, so an empty one is replaced, not copied
-      const events = r.events.length === 0 ? ctx.events : ctx.events.length === 0 ? calleeEvents(r, fn.name, ctx) : ctx.events.concat(calleeEvents(r, fn.name, ctx));
+      const mine = r.events.length === 0 ? r.events : calleeEvents(r, fn.name, ctx, found.vcpu);
+      const events = mine.length === 0 ? ctx.events : ctx.events.length === 0 ? mine : ctx.events.concat(mine);
       out.push({
         ctx: { ...ctx, st: overlaySlots(ctx.st, found.slots, r.out), events, facts, ...(r.seriesLoc ? { seriesLoc: r.seriesLoc } : {}) },
         val: returnedValue(r.val, argTerms, facts),
@@ -1101,13 +1103,16 @@ const calleeEventsMemo = new WeakMap<StoredOutcome, Map<string, SimEvent[]>>();
  * with the caller's mode and VM-type decision, accesses dropped under a guard's exemption. The
  * same stored outcome is taken from the same few contexts again and again: built once per context.
  */
-function calleeEvents(r: StoredOutcome, callee: string, ctx: PathCtx): SimEvent[] {
-  const key = `${ctx.exempt ? 1 : 0}|${ctx.mode ?? ''}|${ctx.compat ? 1 : 0}`;
+function calleeEvents(r: StoredOutcome, callee: string, ctx: PathCtx, ranOn: number | null): SimEvent[] {
+  // a result computed on another vCPU (see CallVariant) names that vCPU in its events
+  const other = ranOn !== ctx.vcpu ? ctx.vcpu : undefined;
+  const key = `${ctx.exempt ? 1 : 0}|${ctx.mode ?? ''}|${ctx.compat ? 1 : 0}|${other ?? ''}`;
   let byContext = calleeEventsMemo.get(r);
   if (!byContext) { byContext = new Map(); calleeEventsMemo.set(r, byContext); }
   let events = byContext.get(key);
   if (!events) {
-    events = r.events.filter((e) => !ctx.exempt || (e.k !== 'vmsaRead' && e.k !== 'vmsaWrite')).map((e) => viaCaller(e, callee, ctx.mode, ctx.compat));
+    events = r.events.filter((e) => !ctx.exempt || (e.k !== 'vmsaRead' && e.k !== 'vmsaWrite'))
+      .map((e) => viaCaller(other === undefined || !('vcpu' in e) || e.vcpu === null ? e : { ...e, vcpu: other } as SimEvent, callee, ctx.mode, ctx.compat));
     byContext.set(key, events);
   }
   return events;

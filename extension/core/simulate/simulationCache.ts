@@ -32,11 +32,49 @@ export interface StoredOutcome { out: SlotValue[]; events: SimEvent[]; seriesLoc
  */
 export interface CallNote { key: string; fn: string; loc: Loc; what: string; cut: boolean }
 
-/** A computed call; `depth`, `reach`, `depthCut` say at which call depths it holds (see the interpreter's CallFrame). */
-export interface StoredCall { outcomes: StoredOutcome[]; notes: CallNote[]; depth: number; reach: number; depthCut: boolean }
+/**
+ * A computed call; `depth`, `reach`, `depthCut` say at which call depths it holds (see the
+ * interpreter's CallFrame); `vcpu` is the vCPU it ran on, whose number its events carry.
+ */
+export interface StoredCall { outcomes: StoredOutcome[]; notes: CallNote[]; depth: number; reach: number; depthCut: boolean; vcpu: number | null }
 
-/** A call's outcomes for every input that agrees on `slots`, by those slots' values. */
-interface CallVariant { slots: string[]; byInput: Map<string, StoredCall[]> }
+/**
+ * A call's outcomes for every input that agrees on `slots`, by those slots' values. A variant
+ * of a call that touched no vCPU but its own is kept with that vCPU's slots named `v*`
+ * (relative): the same call on another vCPU in a state that agrees on the same slots of that
+ * vCPU has the same outcomes, so the second of two interchangeable vCPUs costs nothing.
+ */
+interface CallVariant { slots: string[]; relative: boolean; byInput: Map<string, StoredCall[]>; onVcpu: Map<number, string[]> }
+
+const SELF = 'v*';
+
+/** `slots` of vCPU `vcpu` named relative to it; undefined when another vCPU's slot is among them. */
+export function relativeSlots(slots: readonly string[], vcpu: number): string[] | undefined {
+  const own = `v${vcpu}`;
+  const out: string[] = [];
+  for (const s of slots) {
+    if (s[0] !== 'v' || s.startsWith('vm.')) { out.push(s); continue; }
+    const end = s.search(/[#.]/);
+    if (s.slice(0, end) !== own) return undefined;
+    out.push(SELF + s.slice(end));
+  }
+  return out;
+}
+
+/** No outcome of `call` names a vCPU other than `vcpu` (a loop over the vCPUs would). */
+function ownEventsOnly(call: StoredCall, vcpu: number): boolean {
+  return call.outcomes.every((o) => o.events.every((e) => !('vcpu' in e) || e.vcpu === null || e.vcpu === vcpu));
+}
+
+/** A relative variant's slots on vCPU `vcpu`, made once per vCPU. */
+function slotsOn(v: CallVariant, vcpu: number): string[] {
+  let slots = v.onVcpu.get(vcpu);
+  if (!slots) {
+    slots = v.slots.map((s) => (s.startsWith(SELF) ? `v${vcpu}${s.slice(SELF.length)}` : s));
+    v.onVcpu.set(vcpu, slots);
+  }
+  return slots;
+}
 
 export class SimulationCache {
   /** By callee code, vCPU, arguments and facts: the variants of slots the call depended on. */
@@ -55,23 +93,31 @@ export class SimulationCache {
     return id;
   }
 
-  /** Outcomes of the call `key` computed from a state that agrees with `st` on every slot they depended on. */
-  findCall(key: string, st: SimState, usable: (c: StoredCall) => boolean): StoredCall & { slots: string[] } | undefined {
+  /**
+   * Outcomes of the call `key` on vCPU `vcpu` computed from a state that agrees with `st` on
+   * every slot they depended on; `slots` in the answer are named for `vcpu`.
+   */
+  findCall(key: string, vcpu: number | null, st: SimState, usable: (c: StoredCall) => boolean): StoredCall & { slots: string[] } | undefined {
     const variants = this.calls.get(key);
     if (!variants) return undefined;
     for (const v of variants) {
-      const stored = v.byInput.get(projectionKey(st, v.slots))?.find(usable);
-      if (stored) return { slots: v.slots, ...stored };
+      if (v.relative && vcpu === null) continue;
+      const slots = v.relative ? slotsOn(v, vcpu as number) : v.slots;
+      const stored = v.byInput.get(projectionKey(st, slots))?.find((c) => (v.relative || c.vcpu === vcpu) && usable(c));
+      if (stored) return { ...stored, slots };
     }
     return undefined;
   }
 
+  /** Keeps a computed call; relative to its vCPU when it touched no other (see CallVariant). */
   storeCall(key: string, st: SimState, slots: string[], call: StoredCall): void {
     let variants = this.calls.get(key);
     if (!variants) { variants = []; this.calls.set(key, variants); }
-    const slotsKey = slots.join(',');
-    let v = variants.find((x) => x.slots.join(',') === slotsKey);
-    if (!v) { v = { slots, byInput: new Map() }; variants.push(v); }
+    const relative = call.vcpu === null || !ownEventsOnly(call, call.vcpu) ? undefined : relativeSlots(slots, call.vcpu);
+    const named = relative ?? slots;
+    const slotsKey = named.join(',');
+    let v = variants.find((x) => x.relative === !!relative && x.slots.join(',') === slotsKey);
+    if (!v) { v = { slots: named, relative: !!relative, byInput: new Map(), onVcpu: new Map() }; variants.push(v); }
     const input = projectionKey(st, slots);
     const calls = v.byInput.get(input);
     if (calls) calls.push(call);
