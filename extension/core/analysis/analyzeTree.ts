@@ -241,7 +241,8 @@ export class TreeSession {
   private world(seriesFiles: ReadonlySet<string> = new Set()): World {
     const key = `${this.version}|${[...seriesFiles].sort().join('\n')}`;
     if (this.derived?.key !== key) {
-      this.derived = { key, world: worldOf({ ...this.code(), seriesFiles, interner: this.cache.fingerprints, options: { lifecycleFlagsOnly: true } }) };
+      const previous = this.derived?.world;
+      this.derived = { key, world: worldOf({ ...this.code(), seriesFiles, interner: this.cache.fingerprints, options: { lifecycleFlagsOnly: true }, previous }) };
     }
     return this.derived.world;
   }

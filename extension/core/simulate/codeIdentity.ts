@@ -29,7 +29,42 @@ export class CodeIdentity {
     private readonly interner: Interner,
     /** Added to every identity: what else decides behaviour program-wide (the tracked flags). */
     private readonly salt: string,
-  ) {}
+    /** The identities of the code before an edit: those of functions that reach no changed function are kept. */
+    previous?: CodeIdentity,
+  ) {
+    if (previous) this.keepUnchanged(previous);
+  }
+
+  /**
+   * Takes over what `previous` computed for every function whose reach the edit did not touch:
+   * the ones that cannot reach a function that changed, appeared or went. A changed ops table,
+   * function table or salt changes what calls resolve to: nothing is kept then.
+   */
+  private keepUnchanged(previous: CodeIdentity): void {
+    if (previous.salt !== this.salt || previous.interner !== this.interner || !sameResolution(previous.code, this.code)) return;
+    const changed: string[] = [];
+    for (const [name, fn] of this.code.functions) if (previous.code.functions.get(name) !== fn) changed.push(name);
+    for (const name of previous.code.functions.keys()) if (!this.code.functions.has(name)) changed.push(name);
+    const callers = new Map<string, string[]>();
+    for (const n of previous.nodes.values()) {
+      for (const m of n.next) {
+        const list = callers.get(m);
+        if (list) list.push(n.name);
+        else callers.set(m, [n.name]);
+      }
+    }
+    const affected = new Set<string>(changed);
+    for (const stack = [...changed]; stack.length;) {
+      for (const caller of callers.get(stack.pop()!) ?? []) if (!affected.has(caller)) { affected.add(caller); stack.push(caller); }
+    }
+    for (const [name, node] of previous.nodes) if (!affected.has(name)) this.nodes.set(name, node);
+    for (const [name, id] of previous.ids) {
+      if (affected.has(name)) continue;
+      this.ids.set(name, id);
+      this.component.set(name, previous.component.get(name)!);
+    }
+    for (const [key, id] of previous.selectedIds) if (!affected.has(key.slice(0, key.indexOf('\0')))) this.selectedIds.set(key, id);
+  }
 
   of(name: string): string {
     const id = this.ids.get(name);
@@ -50,7 +85,7 @@ export class CodeIdentity {
     const fn = this.code.functions.get(name);
     if (!fn) return this.of(name);
     const own = this.of(name); // closes the components below first
-    const { next, ops } = this.resolve(calleesOfBody(selectCase(fn.body, label)));
+    const { next, ops } = this.resolve(selectedCallees(fn, label));
     // a dispatcher in a cycle with what it calls is one component: only its whole identity says what it runs
     const cyclic = next.some((callee) => this.component.get(callee) === this.component.get(name));
     const reached = [...ops, ...next.map((callee) => (this.code.functions.has(callee) ? this.of(callee) : `${callee}#-`))];
@@ -146,6 +181,17 @@ export class CodeIdentity {
   }
 }
 
+/** Both resolve every ops-table call and every table of functions alike (tables are compared by their entries' objects). */
+function sameResolution(a: CallGraphSource, b: CallGraphSource): boolean {
+  if (a.tables.size !== b.tables.size) return false;
+  for (const [name, entries] of a.tables) if (b.tables.get(name) !== entries) return false;
+  const ops = new Set<string>();
+  for (const fn of a.functions.values()) for (const c of calleesOf(fn)) if (c.startsWith('op:')) ops.add(c.slice(3));
+  for (const fn of b.functions.values()) for (const c of calleesOf(fn)) if (c.startsWith('op:')) ops.add(c.slice(3));
+  for (const op of ops) if (a.resolveOp(op) !== b.resolveOp(op)) return false;
+  return true;
+}
+
 /**
  * The statements that run when a switch on the ioctl takes `case label:` (as the interpreter
  * selects it): that case and the ones it falls into, everything outside the switch; a switch
@@ -198,6 +244,17 @@ function calleesOf(fn: FunctionIr): Set<string> {
   if (out) return out;
   out = calleesOfBody(fn.body);
   callees.set(fn, out);
+  return out;
+}
+
+const selectedCalleesMemo = new WeakMap<FunctionIr, Map<string, Set<string>>>();
+
+/** calleesOf for the dispatcher run with `case label:` selected, per function object (an edit elsewhere keeps it). */
+function selectedCallees(fn: FunctionIr, label: string): Set<string> {
+  let byLabel = selectedCalleesMemo.get(fn);
+  if (!byLabel) { byLabel = new Map(); selectedCalleesMemo.set(fn, byLabel); }
+  let out = byLabel.get(label);
+  if (!out) { out = calleesOfBody(selectCase(fn.body, label)); byLabel.set(label, out); }
   return out;
 }
 

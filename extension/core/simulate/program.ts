@@ -35,7 +35,11 @@ export class Program {
     options: ProgramOptions = {},
     /** Tables of functions indexed by constants (the exit handlers), by name. */
     readonly tables: ReadonlyMap<string, FunctionTable['entries']> = new Map(),
+    /** The program before an edit: what the edit did not change is taken over from it. */
+    previous?: Program,
   ) {
+    // only its identities are kept (a reference to the program would chain every version of the code)
+    this.previousIdentity = previous?.identity;
     const tracked = computeTrackedFlags(functions.values());
     this.modeBits = assignedBits(functions.values());
     this.trackedFlags = options.lifecycleFlagsOnly ? new Set([...tracked].filter((f) => LIFECYCLE_FLAG.test(f) || f === `vcpu.${FPU_CONFIDENTIAL}`)) : tracked;
@@ -62,10 +66,14 @@ export class Program {
   }
 
   private identity: CodeIdentity | undefined;
+  private previousIdentity: CodeIdentity | undefined;
 
   /** Built on first use: the tracked flags are part of every identity. */
   private codeIdentity(): CodeIdentity {
-    this.identity ??= new CodeIdentity(this, this.interner, [...this.trackedFlags].sort().join(','));
+    if (!this.identity) {
+      this.identity = new CodeIdentity(this, this.interner, [...this.trackedFlags].sort().join(','), this.previousIdentity);
+      this.previousIdentity = undefined;
+    }
     return this.identity;
   }
 

@@ -22,10 +22,12 @@ export interface WorldInput {
   seriesFiles?: ReadonlySet<string>;
   interner?: Interner;
   options?: ProgramOptions;
+  /** The world of the code before an edit, to take over what the edit did not change. */
+  previous?: World;
 }
 
 export function worldOf(input: WorldInput): World {
-  const program = new Program(input.functions, input.ops, input.seriesFiles, input.interner, input.options, input.tables);
+  const program = new Program(input.functions, input.ops, input.seriesFiles, input.interner, input.options, input.tables, input.previous?.program);
   const discovered = operationsFromDispatchers(input.functions, (op) => program.resolveOp(op));
   return { program, discovered, operations: operationsOf(discovered, input.added ?? [], input.removed ?? []) };
 }

@@ -47,6 +47,33 @@ describe('code identity', () => {
     for (const n of ['other', 'run_with']) assert.equal(after[n], first[n], `${n}() does not reach leaf()`);
   });
 
+  it('taken over from the program before an edit, is what a fresh program computes, for every function, edit and undo', async () => {
+    const fns = await lower(CODE);
+    const interner = new Interner();
+    const names = ['leaf', 'other', 'by_op', 'by_value', 'run_with', 'ping', 'pong', 'top', 'svm_get_cpl'];
+    const ops = new Map([['get_cpl', 'svm_get_cpl']]);
+    const ids = (p: Program) => Object.fromEntries(names.map((n) => [n, p.fingerprint(n)]));
+    const edits: [string, string][] = [
+      ['leaf', 'static int leaf(struct kvm_vcpu *vcpu) { return 0; }'],
+      ['other', 'static int other(struct kvm_vcpu *vcpu) { return leaf(vcpu); }'],
+      ['run_with', 'static int run_with(struct kvm_vcpu *vcpu, int (*fn)(struct kvm_vcpu *vcpu)) { return other(vcpu); }'],
+    ];
+    let before = new Program(fns, ops, new Set(), interner);
+    ids(before);
+    let current = fns;
+    for (const [name, text] of [...edits, ['leaf', ''] as [string, string]]) {
+      const next = new Map(current);
+      if (text) next.set(name, (await lower(text)).get(name)!);
+      else next.set(name, fns.get(name)!); // undo: the original object again
+      const taken = new Program(next, ops, new Set(), interner, {}, new Map(), before);
+      assert.deepEqual(ids(taken), ids(new Program(next, ops, new Set(), interner)), `after editing ${name}()`);
+      before = taken;
+      current = next;
+    }
+    const moved = new Program(current, new Map([['get_cpl', 'other']]), new Set(), interner, {}, new Map(), before);
+    assert.deepEqual(ids(moved), ids(new Program(current, new Map([['get_cpl', 'other']]), new Set(), interner)), 'an ops table that resolves elsewhere');
+  });
+
   it('tells apart the functions of one recursive cycle, which reach the same code', async () => {
     const p = new Program(await lower(CODE), new Map(), new Set(), new Interner());
     assert.notEqual(p.fingerprint('ping'), p.fingerprint('pong'));
