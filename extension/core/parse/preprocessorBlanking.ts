@@ -54,3 +54,43 @@ export function blankAnnotations(text: string): string {
 export function blankKernelNoise(text: string): string {
   return blankAnnotations(blankNestedConditionals(text));
 }
+
+/**
+ * `next`'s blanked text from `prev`'s, re-blanking only the lines an editor's edit changed:
+ * the same result as blankKernelNoise(next) whenever the changed lines hold no preprocessor
+ * line and keep the bracket nesting of the lines after them; otherwise the whole text again.
+ */
+export function reblankKernelNoise(prev: string, prevBlanked: string, next: string): string {
+  let start = 0;
+  const max = Math.min(prev.length, next.length);
+  while (start < max && prev.charCodeAt(start) === next.charCodeAt(start)) start++;
+  let endPrev = prev.length;
+  let endNext = next.length;
+  while (endPrev > start && endNext > start && prev.charCodeAt(endPrev - 1) === next.charCodeAt(endNext - 1)) { endPrev--; endNext--; }
+  // widen to whole lines, so an annotation's word and a line's brackets are seen whole
+  start = prev.lastIndexOf('\n', start - 1) + 1;
+  const lineEnd = (text: string, at: number) => { const i = text.indexOf('\n', at); return i < 0 ? text.length : i; };
+  const tail = prev.length - lineEnd(prev, endPrev);
+  endPrev = prev.length - tail;
+  endNext = next.length - tail;
+  if (endNext < start) return blankKernelNoise(next);
+  const before = prev.slice(start, endPrev);
+  const after = next.slice(start, endNext);
+  if (before.includes('#') || after.includes('#') || nesting(before) !== nesting(after)) return blankKernelNoise(next);
+  return prevBlanked.slice(0, start) + blankAnnotations(after) + prevBlanked.slice(endPrev);
+}
+
+/**
+ * What lines do to the nesting depth blankNestedConditionals tracks (never below zero): the
+ * depth after them is max(floor, depth + shift) for any depth before, said as "floor,shift".
+ */
+function nesting(lines: string): string {
+  let floor = -Infinity;
+  let shift = 0;
+  for (const line of lines.split('\n')) {
+    const c = nestingChange(line);
+    floor = Math.max(0, floor + c);
+    shift += c;
+  }
+  return `${floor},${shift}`;
+}

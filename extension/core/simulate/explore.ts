@@ -86,9 +86,14 @@ export class Simulator {
     return this.interp.truncated;
   }
 
+  /** Each operation's code identity, asked once per exploration rather than once per state. */
+  private readonly opIds = new Map<Operation, string>();
+
   /** All outcomes of one operation (on one vCPU, for vCPU operations) from `state`. */
   step(state: SimState, op: Operation, vcpu: number | null): StepResult[] {
-    const key = `${this.program.selectedFingerprint(op.handler, op.name)}|${op.name}|${vcpu}|${this.cache.stateId(state)}|${this.assumptionKey}`;
+    let id = this.opIds.get(op);
+    if (id === undefined) { id = `${this.program.selectedFingerprint(op.handler, op.name)}|${op.name}`; this.opIds.set(op, id); }
+    const key = `${id}|${vcpu}|${this.cache.stateId(state)}|${this.assumptionKey}`;
     const cached = this.cache.steps.get(key);
     if (cached) { this.cache.hits++; return cached; }
     this.cache.misses++;
@@ -245,10 +250,12 @@ export class Simulator {
         for (const node of queue) {
           explored++;
           for (const { op, vcpu } of this.instances(node.state)) {
-            for (const r of this.step(node.state, op, vcpu)) {
-              for (const ev of r.events) if (ev.k === 'unresolved') unresolved.set(`${ev.what}@${ev.fn}`, ev);
-              for (const m of modeDependentReads(r.events)) modes.add(m);
-              const hazards = hazardsOf(r);
+            const results = this.step(node.state, op, vcpu);
+            const judged = judge(results);
+            for (const [i, r] of results.entries()) {
+              const { hazards, unresolved: unfollowed, modes: decidedBy } = judged[i];
+              for (const ev of unfollowed) unresolved.set(`${ev.what}@${ev.fn}`, ev);
+              for (const m of decidedBy) modes.add(m);
               for (const h of hazards) {
                 const seen = found.get(h.key);
                 if (seen) {
@@ -291,12 +298,22 @@ function order(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Rules are pure in the step result, and cached step results recur: judge each once. */
-const judged = new WeakMap<StepResult, Hazard[]>();
-function hazardsOf(r: StepResult): Hazard[] {
-  let hs = judged.get(r);
-  if (!hs) { hs = SIMULATION_RULES.flatMap((rule) => rule.check(r)); judged.set(r, hs); }
-  return hs;
+/** What the exploration takes from one step result: its hazards, what it could not follow, the modes its reads depended on. */
+interface Judged { hazards: Hazard[]; unresolved: (SimEvent & { k: 'unresolved' })[]; modes: string[] }
+
+/** Rules are pure in the step result, and cached step results recur (every exploration after an edit): judged once. */
+const judgedSteps = new WeakMap<StepResult[], Judged[]>();
+function judge(results: StepResult[]): Judged[] {
+  let out = judgedSteps.get(results);
+  if (!out) {
+    out = results.map((r) => ({
+      hazards: SIMULATION_RULES.flatMap((rule) => rule.check(r)),
+      unresolved: r.events.filter((e): e is SimEvent & { k: 'unresolved' } => e.k === 'unresolved'),
+      modes: modeDependentReads(r.events),
+    }));
+    judgedSteps.set(results, out);
+  }
+  return out;
 }
 
 function traceOf(node: Node): TraceStep[] {
