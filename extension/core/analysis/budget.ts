@@ -34,7 +34,8 @@ const TIME_CHECK_EVERY = 4096;
 
 export class Budget {
   private used = 0;
-  private sinceTimeCheck = 0;
+  /** Starts full: the first spend looks at the clock (a run smaller than one interval still meets a tiny time limit). */
+  private sinceTimeCheck = TIME_CHECK_EVERY;
   private readonly deadline: number;
   /** Set once, by the first spend() that found the budget gone. */
   cut: BudgetCut | undefined;
