@@ -1240,9 +1240,30 @@ function joinPaths(a: PathCtx, b: PathCtx): PathCtx {
 /** Both paths' events, first-seen order, each once (the same array when b adds nothing). */
 function unionEvents(a: SimEvent[], b: SimEvent[]): SimEvent[] {
   if (b === a || b.length === 0) return a;
-  const seen = new Set(a.map(eventKey));
-  const extra = b.filter((e) => !seen.has(eventKey(e)));
-  return extra.length ? [...a, ...extra] : a;
+  // paths that forked share their events up to the fork: those are in `a` already
+  let shared = 0;
+  const n = Math.min(a.length, b.length);
+  while (shared < n && a[shared] === b[shared]) shared++;
+  if (shared === b.length) return a;
+  const seen = eventKeysOf(a);
+  let extra: SimEvent[] | undefined;
+  for (let i = shared; i < b.length; i++) if (!seen.has(eventKey(b[i]))) (extra ??= []).push(b[i]);
+  if (!extra) return a;
+  const out = a.concat(extra);
+  // the joined list's keys, from a's without computing them again (a later join asks for them)
+  const keys = new Set(seen);
+  for (const e of extra) keys.add(eventKey(e));
+  eventKeySets.set(out, keys);
+  return out;
+}
+
+const eventKeySets = new WeakMap<SimEvent[], Set<string>>();
+
+/** The keys of an event list (lists are never changed once made, so once per list). */
+function eventKeysOf(events: SimEvent[]): Set<string> {
+  let keys = eventKeySets.get(events);
+  if (!keys) { keys = new Set(events.map(eventKey)); eventKeySets.set(events, keys); }
+  return keys;
 }
 
 /**
