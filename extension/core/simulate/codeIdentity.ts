@@ -20,6 +20,8 @@ interface Node { name: string; label: string; next: string[] }
 
 export class CodeIdentity {
   private readonly ids = new Map<string, string>();
+  /** The shared terms (VMCB control fields, kvm_run fields) each function's code can read or write, closed over what it calls. */
+  private readonly terms = new Map<string, readonly string[]>();
   private readonly nodes = new Map<string, Node>();
   /** The call-graph component each function closed in (members of a cycle share one). */
   private readonly component = new Map<string, number>();
@@ -62,6 +64,7 @@ export class CodeIdentity {
       if (affected.has(name)) continue;
       this.ids.set(name, id);
       this.component.set(name, previous.component.get(name)!);
+      this.terms.set(name, previous.terms.get(name)!);
     }
     for (const [key, id] of previous.selectedIds) if (!affected.has(key.slice(0, key.indexOf('\0')))) this.selectedIds.set(key, id);
   }
@@ -71,6 +74,12 @@ export class CodeIdentity {
     if (id !== undefined) return id;
     this.computeFrom(name);
     return this.ids.get(name)!;
+  }
+
+  /** The shared terms `name` and everything it can reach mention (see sharedTermsOf). */
+  sharedTerms(name: string): readonly string[] {
+    this.of(name);
+    return this.terms.get(name) ?? [];
   }
 
   /**
@@ -178,7 +187,45 @@ export class CodeIdentity {
     const component = this.interner.id(`${labels.join(',')}|${[...calls].sort().join(',')}|${this.salt}`);
     // members of one component reach the same code but are different entry points into it
     for (const m of members) { this.ids.set(m, `f${this.interner.id(`${component}>${m}`)}`); this.component.set(m, component); }
+    const terms = new Set<string>();
+    for (const m of members) {
+      const fn = this.code.functions.get(m);
+      if (fn) for (const t of sharedTermsOf(fn)) terms.add(t);
+      for (const x of this.node(m).next) if (!inside.has(x)) for (const t of this.terms.get(x) ?? []) terms.add(t);
+    }
+    const list = internTerms([...terms].sort());
+    for (const m of members) this.terms.set(m, list);
   }
+}
+
+const termLists = new Map<string, readonly string[]>();
+
+/** One array per distinct list: thousands of functions reach the same few terms. */
+function internTerms(list: string[]): readonly string[] {
+  const key = list.join('\n');
+  let out = termLists.get(key);
+  if (!out) { out = Object.freeze(list); termLists.set(key, out); }
+  return out;
+}
+
+const ownTerms = new WeakMap<FunctionIr, string[]>();
+
+/** The shared terms (`vmcb.control.<field>`, `user.<field>`) a function's own code reads or assigns. */
+function sharedTermsOf(fn: FunctionIr): string[] {
+  let out = ownTerms.get(fn);
+  if (out) return out;
+  const found = new Set<string>();
+  const note = (ref: { k: string; field?: string } | null | undefined) => {
+    if (ref?.k === 'control') found.add(`vmcb.control.${ref.field}`);
+    else if (ref?.k === 'user') found.add(`user.${ref.field}`);
+  };
+  forEachExpr(fn.body, (e) => {
+    if (e.k === 'read') note(e.ref);
+    else if (e.k === 'assign') note(e.target);
+  });
+  out = [...found];
+  ownTerms.set(fn, out);
+  return out;
 }
 
 /** Both resolve every ops-table call and every table of functions alike (tables are compared by their entries' objects). */

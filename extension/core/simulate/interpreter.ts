@@ -13,7 +13,7 @@ import { Budget } from '../analysis/budget';
 import type { Program } from './program';
 import { labelTail } from '../summary/irKeys';
 import {
-  addFact, addOneOf, calleeFacts, type Facts, factsKey, forgetTerm, knownDifferent, knownSym, mergeCalleeFacts, parameterFacts, translateTerm,
+  addFact, addOneOf, calleeFacts, type Facts, factsFor, factsKey, forgetTerm, knownDifferent, knownSym, mergeCalleeFacts, parameterFacts, translateTerm,
 } from './pathFacts';
 
 /** A guard decided by kernel state, remembered so a refusal can say what refused it. */
@@ -257,7 +257,7 @@ export class Interpreter {
     // and the slots of the state it read or wrote: computed once, they are reused wherever and
     // whenever the call recurs in a state that agrees on those slots (on any vCPU, when it
     // touched only its own: see the cache's CallVariant).
-    const seed = calleeFacts(ctx.facts, args.map((a) => a.term));
+    const seed = factsFor(calleeFacts(ctx.facts, args.map((a) => a.term)), this.program.sharedTerms(fn.name));
     const code = ctx.select?.fn === fn.name ? this.program.selectedFingerprint(fn.name, ctx.select.label) : this.program.fingerprint(fn.name);
     const key = `${code}|${args.map((a) => argKey(a, this.program)).join(',')}|${factsKey(seed)}`
       + (ctx.select?.fn === fn.name ? `|${ctx.select.label}` : '');

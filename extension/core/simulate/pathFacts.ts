@@ -128,3 +128,18 @@ export function factsKey(facts: Facts): string {
     return `${k}${f.eq !== undefined ? `=${f.eq}` : ''}${f.ne ? `!${[...f.ne].sort().join('|')}` : ''}${f.oneOf ? `@${[...f.oneOf].sort().join('|')}` : ''}`;
   }).join(',');
 }
+
+/**
+ * `facts` without those about shared terms the callee's code never mentions (`terms`, see
+ * Program.sharedTerms): it can neither test nor change them, and the caller keeps them, so they
+ * would only tell apart calls that compute the same.
+ */
+export function factsFor(facts: Facts, terms: readonly string[]): Facts {
+  let out: Record<string, Fact> | undefined;
+  for (const k of Object.keys(facts)) {
+    if (!isSharedTerm(k) || terms.some((t) => k === t || k.startsWith(t + '.') || t.startsWith(k + '.'))) continue;
+    out ??= { ...facts };
+    delete out[k];
+  }
+  return out ?? facts;
+}

@@ -85,6 +85,11 @@ export class Program {
     return this.codeIdentity().of(handler);
   }
 
+  /** The VMCB control and kvm_run terms `name` or anything it reaches can read or write: facts about others cannot matter to it. */
+  sharedTerms(name: string): readonly string[] {
+    return this.codeIdentity().sharedTerms(name);
+  }
+
   /** Identity of `handler` run with its dispatch switch's `case label:` selected (an operation). */
   selectedFingerprint(handler: string, label: string): string {
     return this.codeIdentity().selected(handler, label);
