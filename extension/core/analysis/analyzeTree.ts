@@ -8,7 +8,7 @@ import type { AnalysisReport, Finding, FunctionInfo, SourceLocation } from '../f
 import { formatSummary, summarizeFunction } from '../summary/pathSummary';
 import type { Series } from '../series/types';
 import { parseC } from '../parse/cParser';
-import { blankKernelNoise } from '../parse/preprocessorBlanking';
+import { blankKernelNoise, reblankKernelNoise } from '../parse/preprocessorBlanking';
 import { depthCutMessage, type FunctionIr, type FunctionTable } from '../summary/ir';
 import { lowerTranslationUnit, type LowerOptions } from '../summary/lowerToIr';
 import { Simulator, type ExploreResult, type FoundHazard } from '../simulate/explore';
@@ -80,7 +80,7 @@ class SourceFile {
    * lowered again when no line moved (others keep their IR, so their cached results stay valid).
    */
   async update(text: string): Promise<boolean> {
-    const blanked = blankKernelNoise(text);
+    const blanked = reblankKernelNoise(this.text, this.blanked, text);
     const edit = textEdit(this.blanked, blanked);
     if (!edit) { this.text = text; return false; }
     this.tree.edit(edit);
