@@ -30,12 +30,17 @@ export class BudgetExhausted extends Error {
   }
 }
 
+/** The clock is read every this many units once a run is under way; more often at its start (see spend). */
 const TIME_CHECK_EVERY = 4096;
 
 export class Budget {
   private used = 0;
-  /** Starts full: the first spend looks at the clock (a run smaller than one interval still meets a tiny time limit). */
-  private sinceTimeCheck = TIME_CHECK_EVERY;
+  private sinceTimeCheck = 0;
+  /**
+   * Units between two looks at the clock: 1 at first, doubling up to TIME_CHECK_EVERY, so a run
+   * smaller than one full interval (the example series) still meets a tiny time limit.
+   */
+  private timeCheckEvery = 1;
   private readonly deadline: number;
   /** Set once, by the first spend() that found the budget gone. */
   cut: BudgetCut | undefined;
@@ -64,8 +69,9 @@ export class Budget {
     this.sinceTimeCheck += units;
     let reason: 'time' | 'work' | undefined;
     if (this.used > this.limits.work) reason = 'work';
-    else if (this.sinceTimeCheck >= TIME_CHECK_EVERY) {
+    else if (this.sinceTimeCheck >= this.timeCheckEvery) {
       this.sinceTimeCheck = 0;
+      this.timeCheckEvery = Math.min(TIME_CHECK_EVERY, this.timeCheckEvery * 2);
       if (this.now() > this.deadline) reason = 'time';
     }
     if (reason) {
