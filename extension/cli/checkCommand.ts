@@ -3,6 +3,7 @@
 // or nothing could be analysed (what could be read is still reported).
 
 import { ReportCache } from '../core/cache/reportCache';
+import { LoweredFileCache } from '../core/cache/loweredFileCache';
 import { writeFileSync } from 'node:fs';
 import { analyzeSeries, DEFAULT_OPTIONS, type AnalysisOptions } from '../core/analysis/analyzeSeries';
 import { analyzeTree } from '../core/analysis/analyzeTree';
@@ -80,7 +81,7 @@ export async function checkCommand(argv: string[], io: CheckIo): Promise<number>
   let report: AnalysisReport;
   let preamble = '';
   if (o.tree !== undefined) {
-    const tree = await analyzeTree(o.tree, series, options, o.cache ? ReportCache.open([o.tree]) : undefined);
+    const tree = await analyzeTree(o.tree, series, options, o.cache ? ReportCache.open([o.tree]) : undefined, o.cache ? LoweredFileCache.open([o.tree]) : undefined);
     // no x86 KVM source to analyse (not a tree, another architecture, arch/x86/kvm unreachable): say why in one line
     const blocking = tree.problems.find((p) => blocksX86Kvm(p.file));
     if (tree.tree.files === 0 || blocking) {

@@ -3,6 +3,7 @@
 // stays open between requests, so an edit re-parses one file and re-runs what it affects.
 import { parentPort } from 'node:worker_threads';
 import { TreeSession } from '../core/analysis/analyzeTree';
+import { LoweredFileCache } from '../core/cache/loweredFileCache';
 import { analyzeDocument, optionsFromSettings, type DocumentRequest } from '../translate/documentAnalysis';
 import type { TreeAnalysis, TreeRequest } from '../translate/treeAnalysis';
 import { simulateSequence, type SequenceRequest } from '../translate/sequenceSimulation';
@@ -20,7 +21,7 @@ async function analyzeTreeRequest(req: TreeRequest): Promise<TreeAnalysis> {
   const started = performance.now();
   if (!tree || tree.root !== req.root) {
     tree?.session.dispose();
-    tree = { root: req.root, session: await TreeSession.open(req.root) };
+    tree = { root: req.root, session: await TreeSession.open(req.root, LoweredFileCache.open([req.root])) };
   }
   const texts = tree.session.texts();
   for (const [path, text] of Object.entries(req.buffers)) if (texts.get(path) !== text) await tree.session.setText(path, text);

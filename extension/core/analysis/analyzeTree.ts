@@ -18,6 +18,7 @@ import { SimulationCache } from '../simulate/simulationCache';
 import { applyPatchInMemory } from '../tree/applyInMemory';
 import { locateKvmFiles, type LocatedTree } from '../tree/kernelTree';
 import { cachedReport, ReportCache } from '../cache/reportCache';
+import type { LoweredFile, LoweredFileCache } from '../cache/loweredFileCache';
 import type { AnalysisOptions } from './analyzeSeries';
 import { timelineFindings, timelineUpToCut, type TimelinePoint } from './timeline';
 import { Budget, DEFAULT_BUDGET } from './budget';
@@ -52,7 +53,8 @@ class SourceFile {
     readonly path: string,
     public text: string,
     private blanked: string,
-    private tree: Tree,
+    /** Absent when the file's IR came from the cache: built the first time an edit needs it. */
+    private tree: Tree | undefined,
     public functions: FunctionIr[],
     public ops: Map<string, string>,
     public errorLines: number[],
@@ -75,6 +77,16 @@ class SourceFile {
     return new SourceFile(path, text, blanked, tree, unit.functions, opsOf(unit.opsTables), errorLinesOf(unit), unit.functionTables);
   }
 
+  /** A file whose IR an earlier run lowered from this same text (see LoweredFileCache). */
+  static fromLowered(path: string, text: string, lowered: LoweredFile): SourceFile {
+    return new SourceFile(path, text, blankKernelNoise(text), undefined, lowered.functions, new Map(lowered.ops), lowered.errorLines, lowered.tables);
+  }
+
+  /** What the cache keeps of this file. */
+  lowered(): LoweredFile {
+    return { functions: this.functions, ops: [...this.ops], tables: this.tables, errorLines: this.errorLines };
+  }
+
   /**
    * The file's new text: an incremental parse, then only the functions the edit touches are
    * lowered again when no line moved (others keep their IR, so their cached results stay valid).
@@ -83,9 +95,11 @@ class SourceFile {
     const blanked = reblankKernelNoise(this.text, this.blanked, text);
     const edit = textEdit(this.blanked, blanked);
     if (!edit) { this.text = text; return false; }
-    this.tree.edit(edit);
-    const next = await parseC(blanked, this.tree);
-    this.tree.delete();
+    // the old text parses to the tree a first parse would have kept, so the incremental parse is the same
+    const old = this.tree ?? await parseC(this.blanked);
+    old.edit(edit);
+    const next = await parseC(blanked, old);
+    old.delete();
     this.tree = next;
     const sameLines = lineCount(this.blanked) === lineCount(blanked);
     this.text = text;
@@ -123,7 +137,8 @@ class SourceFile {
   }
 
   dispose(): void {
-    this.tree.delete();
+    this.tree?.delete();
+    this.tree = undefined;
   }
 }
 
@@ -186,17 +201,23 @@ export class TreeSession {
     readonly problems: TreeProblemLine[],
   ) {}
 
-  static async open(dir: string): Promise<TreeSession> {
+  static async open(dir: string, lowered?: LoweredFileCache): Promise<TreeSession> {
     const t0 = performance.now();
     const located = await locateKvmFiles(dir);
-    return TreeSession.fromLocated(located, performance.now() - t0);
+    return TreeSession.fromLocated(located, performance.now() - t0, lowered);
   }
 
-  /** A session over files already read (the caller looked them up in the cache first). */
-  static async fromLocated(located: LocatedTree, readMs: number): Promise<TreeSession> {
+  /** A session over files already read (the caller looked them up in the cache first); files lowered before come from `lowered`. */
+  static async fromLocated(located: LocatedTree, readMs: number, lowered?: LoweredFileCache): Promise<TreeSession> {
     const files = new Map<string, SourceFile>();
     const t1 = performance.now();
-    for (const f of located.files) files.set(f.path, await SourceFile.parse(f.path, f.text));
+    for (const f of located.files) {
+      const hit = lowered?.get(f.path, f.text);
+      const file = hit ? SourceFile.fromLowered(f.path, f.text, hit) : await SourceFile.parse(f.path, f.text);
+      if (!hit) lowered?.offer(f.path, f.text, () => file.lowered());
+      files.set(f.path, file);
+    }
+    lowered?.prune();
     const session = new TreeSession(located.root, files, located.problems.map((p) => ({ file: p.path, message: p.message, severity: p.severity })));
     session.ms.read = readMs;
     session.ms.parse = performance.now() - t1;
@@ -407,12 +428,12 @@ function locate(h: FoundHazard): SourceLocation {
  * Audits the tree (with the series applied in memory). With a cache, the same tree, series,
  * options and analysis code give the stored report without parsing or simulating anything.
  */
-export async function analyzeTree(dir: string, series: Series, options: AnalysisOptions, cache?: ReportCache): Promise<TreeReport> {
+export async function analyzeTree(dir: string, series: Series, options: AnalysisOptions, cache?: ReportCache, lowered?: LoweredFileCache): Promise<TreeReport> {
   const t0 = performance.now();
   const located = await locateKvmFiles(dir);
   const readMs = performance.now() - t0;
   return cachedReport(cache, () => treeReportKey(located, series, options), readMs, async () => {
-    const session = await TreeSession.fromLocated(located, readMs);
+    const session = await TreeSession.fromLocated(located, readMs, lowered);
     try {
       return await session.analyze(series, options);
     } finally {

@@ -30,19 +30,23 @@ function safeHomedir(): string | undefined {
 export class ReportCache {
   private readonly dir: string;
 
-  /** `root` from defaultCacheRoot(); entries of other code versions (`code`) live in other directories. */
-  constructor(root: string, private readonly maxBytes = DEFAULT_CACHE_BYTES, code = codeFingerprint()) {
-    this.dir = join(root, `reports-${code}`);
+  /**
+   * `root` from defaultCacheRoot(); entries of other code versions (`code`) live in other
+   * directories. `kind` names what is kept (whole reports; lowered files, see LoweredFileCache),
+   * each in its own directory with its own bound.
+   */
+  constructor(root: string, private readonly maxBytes = DEFAULT_CACHE_BYTES, code = codeFingerprint(), private readonly kind = 'reports') {
+    this.dir = join(root, `${kind}-${code}`);
   }
 
   /** The cache, unless it would sit inside one of `protectedDirs` (the kernel tree is never written). */
-  static open(protectedDirs: string[], root = defaultCacheRoot()): ReportCache | undefined {
+  static open(protectedDirs: string[], root = defaultCacheRoot(), kind = 'reports', maxBytes = DEFAULT_CACHE_BYTES): ReportCache | undefined {
     if (!root) return undefined;
     for (const p of protectedDirs) {
       const rel = relative(p, root);
       if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) return undefined;
     }
-    return new ReportCache(root);
+    return new ReportCache(root, maxBytes, codeFingerprint(), kind);
   }
 
   /** The key for a result: everything it depends on, in order. */
@@ -74,7 +78,8 @@ export class ReportCache {
     }
   }
 
-  put(key: string, value: unknown): void {
+  /** Stores `value`; `prune: false` when the caller stores many entries and prunes once after them. */
+  put(key: string, value: unknown, { prune = true } = {}): void {
     try {
       mkdirSync(this.dir, { recursive: true });
       const file = join(this.dir, `${key}.json`);
@@ -82,22 +87,45 @@ export class ReportCache {
       const body = JSON.stringify(value);
       writeFileSync(tmp, `${key} ${checksum(body)}\n${body}`);
       renameSync(tmp, file);
-      this.prune();
+      if (prune) this.prune();
     } catch {
       // a cache that cannot be written only costs the next run its time
     }
   }
 
+  /** Whether `key` was marked (see mark): a cheap record that something was seen, with no value. */
+  marked(key: string): boolean {
+    try { return statSync(join(this.dir, `${key}.seen`)).isFile(); } catch { return false; }
+  }
+
+  mark(key: string): void {
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      writeFileSync(join(this.dir, `${key}.seen`), '');
+    } catch {
+      // as put
+    }
+  }
+
   /** Oldest first until the directory fits; also drops the directories of other code versions. */
-  private prune(): void {
+  prune(): void {
+    try {
+      this.pruneNow();
+    } catch {
+      // as put
+    }
+  }
+
+  private pruneNow(): void {
     const root = join(this.dir, '..');
     for (const d of readdirSync(root)) {
       const p = join(root, d);
-      if (d.startsWith('reports-') && p !== this.dir) rmSync(p, { recursive: true, force: true });
+      if (d.startsWith(`${this.kind}-`) && p !== this.dir) rmSync(p, { recursive: true, force: true });
     }
     const entries = readdirSync(this.dir).map((name) => {
       const p = join(this.dir, name);
-      try { const st = statSync(p); return { p, size: st.size, at: st.mtimeMs }; } catch { return undefined; }
+      // a marker holds no data but still costs a directory entry
+      try { const st = statSync(p); return { p, size: Math.max(st.size, 256), at: st.mtimeMs }; } catch { return undefined; }
     }).filter((x): x is { p: string; size: number; at: number } => x !== undefined).sort((a, b) => a.at - b.at);
     let total = entries.reduce((n, e) => n + e.size, 0);
     for (const e of entries) {

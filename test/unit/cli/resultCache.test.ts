@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ReportCache } from '../../../extension/core/cache/reportCache';
+import { type LoweredFile, LoweredFileCache } from '../../../extension/core/cache/loweredFileCache';
 import type { JsonReport } from '../../../extension/core/report/jsonReport';
 import { EXAMPLE_DIR, PATCH_2, ROOT, TEST_TIMEOUT_MS, runJson, withTempDir } from './cliHarness';
 
@@ -174,5 +175,59 @@ describe('a tree audit from the cache', () => {
         assert.equal((await runJson(['check', '--tree', tree])).json.stats.cached, undefined);
       });
     });
+  });
+});
+
+describe('lowered tree files kept between runs', () => {
+  const lowered = (name: string): LoweredFile => ({
+    functions: [{ name, params: ['vcpu'], returnsVoid: false, body: { k: 'block', body: [], loc: { file: 'arch/x86/kvm/x86.c', line: 1, column: 1 } }, loc: { file: 'arch/x86/kvm/x86.c', line: 1, column: 1 }, endLine: 3, origin: 'tree', errorLines: [] }],
+    ops: [['set_dr7', 'svm_set_dr7']], tables: [], errorLines: [],
+  });
+
+  it('a file is stored the second time its text is seen, read the third, and any change of text or tool version is a miss', () => {
+    const root = mkdtempSync(join(tmpdir(), 'kvm-lens-lowered-'));
+    try {
+      const cache = LoweredFileCache.at(root, 'release-1');
+      const text = 'int f(void) { return 0; }\n';
+      cache.offer('x86.c', text, () => lowered('f'));
+      assert.equal(cache.get('x86.c', text), undefined, 'seen once: only marked, nothing lowered was written');
+      cache.offer('x86.c', text, () => lowered('f'));
+      assert.deepEqual(cache.get('x86.c', text), lowered('f'));
+      assert.equal(cache.get('x86.c', text + ' '), undefined, 'one more byte');
+      assert.equal(cache.get('svm.c', text), undefined, 'another path');
+      assert.equal(LoweredFileCache.at(root, 'release-2').get('x86.c', text), undefined, 'another version of the tool');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('a damaged or cut entry is ignored, and the next offer writes it whole again', () => {
+    const root = mkdtempSync(join(tmpdir(), 'kvm-lens-lowered-bad-'));
+    try {
+      const cache = LoweredFileCache.at(root, 'v');
+      const text = 'int g(void) { return 1; }\n';
+      cache.offer('x86.c', text, () => lowered('g'));
+      cache.offer('x86.c', text, () => lowered('g'));
+      const entry = filesUnder(root).find((f) => f.endsWith('.json'))!;
+      const whole = readFileSync(entry, 'utf8');
+      writeFileSync(entry, whole.slice(0, whole.length - 10));
+      assert.equal(cache.get('x86.c', text), undefined, 'cut short');
+      writeFileSync(entry, whole.replace('"g"', '"h"'));
+      assert.equal(cache.get('x86.c', text), undefined, 'changed inside');
+      cache.offer('x86.c', text, () => lowered('g'));
+      assert.deepEqual(cache.get('x86.c', text), lowered('g'), 'rewritten');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('never inside the tree', () => {
+    const tree = mkdtempSync(join(tmpdir(), 'kvm-lens-lowered-tree-'));
+    try {
+      assert.equal(LoweredFileCache.open([tree], join(tree, '.cache', 'kvm-lens')), undefined);
+      assert.ok(LoweredFileCache.open([tree], join(tmpdir(), 'elsewhere', 'kvm-lens')));
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
   });
 });

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DEFAULT_OPTIONS } from '../../../extension/core/analysis/analyzeSeries';
 import { TreeSession } from '../../../extension/core/analysis/analyzeTree';
+import { LoweredFileCache } from '../../../extension/core/cache/loweredFileCache';
 
 const MODEL = join(__dirname, '../../../extension/core/model/builtin');
 const model = (name: string) => readFileSync(join(MODEL, name), 'utf8');
@@ -109,4 +110,28 @@ describe('a what-if after other runs in the same session reports what it reports
       if (w.assumptions.launchRefusesDebug) assert.notEqual(alone, plain, 'this what-if changes the verdict (else this case shows nothing)');
     });
   }
+});
+
+describe('a session whose files came from the lowered-file cache reports what a parsed one does', () => {
+  it('before and after an edit that needs the parse tree the cached files lack', async () => {
+    const files = treeFiles();
+    const root = writeTree(files);
+    const cacheRoot = mkdtempSync(join(tmpdir(), 'kvm-lens-lowered-'));
+    roots.push(cacheRoot);
+    const cache = LoweredFileCache.at(cacheRoot, 'test');
+    // seen once (marked), then stored, then read
+    for (let i = 0; i < 2; i++) (await TreeSession.open(root, cache)).dispose();
+    for (const [path, text] of Object.entries(files)) if (/\.c$/.test(path)) assert.ok(cache.get(path, text), `${path} is in the cache after two runs`);
+    const fromCache = await TreeSession.open(root, cache);
+    const parsed = await TreeSession.open(root);
+    assert.equal(await verdict(fromCache), await verdict(parsed));
+    const edit = EDITS[0];
+    const edited = files[edit.file].replace(edit.from, edit.to);
+    await fromCache.setText(edit.file, edited);
+    await parsed.setText(edit.file, edited);
+    const after = await verdict(fromCache);
+    assert.notEqual(after, await verdict(await TreeSession.open(root)), 'the edit changes the verdict');
+    assert.equal(after, await verdict(parsed));
+    assert.deepEqual(fromCache.texts(), parsed.texts());
+  });
 });
