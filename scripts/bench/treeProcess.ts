@@ -25,15 +25,20 @@ export interface CliRun {
 export interface ColdCachedRun {
   cold: CliRun | string;
   cached: CliRun | string;
+  /**
+   * Another analysis of the same tree (other options, so the report is not cached): the tree's
+   * lowered files come from the cache. Run twice, as a file is stored the second time it is seen.
+   */
+  seenTree: CliRun | string;
   /** dist/ changed while the pair ran: the cached run looked under another code version's key. */
   rebuilt: boolean;
 }
 
 interface JsonStats { stats?: { statesExplored?: number; cached?: boolean; ms?: CliRun['ms'] }; findings?: { severity: string }[] }
 
-async function checkOnce(tree: string, cacheHome: string, work: string, label: string): Promise<CliRun | string> {
+async function checkOnce(tree: string, cacheHome: string, work: string, label: string, extra: string[] = []): Promise<CliRun | string> {
   const out = join(work, `${label}.json`);
-  const run: ProcessRun = await runNode([CLI, 'check', '--tree', tree, '--format', 'json', '-o', out], {
+  const run: ProcessRun = await runNode([CLI, 'check', '--tree', tree, '--format', 'json', '-o', out, ...extra], {
     cwd: ROOT, env: { XDG_CACHE_HOME: cacheHome }, timeoutMs: 20 * 60_000,
   });
   // 0: no error finding, 1: error findings; both are complete reports.
@@ -53,7 +58,11 @@ async function checkOnce(tree: string, cacheHome: string, work: string, label: s
   };
 }
 
-/** One cold run (new empty cache) followed by one cached run (same cache). */
+/**
+ * One cold run (new empty cache), one cached run (same cache), then two runs whose options differ
+ * (a work budget far above what the audit uses: the key changes, the analysis does not), the
+ * second of which reads the lowered files the first stored.
+ */
 export async function coldThenCached(tree: string): Promise<ColdCachedRun> {
   const work = mkdtempSync(join(tmpdir(), 'kvm-lens-bench-cli-'));
   const cacheHome = join(work, 'xdg-cache');
@@ -62,7 +71,9 @@ export async function coldThenCached(tree: string): Promise<ColdCachedRun> {
     const before = bundleStamp();
     const cold = await checkOnce(tree, cacheHome, work, 'cold');
     const cached = await checkOnce(tree, cacheHome, work, 'cached');
-    return { cold, cached, rebuilt: bundleStamp() !== before };
+    await checkOnce(tree, cacheHome, work, 'store-lowered', ['--budget-work', '200000001']);
+    const seenTree = await checkOnce(tree, cacheHome, work, 'seen-tree', ['--budget-work', '200000002']);
+    return { cold, cached, seenTree, rebuilt: bundleStamp() !== before };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -27,6 +27,8 @@ export interface TreeFigures {
   rawParse: { wallMs: Spread; initMs: Spread; parseMs: Spread; peakMb: Spread; filesWithErrorNodes: number };
   cold: { wallMs: Spread; peakMb: Spread; readMs: Spread; parseMs: Spread; simulateMs: Spread; states: number; findings: number };
   cached: { wallMs: Spread; peakMb: Spread; fromCache: boolean[] };
+  /** Another analysis of a tree seen before: report not cached, lowered files read from the cache. */
+  seenTree: { wallMs: Spread; parseMs: Spread; simulateMs: Spread };
   /** Median cold wall / median raw parse wall. */
   coldOverRaw: number;
   worker: { peakMb: Spread; baselineMb: Spread; firstAuditMs: Spread; states: number };
@@ -49,6 +51,7 @@ export async function benchTreeFigures(label: string, dir: string, runs: number,
     const raw: RawParseRun[] = [];
     const cold: CliRun[] = [];
     const cached: CliRun[] = [];
+    const seenTree: CliRun[] = [];
     const worker: WorkerMemoryRun[] = [];
     for (let i = 1; i <= runs; i++) {
       progress(`${label} run ${i}/${runs}: raw parse`);
@@ -63,6 +66,7 @@ export async function benchTreeFigures(label: string, dir: string, runs: number,
       }
       if (typeof cc.cold === 'string') notes.push(cc.cold); else cold.push(cc.cold);
       if (typeof cc.cached === 'string') notes.push(cc.cached); else cached.push(cc.cached);
+      if (typeof cc.seenTree === 'string') notes.push(cc.seenTree); else seenTree.push(cc.seenTree);
       progress(`${label} run ${i}/${runs}: analysis worker memory`);
       const w = await workerMemoryOnce(workerChild, dir);
       if (typeof w === 'string') notes.push(w); else worker.push(w);
@@ -91,6 +95,7 @@ export async function benchTreeFigures(label: string, dir: string, runs: number,
         states: cold[0]?.states ?? NaN, findings: cold[0]?.findings ?? NaN,
       },
       cached: { wallMs: spread(cached.map((c) => c.wallMs)), peakMb: mbOf(cached.map((c) => c.maxRssKiB)), fromCache: cached.map((c) => c.cached) },
+      seenTree: { wallMs: spread(seenTree.map((c) => c.wallMs)), parseMs: spread(seenTree.map((c) => c.ms.parse)), simulateMs: spread(seenTree.map((c) => c.ms.simulate)) },
       coldOverRaw: NaN,
       worker: {
         peakMb: mbOf(worker.map((w) => w.maxRssKiB)), baselineMb: mbOf(worker.map((w) => w.baselineRssKiB)),
