@@ -1112,7 +1112,7 @@ function calleeEvents(r: StoredOutcome, callee: string, ctx: PathCtx, ranOn: num
   let events = byContext.get(key);
   if (!events) {
     events = r.events.filter((e) => !ctx.exempt || (e.k !== 'vmsaRead' && e.k !== 'vmsaWrite'))
-      .map((e) => sameKeyAs(e, viaCaller(other === undefined || !('vcpu' in e) || e.vcpu === null ? e : { ...e, vcpu: other } as SimEvent, callee, ctx.mode, ctx.compat)));
+      .map((e) => viaCaller(other === undefined || !('vcpu' in e) || e.vcpu === null ? e : { ...e, vcpu: other } as SimEvent, callee, ctx.mode, ctx.compat));
     byContext.set(key, events);
   }
   return events;
@@ -1339,15 +1339,6 @@ function isPure(e: Expr): boolean {
 }
 
 const eventKeys = new WeakMap<SimEvent, string>();
-
-/** A copy of `from` seen one call further out (its call chain, vCPU or tags differ): the key is the same, so it is not built again. */
-function sameKeyAs(from: SimEvent, copy: SimEvent): SimEvent {
-  if (copy !== from) {
-    const k = eventKeys.get(from);
-    if (k !== undefined) eventKeys.set(copy, k);
-  }
-  return copy;
-}
 
 /** What tells two events apart when paths join; memoized, as events are never changed once made. */
 function eventKey(ev: SimEvent): string {
