@@ -129,7 +129,7 @@ export class Simulator {
     const distinct = new Set<string>();
     for (const o of this.runGuarded(handler, ctx, args, op)) {
       // outcomes that end alike (state, return, what happened where) are one outcome
-      const sig = `${stateKey(o.ctx.st)}#${o.val.n}#${o.val.cause?.loc.line ?? ''}#${o.ctx.events.map((e) => `${e.k}@${e.loc.file}:${e.loc.line}`).join(',')}`;
+      const sig = `${stateKey(o.ctx.st)}#${o.val.n}#${o.val.cause?.loc.line ?? ''}#${eventsSignature(o.ctx.events)}`;
       if (distinct.has(sig)) continue;
       distinct.add(sig);
       const status = o.val.n === null ? 'unknown' : o.val.n < 0 ? 'error' : 'success';
@@ -287,6 +287,15 @@ export class Simulator {
       cuts: [...this.interp.cuts.values()].sort(byPlace), modeDependent: [...modes].sort(), ...(budgetCut ? { budgetCut } : {}),
     };
   }
+}
+
+const eventSignatures = new WeakMap<SimEvent[], string>();
+
+/** What happened where, as one string; per event list (a reused call hands the same list to every state it is adopted in). */
+function eventsSignature(events: SimEvent[]): string {
+  let sig = eventSignatures.get(events);
+  if (sig === undefined) { sig = events.map((e) => `${e.k}@${e.loc.file}:${e.loc.line}`).join(','); eventSignatures.set(events, sig); }
+  return sig;
 }
 
 function byPlace(a: { fn: string; loc: Loc; what: string }, b: { fn: string; loc: Loc; what: string }): number {
