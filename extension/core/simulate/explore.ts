@@ -15,6 +15,7 @@ import { createsVcpu, type Operation, VM_CREATION, VM_TYPE_CONSTANT } from './op
 import { NO_FACTS } from './pathFacts';
 import type { Program } from './program';
 import { type SimState, cloneState, stateKey, symmetricStateKey, writeFlag } from './state';
+import { COUNT_SLOT, encryptedSlot, FIRMWARE_SLOT, flagSlot, overlaySlots, readSlots } from './stateSlots';
 
 export interface Assumptions {
   vmType: 'legacy' | 'protected' | 'snp';
@@ -24,6 +25,9 @@ export interface Assumptions {
   /** What-if: LAUNCH_UPDATE_VMSA refuses while any vCPU has guest_debug set. */
   launchRefusesDebug: boolean;
 }
+
+/** The operation the launchRefusesDebug what-if makes refuse. */
+const LAUNCH_UPDATE_VMSA = 'KVM_SEV_LAUNCH_UPDATE_VMSA';
 
 export const DEFAULT_ASSUMPTIONS: Assumptions = { vmType: 'protected', vcpus: 2, protectedAtCreate: false, launchRefusesDebug: false };
 
@@ -97,9 +101,35 @@ export class Simulator {
     const cached = this.cache.steps.get(key);
     if (cached) { this.cache.hits++; return cached; }
     this.cache.misses++;
-    const results = this.computeStep(state, op, vcpu);
+    const results = this.reusedStep(state, op, vcpu, id) ?? this.recordedStep(state, op, vcpu, id);
     this.cache.steps.set(key, results);
     return results;
+  }
+
+  /**
+   * The step's results from another state that agrees on every slot they depend on: the code's
+   * (recorded as a call's), the ones the rules read (judgedSlots) and the vCPU count. A step that
+   * creates a vCPU changes the count itself, and is always computed.
+   */
+  private reusedStep(state: SimState, op: Operation, vcpu: number | null, id: string): StepResult[] | undefined {
+    if (createsVcpu(op)) return undefined;
+    const found = this.cache.findStep(`${id}|${vcpu}|${this.assumptionKey}`, state);
+    if (!found) return undefined;
+    this.interp.replay(found.template.notes);
+    const results = found.template.results.map((r, i) => ({ ...r, before: state, after: overlaySlots(state, found.slots, found.template.afterValues[i]) }));
+    shareJudgement(found.template.results, results);
+    return results;
+  }
+
+  private recordedStep(state: SimState, op: Operation, vcpu: number | null, id: string): StepResult[] {
+    const run = this.interp.recorded(() => this.computeStep(state, op, vcpu));
+    if (run.reusable && !createsVcpu(op)) {
+      const slots = [...new Set([...run.slots, ...judgedSlots(state, op, vcpu, run.slots, this.assumptions)])].sort();
+      this.cache.storeStep(`${id}|${vcpu}|${this.assumptionKey}`, state, slots, {
+        results: run.value, afterValues: run.value.map((r) => readSlots(r.after, slots)), notes: run.notes,
+      });
+    }
+    return run.value;
   }
 
   private computeStep(state: SimState, op: Operation, vcpu: number | null): StepResult[] {
@@ -116,7 +146,7 @@ export class Simulator {
       writeFlag(st, FLAGS.createdVcpus, null, 1, this.program.trackedFlags);
       if (a.protectedAtCreate) writeFlag(st, FLAGS.protectedState, runOn, 1, this.program.trackedFlags);
     } else if (op.kind === 'vcpu-ioctl' && (vcpu === null || !st.vcpus[vcpu])) return [];
-    if (a.launchRefusesDebug && op.name === 'KVM_SEV_LAUNCH_UPDATE_VMSA'
+    if (a.launchRefusesDebug && op.name === LAUNCH_UPDATE_VMSA
       && st.vcpus.some((v) => v.flags[FLAGS.guestDebug.slice(5)] !== 0 && v.flags[FLAGS.guestDebug.slice(5)] !== undefined)) return [];
     // the dispatcher runs with its case selected: the ioctl number is the case's constant
     const args = handler.params.map((_, i) => (i === op.selectorParam ? { n: null, sym: op.name } : { n: null }));
@@ -307,11 +337,35 @@ function order(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * The slots besides the code's that a step's results depend on: what computeStep itself reads
+ * (the vCPU count, the debug flags LAUNCH_UPDATE_VMSA may be assumed to refuse on) and what the
+ * rules read of the states before and after (rules/*.ts): SEV initialised and the firmware, the
+ * VM's SEV and protected-state flags, the step's vCPU, and for a vCPU whose encryption the code
+ * touched, its guest_state_protected. Anything else the rules see is the same before and after.
+ */
+function judgedSlots(state: SimState, op: Operation, vcpu: number | null, codeSlots: readonly string[], a: Assumptions): string[] {
+  const out = [COUNT_SLOT, FIRMWARE_SLOT, FLAGS.sevActive, FLAGS.esActive, FLAGS.hasProtectedState];
+  if (vcpu !== null) out.push(encryptedSlot(vcpu));
+  const flag = (key: string, i: number) => flagSlot(key, i)!;
+  for (const slot of codeSlots) {
+    const m = /^v(\d+)#E$/.exec(slot);
+    if (m) out.push(flag(FLAGS.protectedState, Number(m[1])));
+  }
+  if (a.launchRefusesDebug && op.name === LAUNCH_UPDATE_VMSA) state.vcpus.forEach((_, i) => out.push(flag(FLAGS.guestDebug, i)));
+  return out;
+}
+
 /** What the exploration takes from one step result: its hazards, what it could not follow, the modes its reads depended on. */
 interface Judged { hazards: Hazard[]; unresolved: (SimEvent & { k: 'unresolved' })[]; modes: string[] }
 
 /** Rules are pure in the step result, and cached step results recur (every exploration after an edit): judged once. */
 const judgedSteps = new WeakMap<StepResult[], Judged[]>();
+
+/** A reused step's results are judged as the ones they were made from (see judgedSlots). */
+function shareJudgement(from: StepResult[], to: StepResult[]): void {
+  judgedSteps.set(to, judge(from));
+}
 function judge(results: StepResult[]): Judged[] {
   let out = judgedSteps.get(results);
   if (!out) {

@@ -237,6 +237,30 @@ export class Interpreter {
     return readFlag(ctx.st, key, ctx.vcpu, this.program.trackedFlags);
   }
 
+  /**
+   * Runs `run` as a call is run: what it read or wrote of the state and left unfollowed, so a
+   * caller (an exploration step) can reuse its result where the state agrees on those slots.
+   * `reusable` is false when the run was abandoned or depended on where it was made from.
+   */
+  recorded<T>(run: () => T): { value: T; slots: string[]; notes: CallNote[]; reusable: boolean } {
+    const frame: CallFrame = { slots: new Set(), notes: new Map(), contextual: false, depth: this.stack.length, reach: 0, depthCut: false };
+    this.frames.push(frame);
+    let whole = false;
+    try {
+      const value = run();
+      whole = this.frames[this.frames.length - 1] === frame;
+      return { value, slots: [...frame.slots].sort(), notes: [...frame.notes.values()], reusable: whole && !frame.contextual && !frame.depthCut };
+    } finally {
+      // a reset (the budget, a stack overflow) has emptied the frames already
+      if (this.frames[this.frames.length - 1] === frame) this.frames.pop();
+    }
+  }
+
+  /** What a reused result left unfollowed, named again as if it had been computed now. */
+  replay(notes: readonly CallNote[]): void {
+    for (const n of notes) this.record(n);
+  }
+
   /** Runs `fn` from `ctx`; returns each distinct outcome with its return value. */
   runFunction(fn: FunctionIr, ctx: PathCtx, args: Val[] = []): { ctx: PathCtx; val: Val }[] {
     // recursion is followed once: the inner call's outcome is unknown (no state changes seen

@@ -76,10 +76,21 @@ function slotsOn(v: CallVariant, vcpu: number): string[] {
   return slots;
 }
 
+/**
+ * An exploration step's results computed in one state, for every state that agrees on `slots`
+ * (what the operation's code read or wrote, and what the rules and the step itself look at):
+ * the same results with that state before and the slots' values after laid over it.
+ */
+export interface StepTemplate { results: StepResult[]; afterValues: SlotValue[][]; notes: CallNote[] }
+
+interface StepVariant { slots: string[]; byInput: Map<string, StepTemplate> }
+
 export class SimulationCache {
   /** By callee code, vCPU, arguments and facts: the variants of slots the call depended on. */
   readonly calls = new Map<string, CallVariant[]>();
   readonly steps = new Map<string, StepResult[]>();
+  /** By operation identity, vCPU and assumptions: step results reusable in other states (see StepTemplate). */
+  private readonly stepTemplates = new Map<string, StepVariant[]>();
   readonly fingerprints = new Interner();
   private readonly stateKeys = new Interner();
   private readonly stateIds = new WeakMap<SimState, number>();
@@ -124,10 +135,28 @@ export class SimulationCache {
     else v.byInput.set(input, [call]);
   }
 
+  findStep(key: string, st: SimState): { slots: string[]; template: StepTemplate } | undefined {
+    for (const v of this.stepTemplates.get(key) ?? []) {
+      const template = v.byInput.get(projectionKey(st, v.slots));
+      if (template) return { slots: v.slots, template };
+    }
+    return undefined;
+  }
+
+  storeStep(key: string, st: SimState, slots: string[], template: StepTemplate): void {
+    let variants = this.stepTemplates.get(key);
+    if (!variants) { variants = []; this.stepTemplates.set(key, variants); }
+    const slotsKey = slots.join(',');
+    let v = variants.find((x) => x.slots.join(',') === slotsKey);
+    if (!v) { v = { slots, byInput: new Map() }; variants.push(v); }
+    v.byInput.set(projectionKey(st, slots), template);
+  }
+
   /** Bounds memory on long series: results of code no longer current are the ones dropped. */
   trim(limit = 200_000): void {
-    if (this.steps.size + this.calls.size <= limit) return;
+    if (this.steps.size + this.calls.size + this.stepTemplates.size <= limit) return;
     this.steps.clear();
     this.calls.clear();
+    this.stepTemplates.clear();
   }
 }
