@@ -69,6 +69,12 @@ export type SimEvent = (
   | { k: 'unresolved'; what: string; loc: Loc; fn: string })
   /** The patch line this function ran last before the event, when a patch changed this function. */
   & {
+    /**
+     * eventKey's memo. Copies that change nothing the key is made of (the call chain, the vCPU,
+     * the mode and VM-type tags) keep it by spreading; the few that change a part of it
+     * (unkeyed) drop it.
+     */
+    key?: string;
     at?: Loc;
     /** The calls from the operation's handler down to the event's function, outermost first. */
     via?: string[];
@@ -830,7 +836,7 @@ export class Interpreter {
       const forgotten = forgetTerm(c.facts, term);
       c = { ...c, facts: op === '=' && v.sym !== undefined ? addFact(forgotten, term, v.sym, true) ?? forgotten : forgotten };
       if (v.fromUser && !ctx.locals[target.root]?.fromUser) c = { ...c, locals: { ...c.locals, [target.root]: { ...(c.locals[target.root] ?? { n: null, term: `${c.fn}.${target.root}` }), fromUser: true } } };
-      if (v.taint) { const tag = tagOf(c, target.root); c = { ...c, events: markLastRead(c.events, v.taint, (r) => ({ ...r, into: [...(r.into ?? []), tag] })) }; }
+      if (v.taint) { const tag = tagOf(c, target.root); c = { ...c, events: markLastRead(c.events, v.taint, (r) => unkeyed({ ...r, into: [...(r.into ?? []), tag] })) }; }
       return [[c, v]];
     }
     if (target.k === 'local') {
@@ -842,7 +848,7 @@ export class Interpreter {
     if (target.k === 'user') {
       // a VMSA-backed value stored into the kvm_run page goes back to userspace
       if (!v.taint) return [[ctx, v]];
-      return [[{ ...ctx, events: markLastRead(ctx.events, v.taint, (r) => ({ ...r, user: `the kvm_run page (${target.field})` })) }, v]];
+      return [[{ ...ctx, events: markLastRead(ctx.events, v.taint, (r) => unkeyed({ ...r, user: `the kvm_run page (${target.field})` })) }, v]];
     }
     if (target.k === 'vmsa') {
       const enc = this.encrypted(ctx);
@@ -915,7 +921,7 @@ export class Interpreter {
       if (root === '<kvm_run>') user ??= 'the kvm_run page';
       else if (root) into.push(tagOf(ctx, root));
     }
-    const out: SimEvent & { k: 'vmsaRead' } = { ...ev, ...(user ? { user } : {}) };
+    const out: SimEvent & { k: 'vmsaRead' } = unkeyed({ ...ev, ...(user ? { user } : {}) });
     if (into.length) out.into = into; else delete out.into;
     return out;
   }
@@ -967,7 +973,7 @@ export class Interpreter {
         const from = at2.events.length;
         const what = `${entry.index}`;
         for (const o of this.runFunction(fn, at2, args)) {
-          const events = o.ctx.events.length === from ? o.ctx.events : [...o.ctx.events.slice(0, from), ...o.ctx.events.slice(from).map((ev) => (ev.choice ? ev : { ...ev, choice: what }))];
+          const events = o.ctx.events.length === from ? o.ctx.events : [...o.ctx.events.slice(0, from), ...o.ctx.events.slice(from).map((ev) => (ev.choice ? ev : unkeyed({ ...ev, choice: what })))];
           out.push([{ ...o.ctx, events }, o.val]);
         }
       }
@@ -991,7 +997,7 @@ export class Interpreter {
       const src = argRoot(e.args[/put_user/.test(name) ? 0 : 1]);
       if (!src) return [ctx, UNKNOWN];
       const tag = tagOf(ctx, src);
-      return [{ ...ctx, events: ctx.events.map((ev) => (ev.k === 'vmsaRead' && !ev.user && ev.into?.includes(tag) ? { ...ev, user: `${name}()` } : ev)) }, UNKNOWN];
+      return [{ ...ctx, events: ctx.events.map((ev) => (ev.k === 'vmsaRead' && !ev.user && ev.into?.includes(tag) ? unkeyed({ ...ev, user: `${name}()` }) : ev)) }, UNKNOWN];
     }
     const setter = flagSetter(name);
     if (setter) return [this.setFlag(ctx, flagKey(setter.ref), setter.value as FlagValue, e.loc), { n: 0 }];
@@ -1362,13 +1368,15 @@ function isPure(e: Expr): boolean {
   return p;
 }
 
-const eventKeys = new WeakMap<SimEvent, string>();
-
-/** What tells two events apart when paths join; memoized, as events are never changed once made. */
+/** What tells two events apart when paths join; memoized in the event, as events are never changed once made. */
 function eventKey(ev: SimEvent): string {
-  let k = eventKeys.get(ev);
-  if (k === undefined) { k = computeEventKey(ev); eventKeys.set(ev, k); }
-  return k;
+  return ev.key ??= computeEventKey(ev);
+}
+
+/** A copy that changed a part of the key (where a read went, the guest's choice) computes it again. */
+function unkeyed<E extends SimEvent>(copy: E): E {
+  if (copy.key !== undefined) copy.key = undefined;
+  return copy;
 }
 
 function computeEventKey(ev: SimEvent): string {

@@ -41,7 +41,7 @@ async function world(edit: (file: string, text: string) => string): Promise<Worl
 function summary(results: StepResult[]): string {
   return JSON.stringify(results.map((r) => ({
     status: r.status, ret: r.ret.n, vcpu: r.vcpu, before: stateKey(r.before), after: stateKey(r.after),
-    events: r.events, hazards: SIMULATION_RULES.flatMap((rule) => rule.check(r)),
+    events: r.events.map(({ key: _memo, ...e }) => e), hazards: SIMULATION_RULES.flatMap((rule) => rule.check(r)),
   })));
 }
 
