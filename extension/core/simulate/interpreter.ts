@@ -69,11 +69,7 @@ export type SimEvent = (
   | { k: 'unresolved'; what: string; loc: Loc; fn: string })
   /** The patch line this function ran last before the event, when a patch changed this function. */
   & {
-    /**
-     * eventKey's memo. Copies that change nothing the key is made of (the call chain, the vCPU,
-     * the mode and VM-type tags) keep it by spreading; the few that change a part of it
-     * (unkeyed) drop it.
-     */
+    /** eventKey's memo; copyEvent keeps it unless the copy changes a field it is made of. */
     key?: string;
     at?: Loc;
     /** The calls from the operation's handler down to the event's function, outermost first. */
@@ -836,7 +832,7 @@ export class Interpreter {
       const forgotten = forgetTerm(c.facts, term);
       c = { ...c, facts: op === '=' && v.sym !== undefined ? addFact(forgotten, term, v.sym, true) ?? forgotten : forgotten };
       if (v.fromUser && !ctx.locals[target.root]?.fromUser) c = { ...c, locals: { ...c.locals, [target.root]: { ...(c.locals[target.root] ?? { n: null, term: `${c.fn}.${target.root}` }), fromUser: true } } };
-      if (v.taint) { const tag = tagOf(c, target.root); c = { ...c, events: markLastRead(c.events, v.taint, (r) => unkeyed({ ...r, into: [...(r.into ?? []), tag] })) }; }
+      if (v.taint) { const tag = tagOf(c, target.root); c = { ...c, events: markLastRead(c.events, v.taint, (r) => copyEvent(r, { into: [...(r.into ?? []), tag] })) }; }
       return [[c, v]];
     }
     if (target.k === 'local') {
@@ -848,7 +844,7 @@ export class Interpreter {
     if (target.k === 'user') {
       // a VMSA-backed value stored into the kvm_run page goes back to userspace
       if (!v.taint) return [[ctx, v]];
-      return [[{ ...ctx, events: markLastRead(ctx.events, v.taint, (r) => unkeyed({ ...r, user: `the kvm_run page (${target.field})` })) }, v]];
+      return [[{ ...ctx, events: markLastRead(ctx.events, v.taint, (r) => copyEvent(r, { user: `the kvm_run page (${target.field})` })) }, v]];
     }
     if (target.k === 'vmsa') {
       const enc = this.encrypted(ctx);
@@ -921,8 +917,8 @@ export class Interpreter {
       if (root === '<kvm_run>') user ??= 'the kvm_run page';
       else if (root) into.push(tagOf(ctx, root));
     }
-    const out: SimEvent & { k: 'vmsaRead' } = unkeyed({ ...ev, ...(user ? { user } : {}) });
-    if (into.length) out.into = into; else delete out.into;
+    const out = copyEvent(ev, { ...(user ? { user } : {}), into });
+    if (!into.length) delete out.into;
     return out;
   }
 
@@ -973,7 +969,7 @@ export class Interpreter {
         const from = at2.events.length;
         const what = `${entry.index}`;
         for (const o of this.runFunction(fn, at2, args)) {
-          const events = o.ctx.events.length === from ? o.ctx.events : [...o.ctx.events.slice(0, from), ...o.ctx.events.slice(from).map((ev) => (ev.choice ? ev : unkeyed({ ...ev, choice: what })))];
+          const events = o.ctx.events.length === from ? o.ctx.events : [...o.ctx.events.slice(0, from), ...o.ctx.events.slice(from).map((ev) => (ev.choice ? ev : copyEvent(ev, { choice: what })))];
           out.push([{ ...o.ctx, events }, o.val]);
         }
       }
@@ -997,7 +993,7 @@ export class Interpreter {
       const src = argRoot(e.args[/put_user/.test(name) ? 0 : 1]);
       if (!src) return [ctx, UNKNOWN];
       const tag = tagOf(ctx, src);
-      return [{ ...ctx, events: ctx.events.map((ev) => (ev.k === 'vmsaRead' && !ev.user && ev.into?.includes(tag) ? unkeyed({ ...ev, user: `${name}()` }) : ev)) }, UNKNOWN];
+      return [{ ...ctx, events: ctx.events.map((ev) => (ev.k === 'vmsaRead' && !ev.user && ev.into?.includes(tag) ? copyEvent(ev, { user: `${name}()` }) : ev)) }, UNKNOWN];
     }
     const setter = flagSetter(name);
     if (setter) return [this.setFlag(ctx, flagKey(setter.ref), setter.value as FlagValue, e.loc), { n: 0 }];
@@ -1062,7 +1058,7 @@ export class Interpreter {
 function withStateEvent(ctx: PathCtx, ev: SimEvent & { k: 'vmsaRead' | 'vmsaWrite' }): PathCtx {
   if (!ev.encrypted || ctx.exempt) return ctx;
   if (ev.k === 'vmsaRead' && (keptCurrentByTraps(ev.field) || ev.field === 'VMSA' || ev.field === 'VMCB_SAVE')) return ctx;
-  const tagged = ctx.mode || ctx.compat ? { ...ev, ...(ctx.mode ? { mode: ctx.mode } : {}), ...(ctx.compat ? { compat: true } : {}) } : ev;
+  const tagged = ctx.mode || ctx.compat ? copyEvent(ev, { ...(ctx.mode ? { mode: ctx.mode } : {}), ...(ctx.compat ? { compat: true } : {}) }) : ev;
   return { ...ctx, events: [...ctx.events, tagged] };
 }
 
@@ -1142,7 +1138,7 @@ function calleeEvents(r: StoredOutcome, callee: string, ctx: PathCtx, ranOn: num
   let events = byContext.get(key);
   if (!events) {
     events = r.events.filter((e) => !ctx.exempt || (e.k !== 'vmsaRead' && e.k !== 'vmsaWrite'))
-      .map((e) => viaCaller(other === undefined || !('vcpu' in e) || e.vcpu === null ? e : { ...e, vcpu: other } as SimEvent, callee, ctx.mode, ctx.compat));
+      .map((e) => viaCaller(other === undefined || !('vcpu' in e) || e.vcpu === null ? e : copyEvent(e, { vcpu: other }), callee, ctx.mode, ctx.compat));
     byContext.set(key, events);
   }
   return events;
@@ -1150,7 +1146,7 @@ function calleeEvents(r: StoredOutcome, callee: string, ctx: PathCtx, ranOn: num
 
 /** An event from a callee, as the caller sees it: one call deeper. */
 function viaCaller(e: SimEvent, callee: string, mode: string | undefined, compat: boolean | undefined): SimEvent {
-  if (e.k === 'vmsaRead' || e.k === 'vmsaWrite' || e.k === 'debugArm') return { ...e, via: [callee, ...(e.via ?? [])], ...(mode && !e.mode ? { mode } : {}), ...(compat ? { compat: true } : {}) };
+  if (e.k === 'vmsaRead' || e.k === 'vmsaWrite' || e.k === 'debugArm') return copyEvent(e, { via: [callee, ...(e.via ?? [])], ...(mode && !e.mode ? { mode } : {}), ...(compat ? { compat: true } : {}) });
   return e;
 }
 
@@ -1373,13 +1369,18 @@ function eventKey(ev: SimEvent): string {
   return ev.key ??= computeEventKey(ev);
 }
 
-/** A copy that changed a part of the key (where a read went, the guest's choice) computes it again. */
-function unkeyed<E extends SimEvent>(copy: E): E {
-  if (copy.key !== undefined) copy.key = undefined;
+/** The fields eventKey is made of: a copy that changes one of them must not keep the old key. */
+const KEY_FIELDS: ReadonlySet<string> = new Set(['k', 'loc', 'field', 'encrypted', 'choice', 'decided', 'user', 'into', 'asked']);
+
+/** An event with some fields changed (every copy of an event is made here): keeps the join key unless a field of it changed. */
+export function copyEvent<E extends SimEvent>(ev: E, changes: Partial<E>): E {
+  const copy: E = { ...ev, ...changes };
+  if (copy.key !== undefined) for (const f in changes) if (KEY_FIELDS.has(f)) { copy.key = undefined; break; }
   return copy;
 }
 
-function computeEventKey(ev: SimEvent): string {
+/** The join key made afresh from the event's fields (what eventKey memoizes; tests check the memo never goes stale). */
+export function computeEventKey(ev: SimEvent): string {
   return `${ev.k}@${ev.loc.file}:${ev.loc.line}:${ev.loc.column}${'field' in ev ? ev.field : ''}${'encrypted' in ev ? +ev.encrypted : ''}${ev.choice ?? ''}`
     + (ev.k === 'vmsaRead' ? `${+ev.decided}${ev.user ?? ''}${(ev.into ?? []).join(',')}` : ev.k === 'vmsaWrite' ? `${+ev.asked}` : '');
 }
