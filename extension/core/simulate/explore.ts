@@ -80,7 +80,8 @@ export class Simulator {
     private readonly budget: Budget = Budget.unlimited(),
   ) {
     this.interp = new Interpreter(program, cache, budget);
-    this.assumptionKey = JSON.stringify(assumptions);
+    // a small number: it is part of every step's key
+    this.assumptionKey = `a${cache.fingerprints.id(`assume ${JSON.stringify(assumptions)}`)}`;
   }
 
   /** Steps depend on the what-if assumptions too (vCPU count, refusals): a cache shared by several what-ifs keeps them apart. */
@@ -96,8 +97,8 @@ export class Simulator {
   /** All outcomes of one operation (on one vCPU, for vCPU operations) from `state`. */
   step(state: SimState, op: Operation, vcpu: number | null): StepResult[] {
     let id = this.opIds.get(op);
-    if (id === undefined) { id = `${this.program.selectedFingerprint(op.handler, op.name)}|${op.name}`; this.opIds.set(op, id); }
-    const key = `${id}|${vcpu}|${this.cache.stateId(state)}|${this.assumptionKey}`;
+    if (id === undefined) { id = `${this.program.selectedFingerprint(op.handler, op.name)}|${op.name}|${this.assumptionKey}`; this.opIds.set(op, id); }
+    const key = `${id}|${vcpu}|${this.cache.stateId(state)}`;
     const cached = this.cache.steps.get(key);
     if (cached) { this.cache.hits++; return cached; }
     this.cache.misses++;
@@ -113,7 +114,7 @@ export class Simulator {
    */
   private reusedStep(state: SimState, op: Operation, vcpu: number | null, id: string): StepResult[] | undefined {
     if (createsVcpu(op)) return undefined;
-    const found = this.cache.findStep(`${id}|${vcpu}|${this.assumptionKey}`, state);
+    const found = this.cache.findStep(`${id}|${vcpu}`, state);
     if (!found) return undefined;
     this.interp.replay(found.template.notes);
     const results = found.template.results.map((r, i) => ({ ...r, before: state, after: overlaySlots(state, found.slots, found.template.afterValues[i]) }));
@@ -125,7 +126,7 @@ export class Simulator {
     const run = this.interp.recorded(() => this.computeStep(state, op, vcpu));
     if (run.reusable && !createsVcpu(op)) {
       const slots = [...new Set([...run.slots, ...judgedSlots(state, op, vcpu, run.slots, this.assumptions)])].sort();
-      this.cache.storeStep(`${id}|${vcpu}|${this.assumptionKey}`, state, slots, {
+      this.cache.storeStep(`${id}|${vcpu}`, state, slots, {
         results: run.value, afterValues: run.value.map((r) => readSlots(r.after, slots)), notes: run.notes,
       });
     }

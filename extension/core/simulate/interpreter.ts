@@ -1123,6 +1123,7 @@ function markLastRead(events: SimEvent[], taint: string, f: (e: SimEvent & { k: 
 }
 
 const calleeEventsMemo = new WeakMap<StoredOutcome, Map<string, SimEvent[]>>();
+const plainCalleeEvents = new WeakMap<StoredOutcome, SimEvent[]>();
 
 /**
  * A callee's events as its caller sees them: named with the callee on their call chain, tagged
@@ -1132,6 +1133,12 @@ const calleeEventsMemo = new WeakMap<StoredOutcome, Map<string, SimEvent[]>>();
 function calleeEvents(r: StoredOutcome, callee: string, ctx: PathCtx, ranOn: number | null): SimEvent[] {
   // a result computed on another vCPU (see CallVariant) names that vCPU in its events
   const other = ranOn !== ctx.vcpu ? ctx.vcpu : undefined;
+  // most callers are in the plain context: looked up without building a key
+  if (!ctx.exempt && !ctx.mode && !ctx.compat && other === undefined) {
+    let plain = plainCalleeEvents.get(r);
+    if (!plain) { plain = r.events.map((e) => viaCaller(e, callee, undefined, undefined)); plainCalleeEvents.set(r, plain); }
+    return plain;
+  }
   const key = `${ctx.exempt ? 1 : 0}|${ctx.mode ?? ''}|${ctx.compat ? 1 : 0}|${other ?? ''}`;
   let byContext = calleeEventsMemo.get(r);
   if (!byContext) { byContext = new Map(); calleeEventsMemo.set(r, byContext); }
