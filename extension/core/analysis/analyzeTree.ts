@@ -23,6 +23,7 @@ import type { AnalysisOptions } from './analyzeSeries';
 import { timelineFindings, timelineUpToCut, type TimelinePoint } from './timeline';
 import { Budget, DEFAULT_BUDGET } from './budget';
 import { unclosedBraceLine } from './unclosedBrace';
+import { changedSpan } from '../text/changedSpan';
 
 export interface TreeStats {
   files: number;
@@ -170,12 +171,7 @@ function lineCount(text: string): number {
 /** The single edit that turns `a` into `b` (common prefix and suffix), in tree-sitter's terms. */
 function textEdit(a: string, b: string) {
   if (a === b) return undefined;
-  let start = 0;
-  const max = Math.min(a.length, b.length);
-  while (start < max && a.charCodeAt(start) === b.charCodeAt(start)) start++;
-  let endA = a.length;
-  let endB = b.length;
-  while (endA > start && endB > start && a.charCodeAt(endA - 1) === b.charCodeAt(endB - 1)) { endA--; endB--; }
+  const { start, endA, endB } = changedSpan(a, b);
   return new Edit({
     startIndex: start, oldEndIndex: endA, newEndIndex: endB,
     startPosition: pointAt(a, start), oldEndPosition: pointAt(a, endA), newEndPosition: pointAt(b, endB),

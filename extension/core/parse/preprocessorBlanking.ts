@@ -1,6 +1,8 @@
 // Conditional-compilation lines inside braces or parentheses (#ifdef in an initializer or an
 // expression) break tree-sitter's C grammar. Blank them with spaces of the same length so
 // every offset, line and column stays where it was; both branches are then parsed as code.
+import { changedSpan } from '../text/changedSpan';
+
 const CONDITIONAL = /^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b/;
 
 export function blankNestedConditionals(text: string): string {
@@ -61,12 +63,7 @@ export function blankKernelNoise(text: string): string {
  * line and keep the bracket nesting of the lines after them; otherwise the whole text again.
  */
 export function reblankKernelNoise(prev: string, prevBlanked: string, next: string): string {
-  let start = 0;
-  const max = Math.min(prev.length, next.length);
-  while (start < max && prev.charCodeAt(start) === next.charCodeAt(start)) start++;
-  let endPrev = prev.length;
-  let endNext = next.length;
-  while (endPrev > start && endNext > start && prev.charCodeAt(endPrev - 1) === next.charCodeAt(endNext - 1)) { endPrev--; endNext--; }
+  let { start, endA: endPrev, endB: endNext } = changedSpan(prev, next);
   // widen to whole lines, so an annotation's word and a line's brackets are seen whole
   start = prev.lastIndexOf('\n', start - 1) + 1;
   const lineEnd = (text: string, at: number) => { const i = text.indexOf('\n', at); return i < 0 ? text.length : i; };

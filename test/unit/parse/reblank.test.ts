@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { seededRandom } from '../support/seededRandom';
 import { blankKernelNoise, reblankKernelNoise } from '../../../extension/core/parse/preprocessorBlanking';
 
 const MODEL = join(__dirname, '../../../extension/core/model/builtin');
@@ -28,25 +29,13 @@ static int f(void __user *argp)
 }
 `;
 
-/** A small deterministic generator, so a failure replays. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const PIECES = ['{', '}', '(', ')', '\n', ' ', 'x', '#if A\n', '#endif\n', '__user ', '"{"', "'('", '// }\n', ';', '__must_check', 'user', '\n#else\n'];
 
 describe('re-blanking after an edit', () => {
   const texts = [NESTED, ...readdirSync(MODEL).filter((f) => f.endsWith('.c')).sort().map((f) => readFileSync(join(MODEL, f), 'utf8'))];
 
   it('equals blanking the whole new text, over 3,000 random edits of our C', () => {
-    const rand = prng(20261129);
+    const rand = seededRandom(20261129);
     let incremental = 0;
     for (let n = 0; n < 3000; n++) {
       const prev = texts[n % texts.length];

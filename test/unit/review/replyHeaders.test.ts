@@ -6,6 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { seededRandom } from '../support/seededRandom';
 import { composeReplyBatch, type ComposeResult } from '../../../extension/core/review/replyComposer';
 import type { ReviewFile, ReviewTrailer } from '../../../extension/core/review/types';
 import { assembleSeries, parseSeriesText } from '../../../extension/core/series/seriesReader';
@@ -150,16 +151,7 @@ function uniqueByEmail(list: (Address | undefined)[], taken: Set<string>): Addre
 
 // ---------------------------------------------------------------- generated hostile values
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const PIECES = [
   '\r\n', '\r', '\n', '\r\nBcc: victim@example.org', '\nTo: other@example.org', '\r\n\r\nbody', '\x00', '\x1b[31m', '\x7f', '\u0085', '\u2028', '\t',

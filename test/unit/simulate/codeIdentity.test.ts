@@ -3,9 +3,8 @@
 // a function handed over as a value) and must tell apart the functions of one recursive cycle.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseC } from '../../../extension/core/parse/cParser';
+import { lowerFunctions } from '../support/lowerC';
 import type { FunctionIr } from '../../../extension/core/summary/ir';
-import { lowerTranslationUnit } from '../../../extension/core/summary/lowerToIr';
 import { Program } from '../../../extension/core/simulate/program';
 import { Interner } from '../../../extension/core/simulate/simulationCache';
 
@@ -21,14 +20,7 @@ static int top(struct kvm_vcpu *vcpu) { return ping(vcpu, 2) + by_op(vcpu) + by_
 static int svm_get_cpl(struct kvm_vcpu *vcpu) { return leaf(vcpu); }
 `;
 
-async function lower(c: string): Promise<Map<string, FunctionIr>> {
-  const tree = await parseC(c);
-  try {
-    return new Map(lowerTranslationUnit(tree.rootNode, { file: 't.c', mapRow: (r) => ({ line: r + 1 }), origin: 'model' }).functions.map((f) => [f.name, f]));
-  } finally {
-    tree.delete();
-  }
-}
+const lower = (c: string): Promise<Map<string, FunctionIr>> => lowerFunctions(c, 't.c', 'model');
 
 describe('code identity', () => {
   it('is the same for the same function objects, and changes for every caller of an edited function however it is reached', async () => {

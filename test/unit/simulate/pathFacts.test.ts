@@ -5,9 +5,8 @@
 // a local copy of the index).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseC } from '../../../extension/core/parse/cParser';
+import { lowerFunctions } from '../support/lowerC';
 import type { FunctionIr } from '../../../extension/core/summary/ir';
-import { lowerTranslationUnit } from '../../../extension/core/summary/lowerToIr';
 import { Interpreter, type PathCtx, type SimEvent } from '../../../extension/core/simulate/interpreter';
 import { addFact, mergeCalleeFacts, NO_FACTS } from '../../../extension/core/simulate/pathFacts';
 import { Program } from '../../../extension/core/simulate/program';
@@ -74,15 +73,7 @@ function protectedState(): SimState {
   };
 }
 
-async function lower(source: string): Promise<Map<string, FunctionIr>> {
-  const tree = await parseC(source);
-  try {
-    const unit = lowerTranslationUnit(tree.rootNode, { file: 'msr.c', mapRow: (r) => ({ line: r + 1 }), origin: 'series' });
-    return new Map(unit.functions.map((f) => [f.name, f]));
-  } finally {
-    tree.delete();
-  }
-}
+const lower = (source: string): Promise<Map<string, FunctionIr>> => lowerFunctions(source, 'msr.c');
 
 async function writesOf(source: string, fn: string, index?: string): Promise<SimEvent[]> {
   const fns = await lower(source);

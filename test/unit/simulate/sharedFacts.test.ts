@@ -4,9 +4,8 @@
 // decided by what the caller knows. Our own C.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseC } from '../../../extension/core/parse/cParser';
+import { lowerFunctions } from '../support/lowerC';
 import type { FunctionIr } from '../../../extension/core/summary/ir';
-import { lowerTranslationUnit } from '../../../extension/core/summary/lowerToIr';
 import { Interpreter, type PathCtx } from '../../../extension/core/simulate/interpreter';
 import { addFact, factsFor, NO_FACTS, type Facts } from '../../../extension/core/simulate/pathFacts';
 import { Program } from '../../../extension/core/simulate/program';
@@ -36,14 +35,7 @@ static int through(struct kvm_vcpu *vcpu)
 }
 `;
 
-async function lower(source: string): Promise<Map<string, FunctionIr>> {
-  const tree = await parseC(source);
-  try {
-    return new Map(lowerTranslationUnit(tree.rootNode, { file: 'exit.c', mapRow: (r) => ({ line: r + 1 }), origin: 'series' }).functions.map((f) => [f.name, f]));
-  } finally {
-    tree.delete();
-  }
-}
+const lower = (source: string): Promise<Map<string, FunctionIr>> => lowerFunctions(source, 'exit.c');
 
 // the vCPU's VMSA is encrypted, so a write to its save area is an event
 const state = (): SimState => ({ vmType: 'protected', sevInit: true, firmware: 'RUNNING', flags: {}, vcpus: [{ encrypted: true, debugArmed: false, flags: {} }] });
