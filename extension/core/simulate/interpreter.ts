@@ -321,10 +321,9 @@ export class Interpreter {
       // event lists are never changed once made, so an empty one is replaced, not copied
       const mine = r.events.length === 0 ? r.events : calleeEvents(r, fn.name, ctx, found.vcpu);
       const events = mine.length === 0 ? ctx.events : ctx.events.length === 0 ? mine : ctx.events.concat(mine);
-      out.push({
-        ctx: { ...ctx, st: overlaySlots(ctx.st, found.slots, r.out), events, facts, ...(r.seriesLoc ? { seriesLoc: r.seriesLoc } : {}) },
-        val: returnedValue(r.val, argTerms, facts),
-      });
+      const next: PathCtx = { ...ctx, st: overlaySlots(ctx.st, found.slots, r.out), events, facts };
+      if (r.seriesLoc) next.seriesLoc = r.seriesLoc;
+      out.push({ ctx: next, val: returnedValue(r.val, argTerms, facts) });
     }
     return out;
   }

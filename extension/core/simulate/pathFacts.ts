@@ -85,7 +85,9 @@ export function translateTerm(term: string, argTerms: readonly (string | undefin
 /** Merges a callee's facts into the caller's; null when the callee's path contradicts the caller's. */
 export function mergeCalleeFacts(caller: Facts, callee: Facts, argTerms: readonly (string | undefined)[]): Facts | null {
   let out: Facts | null = caller;
-  for (const [term, f] of Object.entries(callee)) {
+  // for-in: most callees return no facts, and this runs for every outcome adopted
+  for (const term in callee) {
+    const f = callee[term];
     const t = translateTerm(term, argTerms);
     if (t === undefined) continue;
     if (f.eq !== undefined) out = addFact(out, t, f.eq, true);
