@@ -9,7 +9,7 @@ import type { Patch, Series } from '../series/types';
 import { loadBuiltinModel, isModelFile } from '../model/builtinModel';
 import { SimulationCache } from '../simulate/simulationCache';
 import { DEFAULT_ASSUMPTIONS, Simulator, type Assumptions, type ExploreResult, type FoundHazard } from '../simulate/explore';
-import { reachingOperations, worldOf, worldSignature } from '../simulate/world';
+import { reachingOperations, worldOf, worldSignature, type World } from '../simulate/world';
 import { VM_CREATION } from '../simulate/operations';
 import { diffIdentity } from '../series/diffIdentity';
 import { removeGuards } from './absentGuards';
@@ -59,10 +59,13 @@ async function simulateSeries(series: Series, options: AnalysisOptions, readMs: 
   const budget = new Budget(options.budget ?? DEFAULT_BUDGET);
   // The behaviour of every operation, as one string: equal signatures explore alike.
   let last: { signature: string; result: ExploreResult } | undefined;
+  // each patch's world takes over from the one before it what the patch did not change
+  let previous: World | undefined;
   const simulate = (cb: CodeBase): ExploreResult => {
     const t = performance.now();
     const functions = options.absentGuards.length ? removeGuards(cb.functions, options.absentGuards, notes) : cb.functions;
-    const world = worldOf({ functions, ops: cb.ops, tables: cb.tables, added: cb.addedOperations, removed: cb.removedOperations, seriesFiles, interner: cache.fingerprints });
+    const world = worldOf({ functions, ops: cb.ops, tables: cb.tables, added: cb.addedOperations, removed: cb.removedOperations, seriesFiles, interner: cache.fingerprints, previous });
+    previous = world;
     const signature = worldSignature(world) + `|${world.program.fingerprint(VM_CREATION)}`;
     const result = last && last.signature === signature ? last.result
       : new Simulator(world.program, world.operations, options.assumptions, cache, budget).explore({ depth: options.depth, maxStates: options.maxStates });
