@@ -283,7 +283,8 @@ export class Simulator {
           for (const { op, vcpu } of this.instances(node.state)) {
             const results = this.step(node.state, op, vcpu);
             const judged = judge(results);
-            for (const [i, r] of results.entries()) {
+            for (let i = 0; i < results.length; i++) {
+              const r = results[i];
               const { hazards, unresolved: unfollowed, modes: decidedBy } = judged[i];
               for (const ev of unfollowed) unresolved.set(`${ev.what}@${ev.fn}`, ev);
               for (const m of decidedBy) modes.add(m);
