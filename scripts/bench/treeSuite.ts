@@ -25,16 +25,26 @@ export interface TreeFigures {
   scope: { files: number; bytes: number; problems: number };
   runs: number;
   rawParse: { wallMs: Spread; initMs: Spread; parseMs: Spread; peakMb: Spread; filesWithErrorNodes: number };
-  cold: { wallMs: Spread; peakMb: Spread; readMs: Spread; parseMs: Spread; simulateMs: Spread; states: number; findings: number };
+  cold: PhaseSpreads & { peakMb: Spread; states: number; findings: number };
   cached: { wallMs: Spread; peakMb: Spread; fromCache: boolean[] };
   /** Another analysis of a tree seen before: report not cached, lowered files read from the cache. */
-  seenTree: { wallMs: Spread; parseMs: Spread; simulateMs: Spread };
+  seenTree: PhaseSpreads;
   /** Median cold wall / median raw parse wall. */
   coldOverRaw: number;
   worker: { peakMb: Spread; baselineMb: Spread; firstAuditMs: Spread; states: number };
   warm?: WarmBench & { editSpreads: Spread[] };
   targets: Target[];
   notes: string[];
+}
+
+/** A CLI run's wall time and the phases its report states, over several runs. */
+interface PhaseSpreads { wallMs: Spread; readMs: Spread; parseMs: Spread; simulateMs: Spread }
+
+function phaseSpreads(runs: CliRun[]): PhaseSpreads {
+  return {
+    wallMs: spread(runs.map((c) => c.wallMs)), readMs: spread(runs.map((c) => c.ms.read)),
+    parseMs: spread(runs.map((c) => c.ms.parse)), simulateMs: spread(runs.map((c) => c.ms.simulate)),
+  };
 }
 
 const mbOf = (xs: (number | undefined)[]): Spread => spread(xs.filter((x): x is number => x !== undefined).map(kibToMb));
@@ -89,13 +99,9 @@ export async function benchTreeFigures(label: string, dir: string, runs: number,
         wallMs: spread(raw.map((r) => r.wallMs)), initMs: spread(raw.map((r) => r.initMs)), parseMs: spread(raw.map((r) => r.parseMs)),
         peakMb: mbOf(raw.map((r) => r.maxRssKiB)), filesWithErrorNodes: raw[0]?.errors ?? NaN,
       },
-      cold: {
-        wallMs: spread(cold.map((c) => c.wallMs)), peakMb: mbOf(cold.map((c) => c.maxRssKiB)),
-        readMs: spread(cold.map((c) => c.ms.read)), parseMs: spread(cold.map((c) => c.ms.parse)), simulateMs: spread(cold.map((c) => c.ms.simulate)),
-        states: cold[0]?.states ?? NaN, findings: cold[0]?.findings ?? NaN,
-      },
+      cold: { ...phaseSpreads(cold), peakMb: mbOf(cold.map((c) => c.maxRssKiB)), states: cold[0]?.states ?? NaN, findings: cold[0]?.findings ?? NaN },
       cached: { wallMs: spread(cached.map((c) => c.wallMs)), peakMb: mbOf(cached.map((c) => c.maxRssKiB)), fromCache: cached.map((c) => c.cached) },
-      seenTree: { wallMs: spread(seenTree.map((c) => c.wallMs)), parseMs: spread(seenTree.map((c) => c.ms.parse)), simulateMs: spread(seenTree.map((c) => c.ms.simulate)) },
+      seenTree: phaseSpreads(seenTree),
       coldOverRaw: NaN,
       worker: {
         peakMb: mbOf(worker.map((w) => w.maxRssKiB)), baselineMb: mbOf(worker.map((w) => w.baselineRssKiB)),

@@ -13,7 +13,7 @@ export interface BudgetLimits {
   work: number;
 }
 
-/** Far above a whole-tree audit of Linux 7.3 (about half a million units with calls reused, 28 million without); a hostile input stops long before it fills a machine. */
+/** Far above a whole-tree audit of Linux 7.3 (about a quarter of a million units with results reused, 28 million without); a hostile input stops long before it fills a machine. */
 export const DEFAULT_BUDGET: BudgetLimits = { timeMs: 600_000, work: 200_000_000 };
 
 export interface BudgetCut {

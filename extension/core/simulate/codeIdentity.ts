@@ -25,6 +25,8 @@ export class CodeIdentity {
   private readonly nodes = new Map<string, Node>();
   /** The call-graph component each function closed in (members of a cycle share one). */
   private readonly component = new Map<string, number>();
+  /** Identities of dispatchers with one case selected, by "name\0label". */
+  private readonly selectedIds = new Map<string, string>();
 
   constructor(
     private readonly code: CallGraphSource,
@@ -102,8 +104,6 @@ export class CodeIdentity {
     this.selectedIds.set(memoKey, id);
     return id;
   }
-
-  private readonly selectedIds = new Map<string, string>();
 
   /** Every function `name` can reach, itself included when it is defined. */
   closure(name: string): Set<string> {

@@ -247,10 +247,9 @@ export class Interpreter {
   recorded<T>(run: () => T): { value: T; slots: string[]; notes: CallNote[]; reusable: boolean } {
     const frame: CallFrame = { slots: new Set(), notes: new Map(), contextual: false, depth: this.stack.length, reach: 0, depthCut: false };
     this.frames.push(frame);
-    let whole = false;
     try {
       const value = run();
-      whole = this.frames[this.frames.length - 1] === frame;
+      const whole = this.frames[this.frames.length - 1] === frame;
       return { value, slots: [...frame.slots].sort(), notes: [...frame.notes.values()], reusable: whole && !frame.contextual && !frame.depthCut };
     } finally {
       // a reset (the budget, a stack overflow) has emptied the frames already
@@ -1122,7 +1121,6 @@ function markLastRead(events: SimEvent[], taint: string, f: (e: SimEvent & { k: 
 }
 
 const calleeEventsMemo = new WeakMap<StoredOutcome, Map<string, SimEvent[]>>();
-const plainCalleeEvents = new WeakMap<StoredOutcome, SimEvent[]>();
 
 /**
  * A callee's events as its caller sees them: named with the callee on their call chain, tagged
@@ -1132,13 +1130,9 @@ const plainCalleeEvents = new WeakMap<StoredOutcome, SimEvent[]>();
 function calleeEvents(r: StoredOutcome, callee: string, ctx: PathCtx, ranOn: number | null): SimEvent[] {
   // a result computed on another vCPU (see CallVariant) names that vCPU in its events
   const other = ranOn !== ctx.vcpu ? ctx.vcpu : undefined;
-  // most callers are in the plain context: looked up without building a key
-  if (!ctx.exempt && !ctx.mode && !ctx.compat && other === undefined) {
-    let plain = plainCalleeEvents.get(r);
-    if (!plain) { plain = r.events.map((e) => viaCaller(e, callee, undefined, undefined)); plainCalleeEvents.set(r, plain); }
-    return plain;
-  }
-  const key = `${ctx.exempt ? 1 : 0}|${ctx.mode ?? ''}|${ctx.compat ? 1 : 0}|${other ?? ''}`;
+  // most callers are in the plain context: its key is not built
+  const plain = !ctx.exempt && !ctx.mode && !ctx.compat && other === undefined;
+  const key = plain ? '' : `${ctx.exempt ? 1 : 0}|${ctx.mode ?? ''}|${ctx.compat ? 1 : 0}|${other ?? ''}`;
   let byContext = calleeEventsMemo.get(r);
   if (!byContext) { byContext = new Map(); calleeEventsMemo.set(r, byContext); }
   let events = byContext.get(key);

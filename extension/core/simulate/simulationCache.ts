@@ -66,6 +66,14 @@ function ownEventsOnly(call: StoredCall, vcpu: number): boolean {
   return call.outcomes.every((o) => o.events.every((e) => !('vcpu' in e) || e.vcpu === null || e.vcpu === vcpu));
 }
 
+/** The variant of `variants` kept under `slots` (and `alike`), added when there is none. */
+function variantFor<V extends { slots: string[] }>(variants: V[], slots: string[], alike: (v: V) => boolean, make: (slots: string[]) => V): V {
+  const slotsKey = slots.join(',');
+  let v = variants.find((x) => alike(x) && x.slots.join(',') === slotsKey);
+  if (!v) { v = make(slots); variants.push(v); }
+  return v;
+}
+
 /** A relative variant's slots on vCPU `vcpu`, made once per vCPU. */
 function slotsOn(v: CallVariant, vcpu: number): string[] {
   let slots = v.onVcpu.get(vcpu);
@@ -125,10 +133,7 @@ export class SimulationCache {
     let variants = this.calls.get(key);
     if (!variants) { variants = []; this.calls.set(key, variants); }
     const relative = call.vcpu === null || !ownEventsOnly(call, call.vcpu) ? undefined : relativeSlots(slots, call.vcpu);
-    const named = relative ?? slots;
-    const slotsKey = named.join(',');
-    let v = variants.find((x) => x.relative === !!relative && x.slots.join(',') === slotsKey);
-    if (!v) { v = { slots: named, relative: !!relative, byInput: new Map(), onVcpu: new Map() }; variants.push(v); }
+    const v = variantFor(variants, relative ?? slots, (x) => x.relative === !!relative, (named) => ({ slots: named, relative: !!relative, byInput: new Map(), onVcpu: new Map() }));
     const input = projectionKey(st, slots);
     const calls = v.byInput.get(input);
     if (calls) calls.push(call);
@@ -146,9 +151,7 @@ export class SimulationCache {
   storeStep(key: string, st: SimState, slots: string[], template: StepTemplate): void {
     let variants = this.stepTemplates.get(key);
     if (!variants) { variants = []; this.stepTemplates.set(key, variants); }
-    const slotsKey = slots.join(',');
-    let v = variants.find((x) => x.slots.join(',') === slotsKey);
-    if (!v) { v = { slots, byInput: new Map() }; variants.push(v); }
+    const v = variantFor(variants, slots, () => true, (named) => ({ slots: named, byInput: new Map() }));
     v.byInput.set(projectionKey(st, slots), template);
   }
 
