@@ -7,8 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadBuiltinModel } from '../../../extension/core/model/builtinModel';
-import { parseC } from '../../../extension/core/parse/cParser';
-import { lowerTranslationUnit } from '../../../extension/core/summary/lowerToIr';
+import { lowerFunctions } from '../support/lowerC';
 import { DEFAULT_ASSUMPTIONS, Simulator } from '../../../extension/core/simulate/explore';
 import { computeEventKey, copyEvent, type SimEvent } from '../../../extension/core/simulate/interpreter';
 import { SimulationCache } from '../../../extension/core/simulate/simulationCache';
@@ -36,12 +35,8 @@ describe('event join keys', () => {
     const model = await loadBuiltinModel();
     const functions = new Map(model.functions);
     for (const name of ['x86.c', 'svm.c']) {
-      const tree = await parseC(readFileSync(join(MODEL, name), 'utf8').replaceAll('vcpu->arch.guest_state_protected)', '0)'));
-      try {
-        for (const fn of lowerTranslationUnit(tree.rootNode, { file: name, mapRow: (r) => ({ line: r + 1 }), origin: 'tree' }).functions) functions.set(fn.name, fn);
-      } finally {
-        tree.delete();
-      }
+      const unguarded = readFileSync(join(MODEL, name), 'utf8').replaceAll('vcpu->arch.guest_state_protected)', '0)');
+      for (const [fnName, fn] of await lowerFunctions(unguarded, name, 'tree')) functions.set(fnName, fn);
     }
     const w = worldOf({ functions, ops: model.ops, tables: model.tables, options: { lifecycleFlagsOnly: true } });
     const cache = new SimulationCache();
