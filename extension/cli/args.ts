@@ -20,6 +20,8 @@ export interface CheckOptions {
   depth?: number;
   vcpus?: number;
   tree?: string;
+  /** --no-tree: patch-only against the built-in model even inside a kernel checkout. */
+  noTree: boolean;
   /** False only with --no-color; the CLI still turns colour off when output is not a terminal. */
   color: boolean;
   /** False only with --no-cache: results of identical earlier runs are reused from the cache. */
@@ -60,6 +62,7 @@ const VALUE_OPTIONS: Record<string, string> = {
 const FLAG_OPTIONS: Record<string, string> = {
   '--no-color': '--no-color',
   '--no-cache': '--no-cache',
+  '--no-tree': '--no-tree',
   '--help': '--help',
   '-h': '--help',
   '--version': '--version',
@@ -83,7 +86,7 @@ export function parseCheckArgs(argv: string[]): ParseResult {
 }
 
 function parse(argv: string[]): CheckOptions {
-  const options: CheckOptions = { inputs: [], format: 'text', assumptions: [], color: true, cache: true, debug: false, help: false, version: false };
+  const options: CheckOptions = { inputs: [], format: 'text', assumptions: [], noTree: false, color: true, cache: true, debug: false, help: false, version: false };
   const positionals: string[] = [];
   let optionsEnded = false;
 
@@ -108,6 +111,7 @@ function parse(argv: string[]): CheckOptions {
       if (inlineValue !== undefined) fail(`${flag} takes no value`);
       if (flag === '--no-color') options.color = false;
       else if (flag === '--no-cache') options.cache = false;
+      else if (flag === '--no-tree') options.noTree = true;
       else if (flag === '--help') options.help = true;
       else if (flag === '--debug') options.debug = true;
       else options.version = true;
@@ -138,6 +142,7 @@ function parse(argv: string[]): CheckOptions {
   if (positionals[0] !== 'check') fail(`unknown command "${positionals[0]}" ${SEE_HELP}`);
   options.inputs = positionals.slice(1);
   if (options.inputs.length === 0 && options.tree === undefined) fail(`check needs at least one patch, mbox or directory, or --tree DIR ${SEE_HELP}`);
+  if (options.noTree && options.tree !== undefined) fail(`--tree and --no-tree contradict each other ${SEE_HELP}`);
   return options;
 }
 
@@ -221,7 +226,12 @@ Options:
   --assume KEY=VALUE        add an assumption (see below); may be repeated
   --depth N                 bound on the length of explored ioctl sequences
   --vcpus N                 number of vCPUs to simulate
-  --tree DIR                kernel source tree for functions the series does not touch
+  --tree DIR                the kernel tree to apply the series to (default: the kernel
+                            checkout the current directory is in, if any); the series'
+                            exact base is taken from its git repository when it has the
+                            diffs' blob ids or the series' base-commit (see README)
+  --no-tree                 patch-only: merge the series onto the built-in model, even
+                            inside a kernel checkout
   --no-color                no ANSI colour in the text report
   --no-cache                analyse again even if an identical run is in the cache
                             ($XDG_CACHE_HOME/kvm-lens, else ~/.cache/kvm-lens)

@@ -16,7 +16,7 @@ import { formatSarif } from '../core/report/sarifReport';
 import { formatText } from '../core/report/textReport';
 import { readSeries } from '../core/series/seriesReader';
 import type { Series } from '../core/series/types';
-import { blocksX86Kvm } from '../core/tree/kernelTree';
+import { blocksX86Kvm, kernelTreeAround } from '../core/tree/kernelTree';
 import { TOOL_VERSION } from '../core/version';
 import { parseCheckArgs, usageText, type CheckOptions } from './args';
 import { EXIT_BAD_INPUT, EXIT_CLEAN, EXIT_ERROR_FINDING } from './exitStatus';
@@ -80,23 +80,27 @@ export async function checkCommand(argv: string[], io: CheckIo): Promise<number>
 
   let report: AnalysisReport;
   let preamble = '';
-  if (o.tree !== undefined) {
-    const tree = await analyzeTree(o.tree, series, options, o.cache ? ReportCache.open([o.tree]) : undefined, o.cache ? LoweredFileCache.open([o.tree]) : undefined);
+  // as b4 does, a series checked from inside a kernel checkout is checked against that checkout
+  const treeDir = o.tree ?? (o.noTree || o.inputs.length === 0 ? undefined : await kernelTreeAround(process.cwd()));
+  if (treeDir !== undefined) {
+    const tree = await analyzeTree(treeDir, series, options, o.cache ? ReportCache.open([treeDir]) : undefined, o.cache ? LoweredFileCache.open([treeDir]) : undefined);
     // no x86 KVM source to analyse (not a tree, another architecture, arch/x86/kvm unreachable): say why in one line
     const blocking = tree.problems.find((p) => blocksX86Kvm(p.file));
     if (tree.tree.files === 0 || blocking) {
       const why = blocking?.message ?? tree.problems.find((p) => p.severity === 'error')?.message ?? 'no KVM x86 source files found';
-      io.err(`kvm-lens: --tree ${shown(o.tree)}: ${shown(why)}\n`);
+      io.err(`kvm-lens: ${o.tree !== undefined ? '--tree ' : 'the kernel checkout '}${shown(treeDir)}: ${shown(why)}\n`);
       return EXIT_BAD_INPUT;
     }
     for (const p of tree.problems) io.err(problemLine(p) + '\n');
     if (tree.problems.some((p) => p.severity === 'error')) unusable = true;
     const ops = tree.tree.operations.reduce((n, d) => n + d.operations, 0);
-    preamble = `kernel tree ${shown(tree.root)}: ${tree.tree.files} files, ${tree.tree.functions} functions (${tree.tree.functionsWithErrors} with parse errors); `
+    preamble = `${shown(tree.base?.line ?? `base: the working tree of ${tree.root}`)}\nkernel tree ${shown(tree.root)}: ${tree.tree.files} files, ${tree.tree.functions} functions (${tree.tree.functionsWithErrors} with parse errors); `
       + `${ops} operations from the dispatchers: ${tree.tree.operations.map((d) => `${shown(d.dispatcher)}() ${d.operations}`).join(', ')}\n`;
     report = tree;
   } else {
     report = await analyzeSeries(series, options, readMs, o.cache ? ReportCache.open([]) : undefined);
+    report = { ...report, base: { source: 'model', exact: false, line: o.noTree ? 'base: the built-in model (--no-tree)' : 'base: the built-in model (no kernel tree: the current directory is not in a kernel checkout and no --tree was given)' } };
+    preamble = `${report.base!.line}\n`;
   }
   const text = o.format === 'json' ? formatJson(report, TOOL_VERSION)
     : o.format === 'sarif' ? formatSarif(report, TOOL_VERSION)

@@ -72,7 +72,19 @@ export interface FunctionInfo {
   handles?: string[];
 }
 
+/** What the analysed code was based on, and how that was found (the report's first line). */
+export interface ReportBase {
+  /** 'model': patch-only, the built-in model; the others: a kernel tree's files (see tree/seriesBase.ts). */
+  source: 'model' | 'base-commit' | 'blobs' | 'working-tree';
+  /** Whether every file the series changes was analysed on its exact pre-image. */
+  exact: boolean;
+  commit?: string;
+  line: string;
+}
+
 export interface AnalysisReport {
+  /** Absent in reports made before bases were reported (cached ones are keyed by tool version). */
+  base?: ReportBase;
   findings: Finding[];
   fixed: Finding[];
   stats: AnalysisStats;

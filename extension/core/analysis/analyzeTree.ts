@@ -4,7 +4,7 @@
 // patch. Findings are located in the C files. A session keeps the parse trees and the
 // simulation cache, so an edit re-parses incrementally and re-runs only what it affects.
 import { Edit, type Tree } from 'web-tree-sitter';
-import type { AnalysisReport, Finding, FunctionInfo, SourceLocation } from '../findings';
+import type { AnalysisReport, Finding, FunctionInfo, ReportBase, SourceLocation } from '../findings';
 import { formatSummary, summarizeFunction } from '../summary/pathSummary';
 import type { Series } from '../series/types';
 import { parseC } from '../parse/cParser';
@@ -17,6 +17,7 @@ import { caseHandlers, reachingOperations, worldOf, worldSignature, type World }
 import { SimulationCache } from '../simulate/simulationCache';
 import { applyPatchInMemory } from '../tree/applyInMemory';
 import { locateKvmFiles, type LocatedTree } from '../tree/kernelTree';
+import { findSeriesBase, type FindBaseOptions } from '../tree/seriesBase';
 import { cachedReport, ReportCache } from '../cache/reportCache';
 import type { LoweredFile, LoweredFileCache } from '../cache/loweredFileCache';
 import type { AnalysisOptions } from './analyzeSeries';
@@ -424,23 +425,37 @@ function locate(h: FoundHazard): SourceLocation {
  * Audits the tree (with the series applied in memory). With a cache, the same tree, series,
  * options and analysis code give the stored report without parsing or simulating anything.
  */
-export async function analyzeTree(dir: string, series: Series, options: AnalysisOptions, cache?: ReportCache, lowered?: LoweredFileCache): Promise<TreeReport> {
+export async function analyzeTree(dir: string, series: Series, options: AnalysisOptions, cache?: ReportCache, lowered?: LoweredFileCache, base: FindBaseOptions = { git: true }): Promise<TreeReport> {
   const t0 = performance.now();
-  const located = await locateKvmFiles(dir);
+  const { located, base: found } = await treeBase(await locateKvmFiles(dir), series, base);
   const readMs = performance.now() - t0;
-  return cachedReport(cache, () => treeReportKey(located, series, options), readMs, async () => {
+  return cachedReport(cache, () => treeReportKey(located, series, options, found), readMs, async () => {
     const session = await TreeSession.fromLocated(located, readMs, lowered);
     try {
-      return await session.analyze(series, options);
+      return { base: found, ...await session.analyze(series, options) };
     } finally {
       session.dispose();
     }
   });
 }
 
+/**
+ * The files a series is applied to: its exact base when one can be found (tree/seriesBase.ts).
+ * An audit without a series, or a tree that could not be read, is its working tree.
+ */
+export async function treeBase(located: LocatedTree, series: Series, options: FindBaseOptions): Promise<{ located: LocatedTree; base: ReportBase }> {
+  const unreadable = located.files.length === 0 || located.problems.some((p) => p.severity === 'error');
+  if (series.patches.length === 0 || unreadable) {
+    return { located, base: { source: 'working-tree', exact: series.patches.length === 0, line: `base: the working tree of ${located.root}` } };
+  }
+  const found = await findSeriesBase(located, series, options);
+  const { source, exact, commit, line } = found.base;
+  return { located: found.located, base: { source, exact, ...(commit ? { commit } : {}), line } };
+}
+
 /** Everything a tree report depends on besides the code: where, which files with what text, the series, the options. */
-function treeReportKey(located: LocatedTree, series: Series, options: AnalysisOptions): string {
-  const parts: string[] = ['tree', located.root, JSON.stringify(located.problems), JSON.stringify(options), JSON.stringify(series)];
+function treeReportKey(located: LocatedTree, series: Series, options: AnalysisOptions, base: ReportBase): string {
+  const parts: string[] = ['tree', located.root, JSON.stringify(located.problems), JSON.stringify(options), JSON.stringify(series), JSON.stringify(base)];
   for (const f of located.files) parts.push(f.path, f.text);
   return ReportCache.key(parts);
 }

@@ -29,6 +29,8 @@ export interface JsonFixedFinding extends JsonFinding {
 export interface JsonReport {
   tool: string;
   version: string;
+  /** What the code analysed was based on and how it was found; null when the report does not say. */
+  base: { source: string; exact: boolean; commit: string | null; line: string } | null;
   findings: JsonFinding[];
   fixed: JsonFixedFinding[];
   stats: {
@@ -52,6 +54,7 @@ export function toJsonReport(report: AnalysisReport, toolVersion: string): JsonR
   return {
     tool: JSON_TOOL_NAME,
     version: toolVersion,
+    base: report.base ? { source: report.base.source, exact: report.base.exact, commit: report.base.commit ?? null, line: report.base.line } : null,
     findings: report.findings.map(jsonFinding),
     fixed: report.fixed.map(jsonFixedFinding),
     stats: {

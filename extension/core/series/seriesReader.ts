@@ -321,7 +321,21 @@ function buildPatch(file: string, startLine: number, rawSubject: string, body: B
     if (sep >= 0 && sep < diffAt) checkDiffstat(file, lines, fileLines, sep + 1, diffAt, d.diffs.length, problems);
   }
   if (body.approximate) patch.linesApproximate = true;
+  const base = baseCommitLine(lines, Math.max(diffAt, 0));
+  if (base) patch.baseCommit = { id: base.id, file, line: fileLines[base.at] ?? startLine };
   return patch;
+}
+
+const BASE_COMMIT = /^base-commit: ([0-9a-f]{7,64})\s*$/;
+
+/** The `base-commit:` line format-patch and b4 write after the diff (or the cover letter's text), before the signature. */
+function baseCommitLine(lines: readonly string[], from: number): { id: string; at: number } | undefined {
+  for (let i = from; i < lines.length; i++) {
+    if (lines[i] === '-- ') break;
+    const m = BASE_COMMIT.exec(lines[i]!);
+    if (m) return { id: m[1]!, at: i };
+  }
+  return undefined;
 }
 
 /**
@@ -450,5 +464,7 @@ export function assembleSeries(all: Patch[], inputProblems: InputProblem[]): Ser
 
   const series: Series = { patches: [...numbered, ...unnumbered], problems };
   if (coverLetter) series.coverLetter = coverLetter;
+  const base = coverLetter?.baseCommit ?? series.patches.find((p) => p.baseCommit)?.baseCommit;
+  if (base) series.baseCommit = base;
   return series;
 }

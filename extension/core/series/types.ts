@@ -58,6 +58,8 @@ export interface FileDiff {
   binary: boolean;
   hunks: Hunk[];
   headerPatchLine: number;
+  /** The `index <old>..<new>` blob ids (abbreviated as git wrote them), when the diff has that line. */
+  index?: { old: string; new: string };
 }
 
 export interface Patch {
@@ -85,10 +87,22 @@ export interface Patch {
    * line by line, so its lines all point at the first line of the encoded block.
    */
   linesApproximate?: boolean;
+  /** A `base-commit: <id>` line after the message (format-patch --base writes it in the first mail). */
+  baseCommit?: BaseCommit;
+}
+
+/** Where the series says it was written against (`git format-patch --base`, b4). */
+export interface BaseCommit {
+  /** The commit id as written (full or abbreviated hex). */
+  id: string;
+  file: string;
+  line: number;
 }
 
 export interface Series {
   patches: Patch[];        // ordered by tags.index (then file order); cover letter excluded
   coverLetter?: Patch;
+  /** The `base-commit:` line of the cover letter, else of the first patch that has one. */
+  baseCommit?: BaseCommit;
   problems: InputProblem[];
 }

@@ -158,6 +158,7 @@ class DiffParser {
     else if (renameFrom !== undefined || renameTo !== undefined) fd.status = copy ? 'copied' : 'renamed';
     fd.oldPath = fd.status === 'added' ? null : (renameFrom ?? minus ?? gitOld);
     fd.newPath = fd.status === 'deleted' ? null : (renameTo ?? plus ?? gitNew);
+    if (index && index.old && index.new) fd.index = index;
     this.diffs.push(fd);
     if (fd.binary) return i;
     const problemsBefore = this.problems.length;

@@ -109,6 +109,25 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
+/** Whether tree-relative `rel` is a file KVM_SCOPE reads (by path alone: no links followed). */
+export function inKvmScope(rel: string, maxDepth = MAX_DEPTH): boolean {
+  for (const scope of KVM_SCOPE) {
+    if (!rel.startsWith(scope.dir + '/')) continue;
+    const parts = rel.slice(scope.dir.length + 1).split('/');
+    const name = parts[parts.length - 1]!;
+    if (parts.length > 1 && (!scope.recursive || scope.exclude.includes(parts[0]!) || parts.length - 1 > maxDepth)) continue;
+    if (globToRegExp(scope.glob).test(name)) return true;
+  }
+  return false;
+}
+
+/** A source file's bytes as text: UTF-8, else latin1 with a warning naming the first bad line. */
+export function decodeSource(rel: string, buf: Buffer, problems: TreeProblem[]): string {
+  if (isUtf8(buf)) return buf.toString('utf8');
+  problems.push({ path: rel, message: `${rel} is not valid UTF-8 (first at line ${firstBadUtf8Line(buf)}); decoded as latin1`, severity: 'warning' });
+  return buf.toString('latin1');
+}
+
 type Resolved =
   | { kind: 'ok'; real: string; stat: Stats }
   | { kind: 'missing' }
@@ -401,6 +420,19 @@ function byPath(a: { path: string }, b: { path: string }): number {
 }
 
 /**
+ * The top of the kernel tree with x86 KVM that `dir` is in (a checkout a reviewer runs from),
+ * or undefined. Only looks: nothing is read but directory entries.
+ */
+export async function kernelTreeAround(dir: string): Promise<string | undefined> {
+  let start: string;
+  try { start = await fsp.realpath(path.resolve(dir)); } catch { return undefined; }
+  for (const d of ancestors(start)) {
+    if (await looksLikeTreeTop(d)) return (await isFile(path.join(d, X86_KVM_MARKER))) ? d : undefined;
+  }
+  return undefined;
+}
+
+/**
  * Find the kernel tree containing `dir` (or starting at it) and read the KVM sources of
  * KVM_SCOPE that exist there. Never throws; never writes.
  */
@@ -502,13 +534,7 @@ export async function locateKvmFiles(dir: string, options: LocateOptions = {}): 
       continue;
     }
     const buf = read.bytes;
-    let text: string;
-    if (isUtf8(buf)) {
-      text = buf.toString('utf8');
-    } else {
-      text = buf.toString('latin1');
-      problems.push({ path: rel, message: `${rel} is not valid UTF-8 (first at line ${firstBadUtf8Line(buf)}); decoded as latin1`, severity: 'warning' });
-    }
+    const text = decodeSource(rel, buf, problems);
     byReal.set(r.real, rel);
     files.push({ path: rel, absPath: path.join(root, ...rel.split('/')), text, bytes: buf.length });
   }

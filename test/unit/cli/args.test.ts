@@ -23,6 +23,7 @@ test('defaults: text format, colour on, no assumptions or bounds', () => {
     inputs: ['series/'],
     format: 'text',
     assumptions: [],
+    noTree: false,
     color: true,
     cache: true,
     debug: false,
@@ -62,6 +63,7 @@ test('every option, separate-value spelling', () => {
     depth: 12,
     vcpus: 2,
     tree: '/src/linux',
+    noTree: false,
     color: false,
     cache: false,
     output: 'out.sarif',
@@ -72,6 +74,12 @@ test('every option, separate-value spelling', () => {
     help: false,
     version: false,
   });
+});
+
+test('--no-tree asks for the built-in model; with --tree it is a contradiction', () => {
+  assert.equal(ok(['check', '--no-tree', 'a.patch']).noTree, true);
+  const r = parseCheckArgs(['check', '--no-tree', '--tree', 'linux', 'a.patch']);
+  assert.ok(!r.ok && /--tree and --no-tree contradict/.test(r.message));
 });
 
 test('every option, --name=value spelling', () => {

@@ -31,8 +31,8 @@ const sample: AnalysisReport = {
 
 const parsed = JSON.parse(formatJson(sample, '0.1.0'));
 
-test('top level: tool, version, findings, fixed, stats, then origins', () => {
-  assert.deepEqual(Object.keys(parsed), ['tool', 'version', 'findings', 'fixed', 'stats', 'origins']);
+test('top level: tool, version, base, findings, fixed, stats, then origins', () => {
+  assert.deepEqual(Object.keys(parsed), ['tool', 'version', 'base', 'findings', 'fixed', 'stats', 'origins']);
   // only functions the series touched are listed; model functions are the rest
   assert.ok(parsed.origins.every((o: { origin: string }) => o.origin !== 'model'));
   assert.equal(parsed.tool, 'kvm-patch-lens');
