@@ -5,7 +5,7 @@ import type { AnalysisReport, Finding, Severity } from '../core/findings';
 import { analyzeSeries, DEFAULT_OPTIONS, type AnalysisOptions } from '../core/analysis/analyzeSeries';
 import { applyAssumption } from '../core/analysis/assumptions';
 import { assembleSeries, parseSeriesText } from '../core/series/seriesReader';
-import type { InputProblem, Patch } from '../core/series/types';
+import type { InputProblem, Patch, Series } from '../core/series/types';
 
 export interface AnalysisSettings {
   depth: number;
@@ -44,6 +44,19 @@ export interface DocumentAnalysis {
   patches: PatchOutline[];
   /** Setting problems (an unknown assumption key), for the output channel. */
   settingsProblems: string[];
+  /** Set when the series was checked against a kernel tree (translate/treeSeriesAnalysis.ts). */
+  tree?: TreeSeriesSummary;
+}
+
+export interface TreeSeriesSummary {
+  /** The tree as the editor names it. */
+  root: string;
+  /** One line: what the series was applied to and how that was found ("base: base-commit 1a2b3c4d5e6f in ..."). */
+  baseLine: string;
+  /** The tree's size and operations, in one line. */
+  scope: string;
+  /** Problems of the tree's files and notes on the simulation (a patch's own problems are in `problems`). */
+  notes: string[];
 }
 
 export function optionsFromSettings(settings: AnalysisSettings): { options: AnalysisOptions; problems: string[] } {
@@ -63,15 +76,24 @@ export function optionsFromSettings(settings: AnalysisSettings): { options: Anal
   return { options, problems };
 }
 
-/** Analyses one document's text as a series (a patch, an mbox, a mail). */
-export async function analyzeDocument(req: DocumentRequest): Promise<DocumentAnalysis> {
+/** The series a request holds: the document's patches with its siblings'. */
+export function seriesOfRequest(req: DocumentRequest): Series {
   const parsed = parseSeriesText(req.file, req.text);
   const others = (req.siblings ?? []).map((s) => parseSeriesText(s.file, s.text));
-  const series = assembleSeries([...parsed.patches, ...others.flatMap((o) => o.patches)], [...parsed.problems, ...others.flatMap((o) => o.problems)]);
+  return assembleSeries([...parsed.patches, ...others.flatMap((o) => o.patches)], [...parsed.problems, ...others.flatMap((o) => o.problems)]);
+}
+
+/** Analyses one document's text as a series (a patch, an mbox, a mail). */
+export async function analyzeDocument(req: DocumentRequest): Promise<DocumentAnalysis> {
+  const series = seriesOfRequest(req);
   const { options, problems } = optionsFromSettings(req.settings);
   const report = await analyzeSeries(series, options);
-  const all = series.coverLetter ? [series.coverLetter, ...series.patches] : series.patches;
-  return { report, problems: series.problems, patches: all.map(outline), settingsProblems: problems };
+  return { report, problems: series.problems, patches: outlineSeries(series), settingsProblems: problems };
+}
+
+/** The cover letter, then the patches in series order. */
+export function outlineSeries(series: Series): PatchOutline[] {
+  return (series.coverLetter ? [series.coverLetter, ...series.patches] : series.patches).map(outline);
 }
 
 function outline(p: Patch): PatchOutline {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { DocumentAnalysis, DocumentRequest } from '../translate/documentAnalysis';
 import type { TreeAnalysis, TreeRequest } from '../translate/treeAnalysis';
+import type { TreeSeriesRequest } from '../translate/treeSeriesAnalysis';
 import type { WorkerRequest } from './analysisWorker';
 import type { SequenceRequest, SequenceResult } from '../translate/sequenceSimulation';
 import type { WhatIfResult } from '../translate/whatIf';
@@ -25,6 +26,14 @@ export class AnalysisClient {
    */
   analyze(key: string, request: DocumentRequest): Promise<DocumentAnalysis | undefined> {
     return this.enqueue(key, { kind: 'series', request }) as Promise<DocumentAnalysis | undefined>;
+  }
+
+  /**
+   * Checks a document's series against a kernel tree, in the session the tree's audit uses; the
+   * same key as analyze(), so a newer request for the document replaces an older one of either kind.
+   */
+  analyzeOnTree(key: string, request: TreeSeriesRequest): Promise<DocumentAnalysis | undefined> {
+    return this.enqueue(key, { kind: 'treeSeries', request }) as Promise<DocumentAnalysis | undefined>;
   }
 
   /** Audits a kernel tree with the given open buffers (the worker keeps the tree between calls). */

@@ -1,32 +1,51 @@
 // Runs analyses off the extension host's main thread: the editor stays responsive while the
 // simulation explores. One message in, one message out, plain data both ways. A kernel tree
-// stays open between requests, so an edit re-parses one file and re-runs what it affects.
+// stays open between requests, so an edit re-parses one file and re-runs what it affects, and a
+// series checked against the tree uses the same session (put back as it was afterwards).
 import { parentPort } from 'node:worker_threads';
 import { TreeSession } from '../core/analysis/analyzeTree';
+import { checkSeriesInSession } from '../core/analysis/seriesInSession';
 import { LoweredFileCache } from '../core/cache/loweredFileCache';
-import { analyzeDocument, optionsFromSettings, type DocumentRequest } from '../translate/documentAnalysis';
+import { analyzeDocument, optionsFromSettings, seriesOfRequest, type DocumentAnalysis, type DocumentRequest } from '../translate/documentAnalysis';
 import type { TreeAnalysis, TreeRequest } from '../translate/treeAnalysis';
+import { treeSeriesAnalysis, type TreeSeriesRequest } from '../translate/treeSeriesAnalysis';
 import { simulateSequence, type SequenceRequest } from '../translate/sequenceSimulation';
 import { whatIf } from '../translate/whatIf';
 
 export type WorkerRequest =
   | { kind: 'series'; request: DocumentRequest }
   | { kind: 'tree'; request: TreeRequest }
+  | { kind: 'treeSeries'; request: TreeSeriesRequest }
   | { kind: 'sequence'; request: SequenceRequest }
   | { kind: 'whatIf'; request: DocumentRequest; assumptions: Record<string, string> };
 
 let tree: { root: string; session: TreeSession } | undefined;
 
-async function analyzeTreeRequest(req: TreeRequest): Promise<TreeAnalysis> {
-  const started = performance.now();
-  if (!tree || tree.root !== req.root) {
+/** The session of `root` with the editor's buffers in it: the one already open, else the tree parsed (or read from the lowered-file cache). */
+async function sessionWith(root: string, buffers: Record<string, string>): Promise<TreeSession> {
+  if (!tree || tree.root !== root) {
     tree?.session.dispose();
-    tree = { root: req.root, session: await TreeSession.open(req.root, LoweredFileCache.open([req.root])) };
+    tree = undefined;
+    tree = { root, session: await TreeSession.open(root, LoweredFileCache.open([root])) };
   }
   const texts = tree.session.texts();
-  for (const [path, text] of Object.entries(req.buffers)) if (texts.get(path) !== text) await tree.session.setText(path, text);
-  const report = await tree.session.analyze({ patches: [], problems: [] }, optionsFromSettings(req.settings).options);
-  return { report, functions: tree.session.describe(req.describe ?? []), ms: performance.now() - started };
+  for (const [path, text] of Object.entries(buffers)) if (texts.get(path) !== text) await tree.session.setText(path, text);
+  return tree.session;
+}
+
+async function analyzeTreeRequest(req: TreeRequest): Promise<TreeAnalysis> {
+  const started = performance.now();
+  const session = await sessionWith(req.root, req.buffers);
+  const report = await session.analyze({ patches: [], problems: [] }, optionsFromSettings(req.settings).options);
+  return { report, functions: session.describe(req.describe ?? []), ms: performance.now() - started };
+}
+
+async function analyzeTreeSeriesRequest(req: TreeSeriesRequest): Promise<DocumentAnalysis> {
+  const session = await sessionWith(req.root, req.buffers);
+  const series = seriesOfRequest(req);
+  const { options, problems } = optionsFromSettings(req.settings);
+  const check = await checkSeriesInSession(session, series, options, { git: req.git });
+  return treeSeriesAnalysis(check, series, req.root, problems);
 }
 
 parentPort?.on('message', async (msg: { id: number; work: WorkerRequest }) => {
@@ -34,8 +53,9 @@ parentPort?.on('message', async (msg: { id: number; work: WorkerRequest }) => {
     const w = msg.work;
     const result = w.kind === 'series' ? await analyzeDocument(w.request)
       : w.kind === 'tree' ? await analyzeTreeRequest(w.request)
-        : w.kind === 'sequence' ? await simulateSequence(w.request)
-          : await whatIf(w.request, w.assumptions);
+        : w.kind === 'treeSeries' ? await analyzeTreeSeriesRequest(w.request)
+          : w.kind === 'sequence' ? await simulateSequence(w.request)
+            : await whatIf(w.request, w.assumptions);
     parentPort?.postMessage({ id: msg.id, result });
   } catch (e) {
     parentPort?.postMessage({ id: msg.id, error: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e) });

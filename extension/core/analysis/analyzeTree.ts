@@ -6,7 +6,7 @@
 import { Edit, type Tree } from 'web-tree-sitter';
 import type { AnalysisReport, Finding, FunctionInfo, ReportBase, SourceLocation } from '../findings';
 import { formatSummary, summarizeFunction } from '../summary/pathSummary';
-import type { Series } from '../series/types';
+import type { Patch, Series } from '../series/types';
 import { parseC } from '../parse/cParser';
 import { blankKernelNoise, reblankKernelNoise } from '../parse/preprocessorBlanking';
 import { depthCutMessage, type FunctionIr, type FunctionTable } from '../summary/ir';
@@ -15,7 +15,7 @@ import { Simulator, type ExploreResult, type FoundHazard } from '../simulate/exp
 import { VM_CREATION } from '../simulate/operations';
 import { caseHandlers, reachingOperations, worldOf, worldSignature, type World } from '../simulate/world';
 import { SimulationCache } from '../simulate/simulationCache';
-import { applyPatchInMemory } from '../tree/applyInMemory';
+import { applyPatchInMemory, type PatchApplyResult } from '../tree/applyInMemory';
 import { locateKvmFiles, type LocatedTree } from '../tree/kernelTree';
 import { findSeriesBase, type FindBaseOptions } from '../tree/seriesBase';
 import { cachedReport, ReportCache } from '../cache/reportCache';
@@ -45,6 +45,12 @@ export interface TreeReport extends AnalysisReport {
   root: string;
   tree: TreeStats;
   problems: TreeProblemLine[];
+}
+
+/** What TreeSession.analyze did with a series: each patch applied in memory, and the timeline's points. */
+export interface SeriesTrail {
+  applied: { patch: Patch; applied: PatchApplyResult }[];
+  points: TimelinePoint[];
 }
 
 const VENDOR_OPS_TABLE = 'svm_x86_ops';
@@ -299,8 +305,12 @@ export class TreeSession {
     return new Simulator(world.program, world.operations, options.assumptions, this.cache, new Budget(requested.budget ?? DEFAULT_BUDGET)).runSequence(steps);
   }
 
-  /** Applies the series patch by patch in memory, simulating after each, and reports. */
-  async analyze(series: Series, options: AnalysisOptions): Promise<TreeReport> {
+  /**
+   * Applies the series patch by patch in memory, simulating after each, and reports. The session
+   * keeps the series' texts afterwards; `trail` receives what each patch's application did and
+   * the explorations the timeline rests on (the editor maps findings back to patch lines with them).
+   */
+  async analyze(series: Series, options: AnalysisOptions, trail?: SeriesTrail): Promise<TreeReport> {
     const problems = [...this.problems];
     const note = this.effectiveOptions(options).note;
     if (note) problems.push({ file: this.root, severity: 'warning', message: note });
@@ -313,6 +323,7 @@ export class TreeSession {
         break;
       }
       const applied = applyPatchInMemory(this.texts(), patch);
+      trail?.applied.push({ patch, applied });
       for (const p of applied.problems) {
         problems.push({ file: p.patchFile, line: p.patchLine, severity: 'warning', message: `${p.file}${p.hunkHeader ? ` ${p.hunkHeader}` : ''}: ${p.message}` });
       }
@@ -322,7 +333,9 @@ export class TreeSession {
       }
       points.push({ patch, result: this.simulate(options, seriesFiles, budget) });
     }
-    return this.report(timelineUpToCut(points), series.patches.length, problems);
+    const kept = timelineUpToCut(points);
+    if (trail) trail.points = kept;
+    return this.report(kept, series.patches.length, problems);
   }
 
   private report(points: TimelinePoint[], patches: number, problems: TreeProblemLine[]): TreeReport {

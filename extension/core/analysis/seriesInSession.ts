@@ -1,0 +1,71 @@
+// A series checked inside a long-lived tree session (the editor's worker): the same base as
+// `kvm-lens check SERIES --tree DIR` finds (treeBase), the same in-memory application and
+// timeline (TreeSession.analyze), on the session's parsed files instead of a second parse of the
+// tree. The session is put back afterwards, file by file, to the texts it had before (the
+// working tree with the editor's buffers), so the C files' own audit is the same as before.
+import { join } from 'node:path';
+import type { Series } from '../series/types';
+import type { LocatedTree } from '../tree/kernelTree';
+import type { FindBaseOptions } from '../tree/seriesBase';
+import { LineOrigins } from '../tree/lineOrigins';
+import type { AnalysisOptions } from './analyzeSeries';
+import { treeBase, type SeriesTrail, type TreeReport, type TreeSession } from './analyzeTree';
+
+export interface SessionSeriesCheck {
+  /** The report, with `base` saying what the series was applied to. */
+  report: TreeReport;
+  /** The session's texts before the check: the working tree as the editor has it (tree-relative path to text). */
+  working: ReadonlyMap<string, string>;
+  /** The texts the series was applied to (the working tree, or the base git found). */
+  base: ReadonlyMap<string, string>;
+  /** The texts with the whole series applied: where the findings' lines are. */
+  final: ReadonlyMap<string, string>;
+  /** Where each line of `final` came from. */
+  origins: LineOrigins;
+  /** Finding key to the index of the patch that introduced it (null: there before the series). */
+  introducedAt: ReadonlyMap<string, number | null>;
+}
+
+export async function checkSeriesInSession(session: TreeSession, series: Series, options: AnalysisOptions, find: FindBaseOptions): Promise<SessionSeriesCheck> {
+  const working = session.texts();
+  const located: LocatedTree = {
+    root: session.root,
+    files: [...working].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([path, text]) => ({ path, absPath: join(session.root, ...path.split('/')), text, bytes: Buffer.byteLength(text) })),
+    problems: session.problems.map((p) => ({ path: p.file, message: p.message, severity: p.severity })),
+  };
+  const { located: based, base: found } = await treeBase(located, series, find);
+  const base = new Map(based.files.map((f) => [f.path, f.text]));
+  const trail: SeriesTrail = { applied: [], points: [] };
+  let report: TreeReport;
+  let final: Map<string, string>;
+  try {
+    await moveTo(session, base);
+    report = await session.analyze(series, options, trail);
+    final = session.texts();
+  } finally {
+    await moveTo(session, working);
+  }
+  const introducedAt = new Map<string, number | null>();
+  for (const f of report.findings) introducedAt.set(f.key, introducingPatch(f.key, trail, series));
+  return { report: { ...report, base: found }, working, base, final, origins: LineOrigins.follow(base, trail.applied), introducedAt };
+}
+
+/** Sets every file whose text differs from `texts` (removing those `texts` lacks): an incremental re-parse of each. */
+async function moveTo(session: TreeSession, texts: ReadonlyMap<string, string>): Promise<void> {
+  const now = session.texts();
+  for (const [path, text] of texts) if (now.get(path) !== text) await session.setText(path, text);
+  for (const path of now.keys()) if (!texts.has(path)) await session.setText(path, undefined);
+}
+
+/** As the timeline decides it: the patch after which the finding appeared for the last time without vanishing again. */
+function introducingPatch(key: string, trail: SeriesTrail, series: Series): number | null {
+  let intro: number | null = null;
+  let present = false;
+  for (const p of trail.points) {
+    const has = p.result.hazards.some((h) => h.key === key);
+    if (has && !present) intro = p.patch ? series.patches.indexOf(p.patch) : null;
+    present = has;
+  }
+  return intro !== null && intro < 0 ? null : intro;
+}
