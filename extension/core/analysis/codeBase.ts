@@ -7,6 +7,7 @@ import { parseC } from '../parse/cParser';
 import { depthCutMessage, type FunctionIr, type FunctionTable, type Loc, type Stmt } from '../summary/ir';
 import { lowerTranslationUnit } from '../summary/lowerToIr';
 import { mergeDelta } from '../summary/mergeDelta';
+import { applyHunkText, hunkAgrees, partialFunction, textAgrees } from '../summary/partialFunction';
 import { forEachStmt } from '../summary/irKeys';
 import type { Operation } from '../simulate/operations';
 import type { BuiltinModel } from '../model/builtinModel';
@@ -32,14 +33,16 @@ export class CodeBase {
     /** Which functions some patch replaced or changed so far. */
     readonly changed: Set<string>,
     readonly tables: Map<string, FunctionTable['entries']> = new Map(),
+    /** Each function's source lines as they stand after the patches so far, where known: what a hunk's context must agree with. */
+    readonly texts: Map<string, string[]> = new Map(),
   ) {}
 
   static fromModel(model: BuiltinModel): CodeBase {
-    return new CodeBase(new Map(model.functions), new Map(model.ops), [], [], new Set(), new Map(model.tables));
+    return new CodeBase(new Map(model.functions), new Map(model.ops), [], [], new Set(), new Map(model.tables), new Map(model.texts));
   }
 
   clone(): CodeBase {
-    return new CodeBase(new Map(this.functions), new Map(this.ops), [...this.addedOperations], [...this.removedOperations], new Set(this.changed), new Map(this.tables));
+    return new CodeBase(new Map(this.functions), new Map(this.ops), [...this.addedOperations], [...this.removedOperations], new Set(this.changed), new Map(this.tables), new Map(this.texts));
   }
 }
 
@@ -126,6 +129,7 @@ function mergeHunk(
     if (!fn.truncated) {
       // the patch holds the function from signature to closing brace: it replaces the entry
       next.functions.set(fn.name, { ...fn, ...(change ? { touched: change } : {}) });
+      next.texts.set(fn.name, hunk.lines.filter((l) => l.kind !== 'removed' && l.patchLine >= fn.loc.line && l.patchLine <= fn.endLine).map((l) => l.text));
       noteDepthCut(fn.name, fn, patch, label, notes);
       next.changed.add(fn.name);
       continue;
@@ -142,9 +146,26 @@ function mergeHunk(
       }
       continue;
     }
-    const merged = mergeDelta(base, blockBody(preFn?.body), blockBody(fn.body), label);
     const touchedLoc = change ?? (preFn ? firstChange(preFn) : undefined);
+    const text = next.texts.get(fn.name);
+    const lineText = new Map(hunk.lines.map((l) => [l.patchLine, l.text]));
+    const agrees = text ? textAgrees(text, blockBody(preFn?.body), (line) => lineText.get(line)) : hunkAgrees(base, blockBody(preFn?.body));
+    if (!agrees.ok || !anchored(blockBody(preFn?.body), blockBody(fn.body))) {
+      // merging would guess: the function is the hunk's own post-image, the rest of it unknown
+      const why = `the ${base.origin === 'model' ? "model's" : "earlier patches'"} ${fn.name}() does not match this hunk's context`;
+      const partial = partialFunction(fn, base, blockBody(preFn?.body), why);
+      next.functions.set(fn.name, { ...partial, origin: 'series', patch: label, ...(touchedLoc ? { touched: touchedLoc } : {}) });
+      next.changed.add(fn.name);
+      next.texts.delete(fn.name);
+      notes.push({
+        file: patch.file, line: agrees.ok ? hunk.headerPatchLine : agrees.line, function: fn.name, patch: label,
+        message: `partial: ${why}${agrees.ok ? ' (no statement of the hunk is one the function has)' : ` ("${agrees.text}" is not there)`}, so ${fn.name}() is analysed from this hunk alone, the code it does not show taken as unknown; findings through it say so`,
+      });
+      continue;
+    }
+    const merged = mergeDelta(base, blockBody(preFn?.body), blockBody(fn.body), label);
     next.functions.set(fn.name, { ...merged.fn, ...(touchedLoc ? { touched: touchedLoc } : {}) });
+    if (text) next.texts.set(fn.name, applyHunkText(text, hunkLinesOf(hunk, [...blockBody(preFn?.body), ...blockBody(fn.body)])));
     noteDepthCut(fn.name, merged.fn, patch, label, notes);
     next.changed.add(fn.name);
     for (const u of merged.unplaced) {
@@ -155,6 +176,7 @@ function mergeHunk(
   for (const fn of pre) {
     if (!fn.truncated && !post.some((p) => p.name === fn.name) && fn.name !== FRAGMENT_FUNCTION) {
       next.functions.delete(fn.name);
+      next.texts.delete(fn.name);
       next.changed.add(fn.name);
       touched.add(fn.name);
     }
@@ -171,6 +193,26 @@ function applyOpsTableLines(next: CodeBase, hunk: Hunk): void {
     if (l.kind === 'added') next.ops.set(m[1], m[2]);
     else if (l.kind === 'removed' && next.ops.get(m[1]) === m[2]) next.ops.delete(m[1]);
   }
+}
+
+/** The hunk's lines from the first to the last line any of these statements starts on: the part of the hunk inside the function. */
+function hunkLinesOf(hunk: Hunk, stmts: Stmt[]): Hunk['lines'] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const top of stmts) forEachStmt(top, (x) => { if (x.loc.change) { lo = Math.min(lo, x.loc.line); hi = Math.max(hi, x.loc.line); } });
+  return hunk.lines.filter((l) => l.patchLine >= lo && l.patchLine <= hi);
+}
+
+/** Whether added statements have a neighbour to go next to: the hunk shows some statement of the function besides its own. */
+function anchored(pre: Stmt[], post: Stmt[]): boolean {
+  let added = false;
+  let shared = false;
+  for (const list of [pre, post]) for (const top of list) forEachStmt(top, (x) => {
+    if (x.k === 'block' || x.k === 'label') return;
+    if (x.loc.change === 'added') added = true;
+    else if (x.loc.change === 'context' || x.loc.change === 'removed') shared = true;
+  });
+  return shared || !added;
 }
 
 function blockBody(s: Stmt | undefined): Stmt[] {

@@ -31,10 +31,11 @@ export function timelineFindings(points: TimelinePoint[], locate: (h: FoundHazar
 
 function toFinding(h: FoundHazard, intro: string | null, location: SourceLocation): Finding {
   const also = h.alsoDetails.length ? ` (the same path also reaches ${h.alsoDetails.join(', ')})` : '';
+  const partial = h.partial?.length ? ` (partial: ${h.partial.join('; ')})` : '';
   return {
     rule: h.rule,
     severity: ruleMeta(h.rule).defaultSeverity,
-    message: h.message + also,
+    message: h.message + also + partial,
     location,
     introducedBy: intro,
     trace: h.trace,

@@ -12,6 +12,8 @@ export interface BuiltinModel {
   functions: Map<string, FunctionIr>;
   ops: Map<string, string>;
   tables: Map<string, FunctionTable['entries']>;
+  /** Each function's source lines, signature to closing brace: what a hunk's context is compared with. */
+  texts: Map<string, string[]>;
 }
 
 let cached: Promise<BuiltinModel> | undefined;
@@ -30,20 +32,22 @@ export function loadBuiltinModel(): Promise<BuiltinModel> {
     const functions = new Map<string, FunctionIr>();
     const ops = new Map<string, string>();
     const tables = new Map<string, FunctionTable['entries']>();
+    const texts = new Map<string, string[]>();
     for (const name of readdirSync(dir).filter((f) => f.endsWith('.c')).sort()) {
       const text = readFileSync(join(dir, name), 'utf8');
       const tree = await parseC(text);
       try {
         const unit = lowerTranslationUnit(tree.rootNode, { file: MODEL_PREFIX + name, mapRow: (row) => ({ line: row + 1 }), origin: 'model' });
         if (unit.errorLines.length) throw new Error(`built-in model ${name} does not parse at lines ${unit.errorLines.join(', ')}`);
-        for (const fn of unit.functions) functions.set(fn.name, fn);
+        const lines = text.split('\n');
+        for (const fn of unit.functions) { functions.set(fn.name, fn); texts.set(fn.name, lines.slice(fn.loc.line - 1, fn.endLine)); }
         for (const t of unit.opsTables) for (const [op, fn] of t.entries) ops.set(op, fn);
         for (const t of unit.functionTables) tables.set(t.name, t.entries);
       } finally {
         tree.delete();
       }
     }
-    return { functions, ops, tables };
+    return { functions, ops, tables, texts };
   })();
   return cached;
 }

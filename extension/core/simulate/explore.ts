@@ -38,6 +38,8 @@ export interface ExploreOptions {
 
 export interface FoundHazard extends Hazard {
   trace: TraceStep[];
+  /** Why code on the trace is only partly known (see FunctionIr.partial); absent when all of it is. */
+  partial?: string[];
   /** Other state the same function touches the same way (reported as one finding). */
   alsoDetails: string[];
 }
@@ -265,6 +267,31 @@ export class Simulator {
     return out.size ? [...out.values()] : [{ state: initialState(this.assumptions), step: null }];
   }
 
+  /**
+   * Hazards whose trace ran code only partly known (a hunk analysed alone, partialFunction.ts)
+   * carry why: every operation on the trace counts, since an earlier step's state came from it.
+   */
+  private withPartialCode(hazards: FoundHazard[]): FoundHazard[] {
+    const partial = [...this.program.functions.values()].filter((fn) => fn.partial);
+    if (!partial.length) return hazards;
+    const handlerOf = new Map(this.operations.map((o) => [o.name, o.handler]));
+    const reasons = new Map<string, string[]>();
+    const reasonsOf = (operation: string): string[] => {
+      let r = reasons.get(operation);
+      if (!r) {
+        const handler = operation === 'KVM_CREATE_VM' ? VM_CREATION : handlerOf.get(operation);
+        const reach = handler ? this.program.closure(handler) : new Set<string>();
+        r = partial.filter((fn) => fn.name === handler || reach.has(fn.name)).map((fn) => fn.partial!);
+        reasons.set(operation, r);
+      }
+      return r;
+    };
+    return hazards.map((h) => {
+      const why = [...new Set(h.trace.flatMap((step) => reasonsOf(step.operation)))];
+      return why.length ? { ...h, partial: why } : h;
+    });
+  }
+
   explore(opts: ExploreOptions): ExploreResult {
     const found = new Map<string, FoundHazard>();
     const unresolved = new Map<string, { what: string; loc: Loc; fn: string }>();
@@ -314,7 +341,7 @@ export class Simulator {
       budgetCut = this.budget.describeCut();
     }
     return {
-      hazards: [...found.values()], statesExplored: explored, boundReached, unresolved: [...unresolved.values()], truncated: this.interp.truncated,
+      hazards: this.withPartialCode([...found.values()]), statesExplored: explored, boundReached, unresolved: [...unresolved.values()], truncated: this.interp.truncated,
       // in code order: which call met a bound first depends on what an earlier analysis left in the cache
       cuts: [...this.interp.cuts.values()].sort(byPlace), modeDependent: [...modes].sort(), ...(budgetCut ? { budgetCut } : {}),
     };

@@ -83,6 +83,11 @@ export interface FunctionIr {
   touched?: Loc;
   /** Code nested deeper than MAX_IR_DEPTH was left out: the first such place and how many there are. */
   depthCut?: DepthCut;
+  /**
+   * Only part of this function is known (a hunk whose context the model's text does not match):
+   * what is unseen may return or go on, and a finding through it says why, in these words.
+   */
+  partial?: string;
 }
 
 /**
