@@ -5,9 +5,10 @@ import { formatText } from './core/report/textReport';
 import { FindingDiagnostics } from './editor/diagnostics';
 import { ExplainFinding, FindingActions } from './editor/findingActions';
 import { FunctionHover } from './editor/functionHover';
-import { findKernelRoot, KernelWorkspace } from './editor/kernelWorkspace';
+import { KernelWorkspace } from './editor/kernelWorkspace';
 import { KernelSourceFeatures } from './editor/kernelSourceFeatures';
 import { PatchCodeLens } from './editor/patchCodeLens';
+import { SeriesCommands } from './editor/seriesCommands';
 import { SeriesDocuments } from './editor/seriesDocuments';
 import { SeriesView } from './editor/seriesView';
 import { SimulationPanel } from './editor/simulationPanel';
@@ -15,7 +16,7 @@ import { ReviewComments } from './editor/reviewComments';
 import { LensStatusBar } from './editor/statusBar';
 import { AnalysisClient } from './worker/analysisClient';
 
-const SERIES_SELECTOR: vscode.DocumentSelector = [{ language: 'diff' }, { pattern: '**/*.{patch,diff,mbox,mbx,eml}' }];
+const SERIES_SELECTOR: vscode.DocumentSelector = [{ language: 'diff' }, { pattern: '**/*.{patch,diff,mbox,mbx,eml,cover}' }];
 
 export interface KvmLensApi {
   /** Analyses a document now and returns the number of findings located in it (tests, other extensions). */
@@ -26,12 +27,18 @@ export interface KvmLensApi {
   seriesView: SeriesView;
   /** kvmLens.explainFinding's pages: the markdown shown for a page URI (tests). */
   explainPage(uri: vscode.Uri): string | undefined;
+  /** The kernel tree series are checked against and whose C files are audited, if any (tests). */
+  kernelTree(): string | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): KvmLensApi {
   const output = vscode.window.createOutputChannel('KVM Lens');
   const client = new AnalysisClient();
-  const documents = new SeriesDocuments(client, output);
+  // the kernel tree (when there is one) first: its audit opens the worker's tree session, which series checks then share
+  const kernel = new KernelWorkspace(client, output, context.extensionUri);
+  kernel.findRoot();
+  const documents = new SeriesDocuments(client, output, () => kernel.target());
+  kernel.onDidChangeRoot(() => documents.reanalyseAll(), undefined, context.subscriptions);
   const codeLens = new PatchCodeLens(documents);
   const seriesView = new SeriesView(documents, context.extensionUri);
   const explain = new ExplainFinding(documents, context.extensionUri);
@@ -57,6 +64,7 @@ export function activate(context: vscode.ExtensionContext): KvmLensApi {
       const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'KVM Lens: simulating the SEV-ES lifecycle' }, () => documents.analyseNow(doc));
       if (!result) return;
       output.clear();
+      if (result.analysis.tree) output.appendLine(result.analysis.tree.baseLine);
       for (const p of result.analysis.problems) output.appendLine(`${p.file}${p.line ? ':' + p.line : ''}: ${p.severity}: ${p.message}`);
       output.append(formatText(result.analysis.report));
       output.show(true);
@@ -75,19 +83,15 @@ export function activate(context: vscode.ExtensionContext): KvmLensApi {
     return simulation.open(doc);
   }));
 
-  const kernelRoot = findKernelRoot();
-  let kernel: KernelWorkspace | undefined;
-  if (kernelRoot) {
-    kernel = new KernelWorkspace(kernelRoot, client, output, context.extensionUri);
-    const sourceFeatures = new KernelSourceFeatures(kernel);
-    const cFiles: vscode.DocumentSelector = [{ language: 'c', scheme: 'file' }];
-    context.subscriptions.push(kernel, sourceFeatures,
-      vscode.languages.registerHoverProvider(cFiles, sourceFeatures),
-      vscode.languages.registerCodeLensProvider(cFiles, sourceFeatures));
-    void kernel.run(true);
-  }
+  // C files of the kernel tree: hovers and CodeLens (nothing while there is no tree)
+  const sourceFeatures = new KernelSourceFeatures(kernel);
+  const cFiles: vscode.DocumentSelector = [{ language: 'c', scheme: 'file' }];
+  context.subscriptions.push(kernel, sourceFeatures,
+    vscode.languages.registerHoverProvider(cFiles, sourceFeatures),
+    vscode.languages.registerCodeLensProvider(cFiles, sourceFeatures),
+    new SeriesCommands(documents, kernel, output));
   context.subscriptions.push(vscode.commands.registerCommand('kvmLens.auditKernelTree', async () => {
-    if (!kernel) {
+    if (!kernel.root) {
       void vscode.window.showInformationMessage('KVM Lens: this workspace is not a kernel tree with arch/x86/kvm; set kvmLens.kernelTree to one.');
       return undefined;
     }
@@ -102,6 +106,7 @@ export function activate(context: vscode.ExtensionContext): KvmLensApi {
     },
     seriesView,
     explainPage: (uri) => explain.pageText(uri),
+    kernelTree: () => kernel.root,
   };
 }
 

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { Finding, Severity } from '../core/findings';
 import { relatedStep } from '../translate/diagnosticData';
 import { findingsForFile, type PatchOutline } from '../translate/documentAnalysis';
+import { baseLabel } from '../translate/treeSeriesAnalysis';
 import type { AnalysedDocument, SeriesDocuments } from './seriesDocuments';
 import { readSettings } from './settings';
 
@@ -65,7 +66,11 @@ export class SeriesView implements vscode.TreeDataProvider<SeriesNode>, vscode.D
         const n = node.doc.analysis.patches.filter((p) => p.index !== 0).length;
         const shown = findingsForFile(node.doc.analysis.report, node.doc.uri.fsPath || node.doc.uri.path, readSettings().severities);
         const errors = shown.filter((f) => f.shownSeverity === 'error').length;
-        item.description = `${n} patch${n === 1 ? '' : 'es'} · ${errors} error${errors === 1 ? '' : 's'} here`;
+        const tree = node.doc.analysis.tree;
+        const base = tree ? baseLabel(node.doc.analysis.report.base) : undefined;
+        item.description = `${n} patch${n === 1 ? '' : 'es'} · ${errors} error${errors === 1 ? '' : 's'} here${base ? ` · ${base}` : ''}`;
+        // against a kernel tree: what the series was applied to, in the line kvm-lens check prints first
+        if (tree) item.tooltip = [tree.baseLine, tree.scope, ...tree.notes].join('\n');
         item.contextValue = 'kvmLens.seriesDocument';
         item.command = { command: 'vscode.open', title: 'Open', arguments: [node.doc.uri] };
         return item;

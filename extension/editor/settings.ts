@@ -22,7 +22,7 @@ export function readSettings(): LensSettings {
       timeLimitSeconds: c.get<number>('analysisTimeLimit', 300),
     },
     severities: { ...c.get<Record<string, Severity | 'off'>>('severity', {}) },
-    seriesFiles: c.get<string[]>('files', ['**/*.patch', '**/*.diff', '**/*.mbox', '**/*.mbx', '**/*.eml']),
+    seriesFiles: c.get<string[]>('files', ['**/*.patch', '**/*.diff', '**/*.mbox', '**/*.mbx', '**/*.eml', '**/*.cover']),
     debounceMs: c.get<number>('debounceMs', 400),
   };
 }

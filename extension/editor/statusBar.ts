@@ -30,7 +30,9 @@ export class LensStatusBar implements vscode.Disposable {
       const errors = f.filter((x) => x.severity === 'error').length;
       const warnings = f.filter((x) => x.severity === 'warning').length;
       this.item.text = `$(shield) KVM Lens: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`;
-      this.item.tooltip = `${result.analysis.report.stats.patches} patches, ${result.analysis.report.stats.statesExplored} states explored in ${result.ms.toFixed(0)} ms`;
+      const tree = result.analysis.tree;
+      this.item.tooltip = `${result.analysis.report.stats.patches} patches, ${result.analysis.report.stats.statesExplored} states explored in ${result.ms.toFixed(0)} ms`
+        + (tree ? `, against the kernel tree ${tree.root}\n${tree.baseLine}` : ', against the built-in model');
     } else {
       this.item.text = '$(shield) KVM Lens';
       this.item.tooltip = 'Not analysed yet';

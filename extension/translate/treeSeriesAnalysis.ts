@@ -7,7 +7,7 @@
 // base had it), else the patch line that added the line. Plain data, no VS Code.
 import { join } from 'node:path';
 import type { SessionSeriesCheck } from '../core/analysis/seriesInSession';
-import type { Finding, TraceStep } from '../core/findings';
+import type { Finding, ReportBase, TraceStep } from '../core/findings';
 import type { InputProblem, Patch, Series } from '../core/series/types';
 import { outlineSeries, type DocumentAnalysis, type DocumentRequest } from './documentAnalysis';
 
@@ -51,6 +51,14 @@ export function treeSeriesAnalysis(check: SessionSeriesCheck, series: Series, ro
       notes,
     },
   };
+}
+
+/** The base in a few words, for a view's description: "base-commit 1a2b3c4d5e6f", "blobs", "working tree", and "not exact" when it is not. */
+export function baseLabel(base: ReportBase | undefined): string | undefined {
+  if (!base) return undefined;
+  const what = base.source === 'base-commit' ? `base-commit ${base.commit?.slice(0, 12) ?? ''}`.trimEnd()
+    : base.source === 'blobs' ? 'pre-image blobs' : base.source === 'working-tree' ? 'working tree' : 'built-in model';
+  return base.exact || base.source === 'model' ? what : `${what}, not exact`;
 }
 
 /** Where a tree location is shown: a patch line, or a C file of the tree by its absolute path. */

@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_OPTIONS } from '../../../extension/core/analysis/analyzeSeries';
 import { analyzeTree, TreeSession } from '../../../extension/core/analysis/analyzeTree';
-import { checkSeriesInSession } from '../../../extension/core/analysis/seriesInSession';
-import type { Finding } from '../../../extension/core/findings';
+import { checkSeriesInSession, type SessionSeriesCheck } from '../../../extension/core/analysis/seriesInSession';
+import { applyPatchInMemory } from '../../../extension/core/tree/applyInMemory';
+import { LineOrigins } from '../../../extension/core/tree/lineOrigins';
+import type { Finding, TraceStep } from '../../../extension/core/findings';
 import { readSeries } from '../../../extension/core/series/seriesReader';
 import { seriesOfRequest, type AnalysisSettings } from '../../../extension/translate/documentAnalysis';
 import { treeSeriesAnalysis } from '../../../extension/translate/treeSeriesAnalysis';
@@ -141,5 +143,55 @@ describe('the analysis worker: a series between two audits of the tree', () => {
     } finally {
       client.dispose();
     }
+  });
+});
+
+describe('where the editor shows a tree finding (made-up findings over one patch)', () => {
+  const SVM = 'arch/x86/kvm/svm/svm.c';
+  const X86 = 'arch/x86/kvm/x86.c';
+  const ROOT_DIR = '/src/linux';
+  const MBOX = '/s/one.mbox';
+  const base = new Map([[SVM, 'void f(void)\n{\n\ta();\n\tb();\n}\n'], [X86, 'int x;\nint y;\n']]);
+  const text = 'From 0000000000000000000000000000000000000001 Mon Sep 17 00:00:00 2001\nFrom: A U Thor <a@example.org>\nSubject: [PATCH] KVM: SVM: Call c() too\n\nCall c().\n---\n'
+    + `diff --git a/${SVM} b/${SVM}\nindex 1111111..2222222 100644\n--- a/${SVM}\n+++ b/${SVM}\n@@ -2,3 +2,4 @@ void f(void)\n {\n \ta();\n+\tc();\n \tb();\n-- \n2.43.0\n`;
+  const series = seriesOfRequest({ file: MBOX, text, settings: SETTINGS });
+  const applied = applyPatchInMemory(base, series.patches[0]!);
+  const step = (file: string, line: number): TraceStep => ({ operation: 'KVM_RUN', vcpu: 0, location: { file, line }, note: 'n' });
+  const finding = (key: string, file: string, line: number, trace: TraceStep[] = []): Finding => ({
+    rule: 'vmsa-write-after-encryption', severity: 'error', key, message: key, location: { file, line, column: 2, function: 'f' }, introducedBy: null, trace,
+  });
+  const check = (findings: Finding[], introducedAt: [string, number | null][]): SessionSeriesCheck => ({
+    report: {
+      root: ROOT_DIR, findings, fixed: [], origins: [], base: { source: 'working-tree', exact: true, line: `base: the working tree of ${ROOT_DIR}` },
+      stats: { patches: 1, functions: 1, statesExplored: 1, boundReached: false, ms: { read: 0, parse: 0, summarize: 0, simulate: 0 } },
+      tree: { files: 2, bytes: 0, functions: 1, functionsWithErrors: 0, modelFilled: [], operations: [{ dispatcher: 'kvm_vcpu_ioctl', operations: 3 }], dispatcherProblems: [] },
+      problems: [{ file: MBOX, line: 9, severity: 'warning', message: 'applied with fuzz 1' }, { file: ROOT_DIR, severity: 'warning', message: 'simulated as a legacy SEV-ES VM' }],
+    },
+    working: base, base, final: applied.files, origins: LineOrigins.follow(base, [{ patch: series.patches[0]!, applied }]), introducedAt: new Map(introducedAt),
+  });
+  const lines = text.split('\n');
+
+  it('a line the patch added: on its + line, the column moved past the +; a trace step there opens the patch, others the C files at their lines on disk', () => {
+    const a = treeSeriesAnalysis(check([finding('added', SVM, 4, [step(X86, 1), step(SVM, 5), step(SVM, 4)])], [['added', 0]]), series, ROOT_DIR, []);
+    const f = a.report.findings[0]!;
+    assert.deepEqual(f.location, { file: MBOX, line: lines.indexOf('+\tc();') + 1, column: 3, function: 'f', patch: '[PATCH] KVM: SVM: Call c() too' });
+    assert.deepEqual(f.trace.map((s) => s.location), [
+      { file: `${ROOT_DIR}/${X86}`, line: 1 },
+      { file: `${ROOT_DIR}/${SVM}`, line: 4 }, // the post-image's line 5 is line 4 on disk
+      { file: MBOX, line: lines.indexOf('+\tc();') + 1 }, // a line only the patch has
+    ]);
+  });
+
+  it('a line the patch shows as context; one it introduced elsewhere (on its first hunk, saying where); one from before the series (in the C file)', () => {
+    const a = treeSeriesAnalysis(check([finding('context', SVM, 5), finding('caller', X86, 2), finding('before', X86, 1), finding('sim', '<simulation>', 1)], [['context', 0], ['caller', 0], ['before', null]]), series, ROOT_DIR, ['kvmLens.vcpus: bad']);
+    const [context, caller, before, sim] = a.report.findings;
+    assert.equal(lines[context!.location.line - 1], ' \tb();');
+    assert.match(lines[caller!.location.line - 1]!, /^@@ -2,3 \+2,4 @@/);
+    assert.equal(caller!.message, `caller (at ${X86}:2 once the series is applied)`);
+    assert.deepEqual([before!.location.file, before!.location.line], [`${ROOT_DIR}/${X86}`, 1]);
+    assert.equal(sim!.location.file, '<simulation>');
+    assert.deepEqual(a.problems, [{ file: MBOX, line: 9, severity: 'warning', message: 'applied with fuzz 1' }]);
+    assert.deepEqual(a.tree, { root: ROOT_DIR, baseLine: `base: the working tree of ${ROOT_DIR}`, scope: `kernel tree ${ROOT_DIR}: 2 files, 1 functions; 3 operations from the dispatchers`, notes: [`${ROOT_DIR}: warning: simulated as a legacy SEV-ES VM`] });
+    assert.deepEqual(a.settingsProblems, ['kvmLens.vcpus: bad']);
   });
 });

@@ -1,0 +1,107 @@
+// A series checked against a kernel tree in a real VS Code: a kernel-like tree made here with git
+// from the built-in model's C (our own), checked out at the series' base and named by
+// kvmLens.kernelTree; a two-patch series made with git format-patch, opened from an mbox with
+// "Open Series…". The finding the tree analysis makes sits on the mbox line of the patch that
+// brought it, its trace opens the tree's C files, the series view and the check command say
+// which base was used, and the C files' own diagnostics are the same after the series was checked.
+/// <reference types="mocha" />
+import * as assert from 'node:assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import * as pkg from '../../package.json';
+import { DR7_WRITE, git, makeKernelSeriesRepo, type KernelSeriesRepo } from '../unit/support/kernelSeriesRepo';
+import { ROOT, poll, isDr7 } from './support';
+
+interface Node { kind: string; doc?: { uri: vscode.Uri } }
+interface Api {
+  seriesView: { getChildren(node?: Node): Node[]; getTreeItem(node: Node): vscode.TreeItem };
+  kernelTree(): string | undefined;
+}
+
+const C_FILES = ['arch/x86/kvm/x86.c', 'arch/x86/kvm/svm/svm.c', 'arch/x86/kvm/svm/sev.c'];
+
+suite('KVM Lens: a series from an mbox checked against the kernel tree', function () {
+  this.timeout(120_000);
+  let api: Api;
+  let work: string;
+  let made: KernelSeriesRepo;
+  let mbox: vscode.TextDocument;
+  let dr7: vscode.Diagnostic;
+  /** The C files' diagnostics after the first audit of the tree, as text. */
+  let auditedBefore: string;
+
+  const cDiagnostics = () => JSON.stringify(C_FILES.map((f) => vscode.languages.getDiagnostics(vscode.Uri.file(join(made.repo, f)))
+    .map((d) => `${f}:${d.range.start.line + 1} ${String(typeof d.code === 'object' ? d.code.value : d.code)} ${d.message}`)));
+
+  suiteSetup(async () => {
+    work = mkdtempSync(join(tmpdir(), 'kvm-lens-tree-series-'));
+    made = makeKernelSeriesRepo(work, join(ROOT, 'extension/core/model/builtin'));
+    // the checkout at the base: the guard is still there, only the series brings the hazard
+    git(made.repo, 'checkout', '-q', '--detach', made.base);
+    const ext = vscode.extensions.getExtension<Api>(`${pkg.publisher}.${pkg.name}`);
+    assert.ok(ext);
+    api = await ext.activate();
+    await vscode.workspace.getConfiguration('kvmLens').update('kernelTree', made.repo, vscode.ConfigurationTarget.Global);
+    assert.ok(await poll(() => (api.kernelTree() === made.repo ? true : undefined)), 'kvmLens.kernelTree is taken up');
+  });
+
+  suiteTeardown(async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await vscode.workspace.getConfiguration('kvmLens').update('kernelTree', undefined, vscode.ConfigurationTarget.Global);
+    await poll(() => (api?.kernelTree() === undefined ? true : undefined));
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test('the tree\'s C files are audited first (the guard is there: no DR7 finding in svm.c)', async () => {
+    const count = await vscode.commands.executeCommand<number>('kvmLens.auditKernelTree');
+    assert.strictEqual(typeof count, 'number');
+    auditedBefore = cDiagnostics();
+    assert.doesNotMatch(auditedBefore, /svm_set_dr7/);
+  });
+
+  test('Open Series… opens the mbox, and the DR7 finding sits on patch 2\'s line of the write', async () => {
+    const opened = await vscode.commands.executeCommand<vscode.Uri>('kvmLens.openSeries', [vscode.Uri.file(made.mbox)]);
+    assert.ok(opened && opened.fsPath === made.mbox, String(opened));
+    mbox = await vscode.workspace.openTextDocument(opened);
+    assert.strictEqual(vscode.window.activeTextEditor?.document.uri.toString(), mbox.uri.toString(), 'the mbox is the active editor');
+    const found = await poll(() => vscode.languages.getDiagnostics(mbox.uri).find(isDr7), 60_000);
+    assert.ok(found, `no DR7 diagnostic on the mbox; got ${JSON.stringify(vscode.languages.getDiagnostics(mbox.uri).map((d) => d.message))}`);
+    dr7 = found;
+    assert.strictEqual(mbox.lineAt(dr7.range.start.line).text, ' ' + DR7_WRITE, 'the context line of the hunk that dropped the guard');
+    const patch2 = mbox.getText().split('\n').findIndex((l) => /^Subject: \[PATCH 2\/2\]/.test(l));
+    assert.ok(patch2 > 0 && dr7.range.start.line > patch2, 'in patch 2 of the mbox');
+    assert.match(dr7.message, /svm_set_dr7\(\)/);
+  });
+
+  test('its trace opens the tree\'s C files, the last step at the write on disk', async () => {
+    const related = dr7.relatedInformation ?? [];
+    assert.ok(related.length >= 4, `${related.length} trace steps`);
+    for (const r of related) assert.ok(r.location.uri.fsPath.startsWith(join(made.repo, 'arch/x86/kvm') + '/'), `a step in the tree: ${r.location.uri.fsPath}`);
+    assert.ok(!related.some((r) => /\/model\/builtin\//.test(r.location.uri.path)), 'nothing from the built-in model');
+    const last = related[related.length - 1];
+    assert.match(last.message, /KVM_RUN/);
+    const c = await vscode.workspace.openTextDocument(last.location.uri);
+    assert.strictEqual(c.lineAt(last.location.range.start.line).text, DR7_WRITE);
+  });
+
+  test('the series view and the check command say which base the series was applied to', async () => {
+    const view = api.seriesView;
+    const node = await poll(() => view.getChildren().find((n) => n.doc?.uri.toString() === mbox.uri.toString()));
+    assert.ok(node);
+    const item = view.getTreeItem(node);
+    assert.match(String(item.description), new RegExp(`base-commit ${made.base.slice(0, 12)}`));
+    assert.match(String(item.tooltip), /^base: base-commit [0-9a-f]{12} in /);
+    const checked = await vscode.commands.executeCommand<{ root: string; baseLine: string; findings: number }>('kvmLens.checkSeriesAgainstTree');
+    assert.ok(checked, 'the check ran');
+    assert.strictEqual(checked.root, made.repo);
+    assert.match(checked.baseLine, new RegExp(`^base: base-commit ${made.base.slice(0, 12)} in `));
+    assert.ok(checked.findings >= 1);
+  });
+
+  test('the C files\' diagnostics are the same after the series was checked', async () => {
+    await vscode.commands.executeCommand<number>('kvmLens.auditKernelTree');
+    assert.strictEqual(cDiagnostics(), auditedBefore);
+  });
+});
