@@ -28,7 +28,14 @@ export function treeSeriesAnalysis(check: SessionSeriesCheck, series: Series, ro
   if (series.coverLetter) patchFiles.add(series.coverLetter.file);
   const problems: InputProblem[] = [...series.problems];
   const notes: string[] = [];
+  // a file outside the KVM sources is not "missing from the tree": the analysis does not read it
+  const outside = (message: string) => check.outside.some((f) => message.startsWith(`${f}: `) || message.startsWith(`${f} @@ `));
+  if (check.outside.length) {
+    const n = check.outside.length;
+    notes.push(`${n} file${n === 1 ? '' : 's'} the series changes ${n === 1 ? 'is' : 'are'} outside the KVM sources the analysis reads, so not applied: ${check.outside.join(', ')}`);
+  }
   for (const p of report.problems) {
+    if (patchFiles.has(p.file) && outside(p.message)) continue;
     if (patchFiles.has(p.file)) problems.push({ file: p.file, ...(p.line !== undefined ? { line: p.line } : {}), message: p.message, severity: p.severity });
     else notes.push(`${p.file}${p.line !== undefined ? `:${p.line}` : ''}: ${p.severity}: ${p.message}`);
   }

@@ -4,7 +4,7 @@
 // series checked against the tree uses the same session (put back as it was afterwards).
 import { parentPort } from 'node:worker_threads';
 import { TreeSession } from '../core/analysis/analyzeTree';
-import { checkSeriesInSession } from '../core/analysis/seriesInSession';
+import { checkSeriesInSession, unusableTree } from '../core/analysis/seriesInSession';
 import { LoweredFileCache } from '../core/cache/loweredFileCache';
 import { analyzeDocument, optionsFromSettings, seriesOfRequest, type DocumentAnalysis, type DocumentRequest } from '../translate/documentAnalysis';
 import type { TreeAnalysis, TreeRequest } from '../translate/treeAnalysis';
@@ -42,6 +42,12 @@ async function analyzeTreeRequest(req: TreeRequest): Promise<TreeAnalysis> {
 
 async function analyzeTreeSeriesRequest(req: TreeSeriesRequest): Promise<DocumentAnalysis> {
   const session = await sessionWith(req.root, req.buffers);
+  const unusable = unusableTree(session);
+  if (unusable) {
+    // not a tree with x86 KVM (a wrong kvmLens.kernelTree): the built-in model, and why, rather than nothing
+    const model = await analyzeDocument(req);
+    return { ...model, settingsProblems: [...model.settingsProblems, `kernel tree ${req.root}: ${unusable}; the series was checked against the built-in model`] };
+  }
   const series = seriesOfRequest(req);
   const { options, problems } = optionsFromSettings(req.settings);
   const check = await checkSeriesInSession(session, series, options, { git: req.git });

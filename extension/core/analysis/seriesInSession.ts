@@ -5,7 +5,7 @@
 // working tree with the editor's buffers), so the C files' own audit is the same as before.
 import { join } from 'node:path';
 import type { Series } from '../series/types';
-import type { LocatedTree } from '../tree/kernelTree';
+import { blocksX86Kvm, inKvmScope, type LocatedTree } from '../tree/kernelTree';
 import type { FindBaseOptions } from '../tree/seriesBase';
 import { LineOrigins } from '../tree/lineOrigins';
 import type { AnalysisOptions } from './analyzeSeries';
@@ -24,6 +24,16 @@ export interface SessionSeriesCheck {
   origins: LineOrigins;
   /** Finding key to the index of the patch that introduced it (null: there before the series). */
   introducedAt: ReadonlyMap<string, number | null>;
+  /** Files the series changes outside the KVM sources a tree analysis reads (never in the session, so never applied). */
+  outside: readonly string[];
+}
+
+/** Why the session holds no x86 KVM to check a series against (not a kernel tree, another architecture), or undefined when it does. */
+export function unusableTree(session: TreeSession): string | undefined {
+  // one unreadable file is a problem the report names, not a reason to drop the tree
+  const blocking = session.problems.find((p) => blocksX86Kvm(p.file));
+  if (blocking) return blocking.message;
+  return session.texts().size === 0 ? 'no KVM x86 source files found' : undefined;
 }
 
 export async function checkSeriesInSession(session: TreeSession, series: Series, options: AnalysisOptions, find: FindBaseOptions): Promise<SessionSeriesCheck> {
@@ -48,7 +58,8 @@ export async function checkSeriesInSession(session: TreeSession, series: Series,
   }
   const introducedAt = new Map<string, number | null>();
   for (const f of report.findings) introducedAt.set(f.key, introducingPatch(f.key, trail, series));
-  return { report: { ...report, base: found }, working, base, final, origins: LineOrigins.follow(base, trail.applied), introducedAt };
+  const outside = [...new Set(series.patches.flatMap((p) => p.diffs.flatMap((d) => [d.oldPath, d.newPath])).filter((f): f is string => f !== null && !inKvmScope(f)))].sort();
+  return { report: { ...report, base: found }, working, base, final, origins: LineOrigins.follow(base, trail.applied), introducedAt, outside };
 }
 
 /** Sets every file whose text differs from `texts` (removing those `texts` lacks): an incremental re-parse of each. */

@@ -4,7 +4,7 @@
 // with their trace in the tree's C files. The tree and the series are made here with git from
 // the built-in model's C (test/unit/support/kernelSeriesRepo.ts).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -127,6 +127,43 @@ describe('the check as the editor shows it', () => {
   });
 });
 
+describe('files outside the KVM sources, and a tree without x86 KVM', () => {
+  it('a file the analysis does not read is a note, not a hunk "not in the tree" on the patch', T, async () => {
+    const other = 'From 0000000000000000000000000000000000000003 Mon Sep 17 00:00:00 2001\nFrom: A U Thor <a@example.org>\nSubject: [PATCH 3/3] drivers: x: Count z\n\nCount z.\n---\n'
+      + 'diff --git a/drivers/x/z.c b/drivers/x/z.c\nindex 1111111..2222222 100644\n--- a/drivers/x/z.c\n+++ b/drivers/x/z.c\n@@ -1,1 +1,2 @@\n int z;\n+int zz;\n-- \n2.43.0\n';
+    const req = { file: made.mbox, text: readFileSync(made.mbox, 'utf8') + '\n' + other, settings: SETTINGS };
+    const series = seriesOfRequest(req);
+    assert.equal(series.patches.length, 3);
+    const session = await TreeSession.open(atBase);
+    try {
+      const check = await checkSeriesInSession(session, series, DEFAULT_OPTIONS, { git: true });
+      assert.deepEqual(check.outside, ['drivers/x/z.c']);
+      assert.ok(check.report.problems.some((p) => p.message.startsWith('drivers/x/z.c: ')), 'the tree analysis names it (the CLI prints it)');
+      const a = treeSeriesAnalysis(check, series, atBase, []);
+      assert.deepEqual(a.problems.filter((p) => /drivers/.test(p.message)), []);
+      assert.ok(a.tree?.notes.includes('1 file the series changes is outside the KVM sources the analysis reads, so not applied: drivers/x/z.c'), JSON.stringify(a.tree?.notes));
+      assert.ok(a.report.findings.some(isDr7), 'the KVM patches are still checked');
+    } finally {
+      session.dispose();
+    }
+  });
+
+  it('kvmLens.kernelTree naming a directory without x86 KVM: the built-in model, and why', T, async () => {
+    const client = new AnalysisClient();
+    try {
+      const empty = join(work, 'not-a-tree');
+      mkdirSync(join(empty, 'arch/arm64/kvm'), { recursive: true });
+      const a = await client.analyzeOnTree('doc', { file: made.mbox, text: readFileSync(made.mbox, 'utf8'), settings: SETTINGS, root: empty, buffers: {}, git: true });
+      assert.ok(a);
+      assert.equal(a.tree, undefined);
+      assert.ok(a.settingsProblems.some((p) => p.startsWith(`kernel tree ${empty}: `) && p.endsWith('the series was checked against the built-in model')), JSON.stringify(a.settingsProblems));
+      assert.ok(a.report.findings.some((f) => isDr7(f) && f.location.file === made.mbox), 'the model finds the DR7 write in the mbox');
+    } finally {
+      client.dispose();
+    }
+  });
+});
+
 describe('the analysis worker: a series between two audits of the tree', () => {
   it('the C files\' findings are the same before and after the series was checked', T, async () => {
     const client = new AnalysisClient();
@@ -167,7 +204,7 @@ describe('where the editor shows a tree finding (made-up findings over one patch
       tree: { files: 2, bytes: 0, functions: 1, functionsWithErrors: 0, modelFilled: [], operations: [{ dispatcher: 'kvm_vcpu_ioctl', operations: 3 }], dispatcherProblems: [] },
       problems: [{ file: MBOX, line: 9, severity: 'warning', message: 'applied with fuzz 1' }, { file: ROOT_DIR, severity: 'warning', message: 'simulated as a legacy SEV-ES VM' }],
     },
-    working: base, base, final: applied.files, origins: LineOrigins.follow(base, [{ patch: series.patches[0]!, applied }]), introducedAt: new Map(introducedAt),
+    working: base, base, final: applied.files, origins: LineOrigins.follow(base, [{ patch: series.patches[0]!, applied }]), introducedAt: new Map(introducedAt), outside: [],
   });
   const lines = text.split('\n');
 
