@@ -322,7 +322,9 @@ export class Simulator {
                   continue;
                 }
                 const trace = [...traceOf(node), stepOf(r, h)];
-                found.set(h.key, { ...h, trace, alsoDetails: [] });
+                // a hazard in code no patch touched is placed at the last patched code its step ran
+                const placed = h.seriesLoc || !r.seriesLoc ? h : { ...h, seriesLoc: r.seriesLoc.loc };
+                found.set(h.key, { ...placed, trace, alsoDetails: [] });
               }
               const key = symmetricStateKey(r.after);
               if (visited.has(key)) continue;

@@ -45,7 +45,7 @@ function treeFiles(): Record<string, string> {
 const EDITS: { name: string; file: string; from: string; to: string }[] = [
   { name: 'KVM_SET_GUEST_DEBUG without its guest_state_protected refusal', file: 'arch/x86/kvm/x86.c', from: '\tint r;\n\n\tif (vcpu->arch.guest_state_protected)\n\t\treturn -EINVAL;\n\n\tif (dbg->control', to: '\tint r;\n\n\tif (dbg->control' },
   { name: 'guest_state_protected no longer set after encryption', file: 'arch/x86/kvm/svm/sev.c', from: '\tvcpu->arch.guest_state_protected = true;\n', to: '' },
-  { name: 'the MSR guard, reached only through the function msr_io_with() is handed', file: 'arch/x86/kvm/svm/svm.c', from: '\tif (sev_es_guest(vcpu->kvm) && vcpu->arch.guest_state_protected)\n\t\treturn vcpu->kvm->arch.has_protected_state ? -EINVAL : 0;\n\n\tswitch (msr->index) {', to: '\tswitch (msr->index) {' },
+  { name: 'the MSR guard, reached only through the function msr_io_with() is handed', file: 'arch/x86/kvm/svm/svm.c', from: '\tif (sev_es_prevent_msr_access(vcpu, msr))\n\t\treturn vcpu->kvm->arch.has_protected_state ? -EINVAL : 0;\n\n\tswitch (msr->index) {', to: '\tswitch (msr->index) {' },
 ];
 
 const roots: string[] = [];

@@ -13,11 +13,17 @@ static int __sev_guest_init(struct kvm *kvm, struct kvm_sev_cmd *argp, unsigned 
 	if (kvm->created_vcpus)
 		return -EINVAL;
 
+	if (sev->active)
+		return -EINVAL;
+
 	if (sev_asid_new(sev, vm_type) < 0)
 		return -EBUSY;
 
 	sev->active = true;
 	sev->es_active = true;
+	/* upstream tests its vm_type argument: the type the VM was created with */
+	if (kvm->arch.vm_type == KVM_X86_SNP_VM)
+		sev->snp_active = true;
 	return 0;
 }
 
@@ -124,6 +130,62 @@ static int sev_launch_finish(struct kvm *kvm, struct kvm_sev_cmd *argp)
 	return sev_issue_cmd(kvm, SEV_CMD_LAUNCH_FINISH, &data, &argp->error);
 }
 
+/*
+ * SEV-SNP launch: memory goes in with SNP_LAUNCH_UPDATE; LAUNCH_FINISH first syncs each vCPU's
+ * VMSA and hands the page to the firmware (SNP_LAUNCH_UPDATE of a VMSA page), which encrypts it.
+ */
+static int snp_launch_start(struct kvm *kvm, struct kvm_sev_cmd *argp)
+{
+	if (!sev_snp_guest(kvm))
+		return -ENOTTY;
+
+	return sev_issue_cmd(kvm, SEV_CMD_SNP_LAUNCH_START, &start, &argp->error);
+}
+
+static int snp_launch_update(struct kvm *kvm, struct kvm_sev_cmd *argp)
+{
+	if (!sev_snp_guest(kvm))
+		return -EINVAL;
+
+	return sev_issue_cmd(kvm, SEV_CMD_SNP_LAUNCH_UPDATE, &data, &argp->error);
+}
+
+static int snp_launch_update_vmsa(struct kvm *kvm, struct kvm_sev_cmd *argp)
+{
+	struct kvm_vcpu *vcpu;
+	unsigned long i;
+	int ret;
+
+	kvm_for_each_vcpu(i, vcpu, kvm) {
+		struct vcpu_svm *svm = to_svm(vcpu);
+
+		ret = sev_es_sync_vmsa(svm);
+		if (ret)
+			return ret;
+
+		ret = sev_issue_cmd(kvm, SEV_CMD_SNP_LAUNCH_UPDATE, &data, &argp->error);
+		if (ret)
+			return ret;
+
+		svm->vcpu.arch.guest_state_protected = true;
+	}
+	return 0;
+}
+
+static int snp_launch_finish(struct kvm *kvm, struct kvm_sev_cmd *argp)
+{
+	int ret;
+
+	if (!sev_snp_guest(kvm))
+		return -ENOTTY;
+
+	ret = snp_launch_update_vmsa(kvm, argp);
+	if (ret)
+		return ret;
+
+	return sev_issue_cmd(kvm, SEV_CMD_SNP_LAUNCH_FINISH, &data, &argp->error);
+}
+
 /* The SEV command dispatcher: userspace's command struct names the command. */
 int sev_mem_enc_ioctl(struct kvm *kvm, void __user *argp)
 {
@@ -157,6 +219,15 @@ int sev_mem_enc_ioctl(struct kvm *kvm, void __user *argp)
 		break;
 	case KVM_SEV_LAUNCH_FINISH:
 		r = sev_launch_finish(kvm, &sev_cmd);
+		break;
+	case KVM_SEV_SNP_LAUNCH_START:
+		r = snp_launch_start(kvm, &sev_cmd);
+		break;
+	case KVM_SEV_SNP_LAUNCH_UPDATE:
+		r = snp_launch_update(kvm, &sev_cmd);
+		break;
+	case KVM_SEV_SNP_LAUNCH_FINISH:
+		r = snp_launch_finish(kvm, &sev_cmd);
 		break;
 	default:
 		r = -EINVAL;

@@ -117,11 +117,22 @@ static void svm_update_exception_bitmap(struct kvm_vcpu *vcpu)
 	}
 }
 
+/*
+ * MSRs the VMSA holds cannot be reached once it is encrypted. Upstream also lets through a
+ * write the guest's MSR intercepts route to KVM; the MSRs this model writes (STAR, DEBUGCTL)
+ * live in the VMSA, so that test is left out here.
+ */
+static bool sev_es_prevent_msr_access(struct kvm_vcpu *vcpu, struct msr_data *msr_info)
+{
+	return sev_es_guest(vcpu->kvm) && vcpu->arch.guest_state_protected &&
+	       msr_info->index != MSR_IA32_XSS;
+}
+
 static int svm_set_msr(struct kvm_vcpu *vcpu, struct msr_data *msr)
 {
 	struct vcpu_svm *svm = to_svm(vcpu);
 
-	if (sev_es_guest(vcpu->kvm) && vcpu->arch.guest_state_protected)
+	if (sev_es_prevent_msr_access(vcpu, msr))
 		return vcpu->kvm->arch.has_protected_state ? -EINVAL : 0;
 
 	switch (msr->index) {

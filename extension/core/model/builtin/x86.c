@@ -3,8 +3,9 @@
  *
  * A behavioural model written for this project, not kernel source: each function keeps only
  * the guards, flag assignments, VMSA-backed accesses and calls that decide the SEV-ES
- * lifecycle, as upstream behaves around Linux 6.12. Names of functions, fields and constants
- * are the kernel's so that a patch hunk merges into the right place.
+ * lifecycle, in the shape of today's mainline (Linux 7.x; README.md in this folder says which
+ * upstream behaviour each handler models). Names of functions, fields and constants are the
+ * kernel's so that a patch hunk merges into the right place.
  */
 
 /*
