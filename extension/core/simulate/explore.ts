@@ -322,9 +322,7 @@ export class Simulator {
                   continue;
                 }
                 const trace = [...traceOf(node), stepOf(r, h)];
-                // a hazard in code no patch touched is placed at the last patched code its step ran
-                const placed = h.seriesLoc || !r.seriesLoc ? h : { ...h, seriesLoc: r.seriesLoc.loc };
-                found.set(h.key, { ...placed, trace, alsoDetails: [] });
+                found.set(h.key, { ...h, trace, alsoDetails: [] });
               }
               const key = symmetricStateKey(r.after);
               if (visited.has(key)) continue;

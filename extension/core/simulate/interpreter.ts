@@ -1060,9 +1060,12 @@ function withStateEvent(ctx: PathCtx, ev: SimEvent & { k: 'vmsaRead' | 'vmsaWrit
   return { ...ctx, events: [...ctx.events, tagged] };
 }
 
-/** Where in the patch an event happened, if a patch changed the function it happened in. */
+/**
+ * Where in the patch an event happened: the patched line of its function, or, in a function no
+ * patch changed, the patched code that function's path ran last before it (a callee's change).
+ */
 function at(ctx: PathCtx): { at?: Loc } {
-  return ctx.here ? { at: ctx.here } : {};
+  return ctx.here ? { at: ctx.here } : ctx.seriesLoc ? { at: ctx.seriesLoc.loc } : {};
 }
 
 /** The locals a path knows the value of, as a key: paths that differ in them are not joined. */

@@ -10,7 +10,7 @@ import { TOOL_VERSION } from '../../../extension/core/version';
 import type { JsonFinding } from '../../../extension/core/report/jsonReport';
 import {
   EXAMPLE_DIR, PATCH_1, PATCH_2, PATCH_3, TEST_TIMEOUT_MS, THREAD,
-  hunkLineAt, linesOf, runCli, runCliChild, runJson, withTempDir, withoutTimings,
+  hunkBodyLines, hunkLineAt, linesOf, runCli, runCliChild, runJson, withTempDir, withoutTimings,
 } from './cliHarness';
 
 const T = { timeout: TEST_TIMEOUT_MS };
@@ -219,6 +219,18 @@ describe('check on review-thread fixtures and --assume', () => {
     const dr7 = r.json.findings.find((f) => f.rule === 'vmsa-write-after-encryption' && f.location.function === 'svm_set_dr7');
     assert.ok(dr7);
     assert.notDeepEqual([dr6.location.file, dr6.location.line], [dr7.location.file, dr7.location.line], 'two findings in two functions share one location');
+  });
+
+  // The thread's fix (patch 3) refuses LAUNCH_UPDATE_VMSA with debug armed; an SNP guest is encrypted by SNP_LAUNCH_FINISH instead.
+  it('vm-type=snp: after patch 1, SNP_LAUNCH_FINISH encrypts with debug armed, shown at the check patch 1 removes, and patch 3 does not fix it', T, async () => {
+    const r = await runJson(['check', '--no-cache', '--assume', 'vm-type=snp', PATCH_1, PATCH_2, PATCH_3]);
+    const snp = r.json.findings.find((f) => f.rule === 'debug-armed-at-encryption' && f.trace.some((s) => s.operation === 'KVM_SEV_SNP_LAUNCH_FINISH'));
+    assert.ok(snp, describeFindings(r.json.findings));
+    assert.equal(snp.location.file, PATCH_1);
+    const removed = hunkBodyLines(readFileSync(PATCH_1, 'utf8')).get(snp.location.line);
+    assert.equal(removed?.kind, 'removed', 'the finding sits on a line patch 1 removes');
+    assert.match(removed!.section, /sev_es_sync_vmsa/);
+    assert.equal(snp.introducedBy, PATCH_1);
   });
 
   it('launch-refuses-debug=true removes debug-armed-at-encryption from gsp-check-only', T, async () => {
