@@ -39,6 +39,8 @@ export function activate(context: vscode.ExtensionContext): KvmLensApi {
   kernel.findRoot();
   const documents = new SeriesDocuments(client, output, () => kernel.target());
   kernel.onDidChangeRoot(() => documents.reanalyseAll(), undefined, context.subscriptions);
+  // trusted now: git may look for the exact base of the series already checked without it
+  vscode.workspace.onDidGrantWorkspaceTrust(() => documents.reanalyseAll(), undefined, context.subscriptions);
   const codeLens = new PatchCodeLens(documents);
   const seriesView = new SeriesView(documents, context.extensionUri);
   const explain = new ExplainFinding(documents, context.extensionUri);
