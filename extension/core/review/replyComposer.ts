@@ -270,9 +270,15 @@ function composeOne(s: Pending, series: Series, signer: Signer, opts: ComposeOpt
       const { at, a } = placed[k]!;
       if (at >= next) {
         const from = Math.max(next, at - CONTEXT_LINES);
+        // as b4 quotes a diff: the file's line and the hunk's header above the excerpt, so the
+        // reader knows which file and function the comment is about
+        for (const h of headersAbove(lines, at, next, from)) {
+          if (h > next) body.push(ELISION);
+          body.push(quote(lines[h]!.text));
+          next = h + 1;
+        }
         if (from > next) body.push(ELISION);
-        else if (next > 0 && body[body.length - 1] !== '') { /* continuing straight on */ }
-        for (let i = from; i <= at; i++) body.push(quote(lines[i]!.text));
+        for (let i = Math.max(from, next); i <= at; i++) body.push(quote(lines[i]!.text));
         next = at + 1;
       }
       pushComment(body, a.body);
@@ -305,7 +311,7 @@ function composeOne(s: Pending, series: Series, signer: Signer, opts: ComposeOpt
   h.push(fixedHeader('Date', rfc2822Date(date)));
   for (const line of threadingHeaders(p, where, warnings)) h.push(line);
   const hash = createHash('sha1').update(`${p.messageId ?? ''}\0${diffId ?? ''}\0${p.subject}\0${date.toISOString()}\0${bodyText}`).digest('hex');
-  h.push(messageIdHeader('Message-Id', [`${hash.slice(0, 24)}@kvm-lens`]));
+  h.push(messageIdHeader('Message-Id', [`${hash.slice(0, 24)}@${messageIdDomain(signer)}`]));
   h.push('MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit');
 
   const number = p.isCoverLetter ? 0 : (p.tags.index ?? series.patches.indexOf(p) + 1);
@@ -313,6 +319,30 @@ function composeOne(s: Pending, series: Series, signer: Signer, opts: ComposeOpt
   if (p.messageId) key.messageId = p.messageId;
   if (diffId) key.diffId = diffId;
   return { patch: key, fileName: `${String(number).padStart(4, '0')}-re-${slug(p.title)}.eml`, text: h.join('\n') + '\n\n' + bodyText, warnings };
+}
+
+/** The right side of a Message-Id: the reviewer's mail domain, as a mail client would use; without an address, a reserved one. */
+function messageIdDomain(signer: Signer): string {
+  const domain = signer.mailbox?.email.split('@').pop()?.toLowerCase();
+  return domain && /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/.test(domain) ? domain : 'kvm-lens.invalid';
+}
+
+/**
+ * For a diff line at `at` quoted from `from`: the `diff --git` line of its file and the `@@`
+ * line of its hunk when they are not quoted yet (at or after `next`) and the excerpt does not
+ * reach them, in order.
+ */
+function headersAbove(lines: readonly QuotedLine[], at: number, next: number, from: number): number[] {
+  if (lines[at]?.part !== 'diff') return [];
+  let hunk = -1;
+  let file = -1;
+  for (let i = at - 1; i >= 0 && file < 0; i--) {
+    const t = lines[i]!;
+    if (t.part !== 'header') continue;
+    if (hunk < 0 && t.text.startsWith('@@ ')) hunk = i;
+    else if (t.text.startsWith('diff --git ')) file = i;
+  }
+  return [file, hunk].filter((i) => i >= next && i < from);
 }
 
 /** A comment under its line: a blank line, the wrapped text, a blank line. */

@@ -106,7 +106,7 @@ describe('composeReplies on a sent series', () => {
     assert.equal(headers.get('mime-version'), '1.0');
     assert.equal(headers.get('content-type'), 'text/plain; charset=utf-8');
     assert.equal(headers.get('content-transfer-encoding'), '8bit');
-    assert.match(headers.get('message-id')!, /^<[0-9a-f]+@kvm-lens>$/);
+    assert.match(headers.get('message-id')!, /^<[0-9a-f]+@example\.org>$/, 'the reviewer\'s domain, as a mail client would write it');
 
     const back = parseBack(r);
     assert.equal(back.from, `${REVIEWER.name} <${REVIEWER.email}>`);
@@ -175,6 +175,28 @@ describe('composeReplies on a sent series', () => {
     assert.ok(body.includes('READ_ONCE()?'), 'a draft is the reviewer\'s words and is sent');
     assert.ok(!body.some((l) => /1 file changed/.test(l)), 'the diffstat is not quoted');
     assert.ok(!body.some((l) => l.includes('\r')));
+  });
+
+  it('a comment in the diff is quoted under its file\'s diff --git line and its hunk\'s @@ header, as b4 quotes', async () => {
+    const r = byTitle(composeReplies(await fixtureSeries(), FULL, { date: DATE }), P1);
+    const { body } = split(r.text);
+    for (const a of [A_BRACE, A_SUM, A_PUT]) {
+      const anchor = body.indexOf(`> ${a.anchor.text}`);
+      assert.ok(anchor > 0, a.id);
+      const above = body.slice(0, anchor);
+      const hunk = above.map((l, i) => (l.startsWith('> @@ ') ? i : -1)).filter((i) => i >= 0).pop();
+      const file = above.map((l, i) => (l.startsWith('> diff --git ') ? i : -1)).filter((i) => i >= 0).pop();
+      assert.ok(hunk !== undefined && file !== undefined && file < hunk, `${a.id}: file line, then hunk header, above its quote`);
+      assert.equal(body[file], '> diff --git a/arch/x86/kvm/widget.c b/arch/x86/kvm/widget.c');
+    }
+    // each header quoted once, however many comments the hunk has
+    assert.equal(body.filter((l) => l.startsWith('> diff --git ')).length, 1);
+    assert.equal(new Set(body.filter((l) => l.startsWith('> @@ '))).size, body.filter((l) => l.startsWith('> @@ ')).length);
+  });
+
+  it('a Message-Id without a reviewer address takes a reserved domain, not a made-up one', async () => {
+    const r = byTitle(composeReplies(await fixtureSeries(), { ...FULL, reviewer: { name: 'Zoë', email: '' } }, { date: DATE }), P1);
+    assert.match(split(r.text).headers.get('message-id')!, /^<[0-9a-f]+@kvm-lens\.invalid>$/);
   });
 
   it('a comment whose line vanished is kept at the end under [...] with a warning', async () => {
