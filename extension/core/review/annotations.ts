@@ -557,16 +557,43 @@ export function authorText(reviewer: { name: string; email: string }): string {
 }
 
 /** The finding as plain text: its message, then the ioctl trace as numbered steps. */
-export function findingText(finding: Finding): string {
-  const lines = [`${finding.message} [${finding.rule}]`];
+/**
+ * A finding as a reviewer would write it on the list: the finding's sentence, then the ioctl
+ * sequence as an indented list (kept as it is when the reply is wrapped), each step with where it
+ * ran when that is a place the reader has: a file of the kernel tree, or a line of this patch as
+ * its C file and post-image line. The built-in model's files and local patch paths are left out.
+ */
+export function findingText(finding: Finding, patch?: Patch): string {
+  const sentence = finding.message.replace(/\s+$/, '');
+  const lines = [/[.!?)]$/.test(sentence) ? sentence : `${sentence}.`];
   if (finding.trace.length > 0) {
-    lines.push('');
+    lines.push('', 'The ioctls that get there:', '');
     finding.trace.forEach((s, i) => {
-      const vcpu = s.vcpu === null ? '' : ` (vcpu ${s.vcpu})`;
-      lines.push(`${i + 1}. ${s.operation}${vcpu} at ${s.location.file}:${s.location.line}${s.note ? `: ${s.note}` : ''}`);
+      const vcpu = s.vcpu === null ? '' : ` on vcpu ${s.vcpu}`;
+      const last = i === finding.trace.length - 1;
+      const what = last && finding.location.function ? `, ${finding.location.function}()` : '';
+      // the hazard's step: where the finding is, when the step's own place is one the reader lacks
+      const where = readerPlace(s.location, patch) ?? (last ? readerPlace(finding.location, patch) : undefined);
+      lines.push(`    ${s.operation}${vcpu}${what}${where ? ` (${where})` : ''}`);
     });
   }
   return lines.join('\n');
+}
+
+/** A step's place as the list's readers have it: a tree path, or this patch's line as its C file's post-image line. */
+function readerPlace(loc: { file: string; line: number }, patch: Patch | undefined): string | undefined {
+  if (patch && loc.file === patch.file) {
+    for (const d of patch.diffs) {
+      for (const h of d.hunks) {
+        const l = h.lines.find((x) => x.patchLine === loc.line);
+        if (l) return `${d.newPath ?? d.oldPath}:${l.newLine ?? l.oldLine}`;
+      }
+    }
+    return undefined;
+  }
+  // the built-in model and files outside a tree (absolute or local patch paths) mean nothing to the list
+  if (loc.file.startsWith('builtin-model/') || loc.file.startsWith('/') || /\.(patch|mbox|mbx|eml|diff)$/.test(loc.file)) return undefined;
+  return `${loc.file}:${loc.line}`;
 }
 
 /**
@@ -585,7 +612,7 @@ export function findingToAnnotation(finding: Finding, patch: Patch, reviewer: { 
     id: randomUUID(),
     patch: patchKeyOf(patch),
     anchor,
-    body: findingText(finding),
+    body: findingText(finding, patch),
     author: authorText(reviewer),
     created: new Date().toISOString(),
     state: 'draft',

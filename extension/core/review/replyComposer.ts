@@ -431,7 +431,8 @@ export function wrapComment(text: string, width = WRAP_COLUMN): string[] {
   while (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
   for (const raw of lines) {
     const line = raw.trimEnd();
-    if ([...line].length <= width) { out.push(line); continue; }
+    // an indented line is code or a list the reviewer laid out: never broken (as mail clients keep preformatted text)
+    if ([...line].length <= width || /^\s/.test(line)) { out.push(line); continue; }
     const indent = /^\s*/.exec(line)![0];
     const words = line.slice(indent.length).split(/ +/);
     let cur = indent;

@@ -12,6 +12,7 @@ import {
   placeAnnotations, reviewerIdentity, saveReviewFile, sidecarPath,
 } from '../../../extension/core/review/annotations';
 import type { Annotation, ReviewFile } from '../../../extension/core/review/types';
+import { wrapComment } from '../../../extension/core/review/replyComposer';
 import { diffIdentity } from '../../../extension/core/series/diffIdentity';
 import { assembleSeries, parseSeriesText, readSeries } from '../../../extension/core/series/seriesReader';
 import type { Patch, Series } from '../../../extension/core/series/types';
@@ -332,11 +333,14 @@ describe('Add to review', () => {
     assert.deepEqual(a.patch, patchKeyOf(patch));
     assert.deepEqual(a.anchor, anchorAt(patch, finding.location.line));
     assert.ok(a.body.startsWith(finding.message), a.body);
-    const steps = a.body.split('\n').filter((l) => /^\d+\. /.test(l));
-    assert.equal(steps.length, finding.trace.length);
-    const s0 = finding.trace[0]!;
-    assert.equal(steps[0], `1. ${s0.operation}${s0.vcpu === null ? '' : ` (vcpu ${s0.vcpu})`} at ${s0.location.file}:${s0.location.line}${s0.note ? `: ${s0.note}` : ''}`);
-    assert.ok(steps.some((l) => /^\d+\. KVM_RUN \(vcpu 0\) at \S+:\d+: /.test(l)), a.body);
+    assert.ok(!a.body.includes(`[${finding.rule}]`), 'a reviewer\'s sentence, not a tool\'s tag');
+    // the trace as an indented list of ioctls, with places the list's readers have
+    const steps = a.body.split('\n').filter((l) => l.startsWith('    '));
+    assert.deepEqual(steps.map((l) => l.trim().split(/[ ,(]/)[0]), finding.trace.map((s) => s.operation));
+    assert.ok(!/builtin-model\/|\.patch|\/tmp\//.test(a.body), `no local paths: ${a.body}`);
+    assert.equal(steps.at(-1), '    KVM_RUN on vcpu 0, svm_set_dr7() (arch/x86/kvm/svm/svm.c:91)', 'the hazard\'s own line as the C file\'s post-image line');
+    // composed into a reply, the list is not re-wrapped however long a line is
+    for (const l of steps) assert.deepEqual(wrapComment(l), [l]);
     assert.ok(!Number.isNaN(Date.parse(a.created)));
     const review = newReview(series, REVIEWER);
     review.annotations.push(a);
