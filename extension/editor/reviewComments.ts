@@ -12,7 +12,7 @@ import type { Finding } from '../core/findings';
 import {
   anchorAt, authorText, findingToAnnotation, loadReviewFile, newReview, patchKeyOf, placeAnnotations, reviewerIdentity, saveReviewFile, sidecarPath,
 } from '../core/review/annotations';
-import { composeReplyBatch } from '../core/review/replyComposer';
+import { composeReplyBatch, previewText } from '../core/review/replyComposer';
 import type { Annotation, ReviewFile, ReviewTrailer } from '../core/review/types';
 import { assembleSeries, parseSeriesText } from '../core/series/seriesReader';
 import type { Patch, Series } from '../core/series/types';
@@ -21,7 +21,6 @@ import { siblingTexts } from './seriesDocuments';
 
 class Note implements vscode.Comment {
   mode = vscode.CommentMode.Preview;
-  contextValue = 'kvmLens.note';
   /** While editing, the text being edited (VS Code writes the edit into `body`). */
   private draft: string | vscode.MarkdownString | undefined;
   constructor(readonly annotation: Annotation) {}
@@ -34,7 +33,10 @@ class Note implements vscode.Comment {
   set body(value: string | vscode.MarkdownString) { this.draft = value; }
   get editedText(): string { return typeof this.draft === 'string' ? this.draft : this.draft?.value ?? this.annotation.body; }
   get author(): vscode.CommentAuthorInformation { return { name: this.annotation.author }; }
-  get label(): string | undefined { return this.annotation.state === 'draft' ? 'draft' : undefined; }
+  get label(): string | undefined { return this.unconfirmed ? 'draft from a finding: confirm or edit it to send' : this.annotation.state === 'draft' ? 'draft' : undefined; }
+  /** A draft "Add to review" made: no reply carries it until the reviewer confirms it. */
+  get unconfirmed(): boolean { return this.annotation.fromFinding !== undefined && this.annotation.state === 'draft'; }
+  get contextValue(): string { return this.unconfirmed ? 'kvmLens.note.unconfirmed' : 'kvmLens.note'; }
 }
 
 /** A series as the review sees it: where its sidecar lives and what its patches are now. */
@@ -62,6 +64,7 @@ export class ReviewComments implements vscode.Disposable {
       vscode.commands.registerCommand('kvmLens.review.editNote', (note: Note) => this.setMode(note, vscode.CommentMode.Editing)),
       vscode.commands.registerCommand('kvmLens.review.cancelEdit', (note: Note) => this.setMode(note, vscode.CommentMode.Preview)),
       vscode.commands.registerCommand('kvmLens.review.saveNote', (note: Note) => this.saveNote(note)),
+      vscode.commands.registerCommand('kvmLens.review.confirmNote', (note: Note | string) => this.confirmNote(note)),
       vscode.commands.registerCommand('kvmLens.review.resolveThread', (thread: vscode.CommentThread) => this.resolve(thread, true)),
       vscode.commands.registerCommand('kvmLens.review.unresolveThread', (thread: vscode.CommentThread) => this.resolve(thread, false)),
       vscode.commands.registerCommand('kvmLens.review.addNote', (uri: vscode.Uri, line: number, body: string) => this.addNote(uri, line, body)),
@@ -201,6 +204,16 @@ export class ReviewComments implements vscode.Disposable {
     });
   }
 
+  /** A draft made from a finding, confirmed as it stands (the comment's button, or its annotation id): it goes into the reply. */
+  private confirmNote(note: Note | string): void {
+    const id = typeof note === 'string' ? note : note.annotation.id;
+    for (const [key, threads] of this.threads) {
+      if (threads.some((t) => t.comments.some((c) => (c as Note).annotation?.id === id))) {
+        this.editReview(vscode.Uri.parse(key), (r) => { for (const a of r.annotations) if (a.id === id) a.state = 'final'; });
+      }
+    }
+  }
+
   private deleteNote(note: Note): void {
     for (const [key, threads] of this.threads) {
       if (threads.some((t) => t.comments.includes(note))) {
@@ -242,6 +255,10 @@ export class ReviewComments implements vscode.Disposable {
     const review = this.load(scope);
     review.trailers.push(all || !patch ? { key: which } : { key: which, patch: patchKeyOf(patch) });
     this.save(scope, review);
+    // say where it will be sent: a series-wide trailer answers the cover letter (or patch 1)
+    const target = all || !patch ? (scope.series.coverLetter ?? scope.series.patches[0]) : patch;
+    const where = target ? `the reply to "${target.subject}"` : 'no reply: the series has no patch';
+    void vscode.window.showInformationMessage(`KVM Lens: ${which} for ${all || !patch ? 'the whole series' : `"${patch.title}"`} goes at the end of ${where}.`);
   }
 
   /** Composes the replies, previews the first, and writes them all as .eml files. */
@@ -259,7 +276,7 @@ export class ReviewComments implements vscode.Disposable {
     if (batch.replies.length === 0) return [];
     const dir = outDir ?? join(dirname(scope.sidecar), 'review-replies');
     if (!outDir) {
-      const preview = await vscode.workspace.openTextDocument({ content: batch.replies[0].text, language: 'plaintext' });
+      const preview = await vscode.workspace.openTextDocument({ content: previewText(batch, dir), language: 'plaintext' });
       await vscode.window.showTextDocument(preview, { preview: true });
       const go = await vscode.window.showInformationMessage(`KVM Lens: write ${batch.replies.length} repl${batch.replies.length === 1 ? 'y' : 'ies'} to ${dir}?`, 'Write', 'Cancel');
       if (go !== 'Write') return [];
@@ -286,6 +303,7 @@ export class ReviewComments implements vscode.Disposable {
       written.push(target);
     }
     this.output.appendLine(`reply: wrote ${written.join(', ')}`);
+    if (written.length > 0) void vscode.window.showInformationMessage(`KVM Lens: wrote ${written.length} repl${written.length === 1 ? 'y' : 'ies'} to ${dir} (${written.map((w) => basename(w)).join(', ')}); send them with your mail client or git send-email.`);
     return written;
   }
 
@@ -294,3 +312,4 @@ export class ReviewComments implements vscode.Disposable {
     for (const s of this.subscriptions) s.dispose();
   }
 }
+

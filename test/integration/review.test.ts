@@ -51,7 +51,15 @@ suite('KVM Lens review replies', () => {
     const add = actions.find((a) => a.title === 'Add to review');
     assert.ok(add?.command, actions.map((a) => a.title).join(' | '));
     await vscode.commands.executeCommand(add.command.command, ...(add.command.arguments ?? []));
-    assert.strictEqual(JSON.parse(readFileSync(sidecar, 'utf8')).annotations.length, 2);
+    const annotations = JSON.parse(readFileSync(sidecar, 'utf8')).annotations as { id: string; body: string; state: string; fromFinding?: string }[];
+    assert.strictEqual(annotations.length, 2);
+    const fromFinding = annotations.find((a) => a.fromFinding);
+    assert.ok(fromFinding && fromFinding.state === 'draft', 'the finding is a draft waiting for the reviewer');
+    // unconfirmed, it is in no reply
+    const early = await vscode.commands.executeCommand<string[]>('kvmLens.review.composeReplies', join(dir, 'replies-early'));
+    assert.ok(!early.some((w) => readFileSync(w, 'utf8').includes('The ioctls that get there:')), 'an unconfirmed draft is not sent');
+    await vscode.commands.executeCommand('kvmLens.review.confirmNote', fromFinding.id);
+    assert.strictEqual(JSON.parse(readFileSync(sidecar, 'utf8')).annotations.find((a: { id: string }) => a.id === fromFinding.id).state, 'final');
 
     await vscode.commands.executeCommand('kvmLens.review.addTrailer', 'Reviewed-by', true);
     const out = join(dir, 'replies');
@@ -67,5 +75,13 @@ suite('KVM Lens review replies', () => {
     assert.strictEqual(body[quoted + 1], '', 'a blank line, then the comment');
     assert.match(body[quoted + 2], /^This early return/);
     assert.ok(body.some((l) => l === '> [...]'), 'the rest is elided');
+    // the confirmed finding: the reviewer's sentence and the ioctls as an indented list, no local paths
+    const list = body.indexOf('The ioctls that get there:');
+    assert.ok(list > 0, 'the confirmed finding is in the reply');
+    assert.ok(body.slice(list).some((l) => /^    KVM_RUN on vcpu 0, svm_set_dr7\(\) \(arch\/x86\/kvm\/svm\/svm\.c:\d+\)$/.test(l)), body.slice(list).join('\n'));
+    assert.ok(!body.some((l) => /builtin-model\/|\/tmp\/|\.patch:/.test(l)), 'no local paths in the reply');
+    // the file and the hunk above the quoted guard
+    assert.ok(body.slice(0, quoted).some((l) => l.startsWith('> diff --git a/arch/x86/kvm/svm/svm.c')));
+    assert.ok(body.slice(0, quoted).some((l) => /^> @@ .* svm_set_dr7\(/.test(l)));
   });
 });

@@ -240,6 +240,7 @@ function checkAnnotation(c: Checker, v: unknown, where: string): void {
   if (typeof v['created'] === 'string' && Number.isNaN(Date.parse(v['created']))) c.fail(`${where}.created`, `is not an ISO 8601 date: ${JSON.stringify(v['created'])}`);
   c.oneOf(v, 'state', where, ['draft', 'final']);
   c.boolean(v, 'resolved', where);
+  c.string(v, 'fromFinding', where, true);
 }
 
 function checkTrailer(c: Checker, v: unknown, where: string): void {
@@ -346,7 +347,7 @@ const ORDER: Record<string, readonly string[]> = {
   review: ['version', 'series', 'reviewer', 'annotations', 'trailers', 'orphans'],
   series: ['title', 'messageId'],
   reviewer: ['name', 'email'],
-  annotation: ['id', 'patch', 'anchor', 'body', 'author', 'created', 'state', 'resolved'],
+  annotation: ['id', 'patch', 'anchor', 'body', 'author', 'created', 'state', 'resolved', 'fromFinding'],
   patchKey: ['messageId', 'diffId', 'title', 'index'],
   anchor: ['part', 'text', 'file', 'hunkSection', 'before'],
   trailer: ['key', 'patch'],
@@ -617,6 +618,7 @@ export function findingToAnnotation(finding: Finding, patch: Patch, reviewer: { 
     created: new Date().toISOString(),
     state: 'draft',
     resolved: false,
+    fromFinding: finding.key,
   };
 }
 

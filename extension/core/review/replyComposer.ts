@@ -98,8 +98,12 @@ export function composeReplyBatch(series: Series, review: ReviewFile, opts: Comp
     return s;
   };
 
+  const unconfirmed = review.annotations.filter((a) => !a.resolved && a.fromFinding !== undefined && a.state === 'draft');
+  if (unconfirmed.length > 0) {
+    warnings.push(`${unconfirmed.length} comment${unconfirmed.length === 1 ? '' : 's'} made from findings (Add to review) ${unconfirmed.length === 1 ? 'is' : 'are'} still unconfirmed drafts and in no reply: edit ${unconfirmed.length === 1 ? 'it' : 'them'} or mark ${unconfirmed.length === 1 ? 'it' : 'them'} final to send`);
+  }
   for (const a of review.annotations) {
-    if (a.resolved) continue;
+    if (a.resolved || unconfirmed.includes(a)) continue;
     const p = findPatch(all, ids, a.patch, a.anchor.part === 'cover-letter');
     if (!p) {
       warnings.push(`annotation ${escapeControl(a.id)} on ${shown(a.patch.title)} matches no patch of this series; it is in no reply`);
@@ -446,4 +450,17 @@ export function wrapComment(text: string, width = WRAP_COLUMN): string[] {
     out.push(cur);
   }
   return out;
+}
+
+/**
+ * Every reply of the batch in one read-only page, the problems first (an unthreaded reply, a
+ * comment whose line is gone, unconfirmed drafts), so nothing is written unseen.
+ */
+export function previewText(batch: ComposeResult, dir: string): string {
+  const problems = [...batch.warnings, ...batch.replies.flatMap((r) => r.warnings)];
+  const head = [
+    `${batch.replies.length} repl${batch.replies.length === 1 ? 'y' : 'ies'} to be written to ${dir} (nothing is written or sent yet)`,
+    ...(problems.length ? ['', ...problems.map((w) => `warning: ${w}`)] : []),
+  ];
+  return [...head, ...batch.replies.flatMap((r) => ['', `==================== ${r.fileName} ====================`, '', r.text.replace(/\n$/, '')])].join('\n') + '\n';
 }

@@ -37,6 +37,11 @@ export interface Annotation {
   created: string;
   state: 'draft' | 'final';
   resolved: boolean;
+  /**
+   * The key of the finding "Add to review" made this draft from: such a draft goes into a reply
+   * only once the reviewer has confirmed it (edited it, or marked it final).
+   */
+  fromFinding?: string;
 }
 
 export interface ReviewTrailer {

@@ -329,6 +329,7 @@ describe('Add to review', () => {
     const a = findingToAnnotation(finding, patch, { name: 'Zoë', email: 'zoe@example.org' });
     assert.equal(a.author, 'Zoë <zoe@example.org>');
     assert.equal(a.state, 'draft');
+    assert.equal(a.fromFinding, finding.key, 'a draft made from a finding waits for the reviewer to confirm it');
     assert.equal(a.resolved, false);
     assert.deepEqual(a.patch, patchKeyOf(patch));
     assert.deepEqual(a.anchor, anchorAt(patch, finding.location.line));

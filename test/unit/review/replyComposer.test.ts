@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { main } from '../../../extension/cli/main';
-import { composeReplies, composeReplyBatch, type ComposedReply } from '../../../extension/core/review/replyComposer';
+import { composeReplies, composeReplyBatch, previewText, type ComposedReply } from '../../../extension/core/review/replyComposer';
 import type { Annotation, LineAnchor, PatchKey, ReviewFile, ReviewTrailer } from '../../../extension/core/review/types';
 import { assembleSeries, parseSeriesText, readSeries } from '../../../extension/core/series/seriesReader';
 import type { Patch, Series } from '../../../extension/core/series/types';
@@ -192,6 +192,34 @@ describe('composeReplies on a sent series', () => {
     // each header quoted once, however many comments the hunk has
     assert.equal(body.filter((l) => l.startsWith('> diff --git ')).length, 1);
     assert.equal(new Set(body.filter((l) => l.startsWith('> @@ '))).size, body.filter((l) => l.startsWith('> @@ ')).length);
+  });
+
+  it('a draft made from a finding is sent only once confirmed; until then the batch says so', async () => {
+    const fromFinding = ann(P1, { text: '+\treturn put_user(total, (u64 __user *)arg) ? -EFAULT : 0;' }, 'Made by Add to review.', { state: 'draft', fromFinding: 'vmsa-write-after-encryption|widget' });
+    const draft = composeReplyBatch(await fixtureSeries(), review([A_PUT, fromFinding]), { date: DATE });
+    assert.ok(!split(byTitle(draft.replies, P1).text).body.includes('Made by Add to review.'));
+    assert.ok(draft.warnings.some((w) => /1 comment made from findings \(Add to review\) is still an? ?unconfirmed draft|1 comment made from findings \(Add to review\) is still unconfirmed/.test(w)), draft.warnings.join('\n'));
+    const confirmed = composeReplyBatch(await fixtureSeries(), review([A_PUT, { ...fromFinding, state: 'final' }]), { date: DATE });
+    assert.ok(split(byTitle(confirmed.replies, P1).text).body.includes('Made by Add to review.'));
+    assert.deepEqual(confirmed.warnings, []);
+  });
+
+  it('the preview holds every reply, each under its file name, and the problems first (an unthreaded reply among them)', async () => {
+    // the example series was never sent: no Message-Ids, so no reply can be threaded
+    const series = await readSeries([EXAMPLE_DIR]);
+    const title = series.patches[1]!.title;
+    const batch = composeReplyBatch(series, review([ann(title, { text: '-\tif (vcpu->arch.guest_state_protected)' }, 'Why?')], [{ key: 'Acked-by' }]), { date: DATE });
+    assert.ok(batch.replies.length >= 2);
+    const text = previewText(batch, '/review/out');
+    const lines = text.split('\n');
+    assert.match(lines[0]!, /^\d+ replies to be written to \/review\/out \(nothing is written or sent yet\)$/);
+    const firstReply = lines.findIndex((l) => l.startsWith('===================='));
+    assert.ok(lines.slice(0, firstReply).some((l) => /^warning: .*not threaded/.test(l)), 'a reply without In-Reply-To is said before any reply');
+    for (const r of batch.replies) {
+      const at = lines.indexOf(`==================== ${r.fileName} ====================`);
+      assert.ok(at > 0, r.fileName);
+      assert.equal(lines[at + 2], r.text.split('\n')[0]);
+    }
   });
 
   it('a Message-Id without a reviewer address takes a reserved domain, not a made-up one', async () => {
