@@ -16,7 +16,7 @@ import { VM_CREATION } from '../simulate/operations';
 import { caseHandlers, reachingOperations, worldOf, worldSignature, type World } from '../simulate/world';
 import { SimulationCache } from '../simulate/simulationCache';
 import { applyPatchInMemory, type PatchApplyResult } from '../tree/applyInMemory';
-import { locateKvmFiles, type LocatedTree } from '../tree/kernelTree';
+import { inKvmScope, locateKvmFiles, type LocatedTree } from '../tree/kernelTree';
 import { findSeriesBase, type FindBaseOptions } from '../tree/seriesBase';
 import { cachedReport, ReportCache } from '../cache/reportCache';
 import type { LoweredFile, LoweredFileCache } from '../cache/loweredFileCache';
@@ -322,7 +322,13 @@ export class TreeSession {
         problems.push({ file: patch.file, line: patch.startLine, severity: 'warning', message: `this patch and the ${series.patches.length - i - 1} after it were not analysed: the analysis budget ran out before them` });
         break;
       }
-      const applied = applyPatchInMemory(this.texts(), patch);
+      // files outside the KVM sources are not read, so not "missing from the tree": said once each, not applied
+      const outside = patch.diffs.filter((d) => ![d.oldPath, d.newPath].some((f) => f !== null && inKvmScope(f)));
+      for (const d of outside) {
+        const f = d.newPath ?? d.oldPath ?? '';
+        problems.push({ file: patch.file, line: d.headerPatchLine, severity: 'warning', message: `${f}: outside the KVM sources the analysis reads; its changes are not analysed` });
+      }
+      const applied = applyPatchInMemory(this.texts(), outside.length ? { ...patch, diffs: patch.diffs.filter((d) => !outside.includes(d)) } : patch);
       trail?.applied.push({ patch, applied });
       for (const p of applied.problems) {
         problems.push({ file: p.patchFile, line: p.patchLine, severity: 'warning', message: `${p.file}${p.hunkHeader ? ` ${p.hunkHeader}` : ''}: ${p.message}` });

@@ -75,7 +75,11 @@ before(() => {
   write(repo, { 'arch/x86/kvm/svm/svm.c': svm.replace(DR7_GUARD, '\tsvm->vmcb->save.dr7 = value;') });
   git(repo, 'commit', '-q', '-am', 'KVM: SVM: Let DR7 writes through');
   const x86 = readFileSync(join(repo, 'arch/x86/kvm/x86.c'), 'utf8');
-  write(repo, { 'arch/x86/kvm/x86.c': x86.replace('/* VM creation:', '/* VM creation (KVM_CREATE_VM):') });
+  write(repo, {
+    'arch/x86/kvm/x86.c': x86.replace('/* VM creation:', '/* VM creation (KVM_CREATE_VM):'),
+    'Documentation/virt/kvm/api.rst': 'KVM_CREATE_VM creates the VM.\n',
+  });
+  git(repo, 'add', '-A');
   git(repo, 'commit', '-q', '-am', 'KVM: x86: Say which ioctl creates the VM');
   seriesDir = join(work, 'series');
   git(repo, 'format-patch', '-q', '--cover-letter', `--base=${baseSha}`, '-o', seriesDir, `${baseSha}..HEAD`);
@@ -107,7 +111,8 @@ describe('series base: kvm-lens check --tree on a checkout that already has the 
     assert.equal(r.json.base?.source, 'base-commit', r.json.base?.line);
     assert.equal(r.json.base?.commit, baseSha);
     assert.equal(r.json.base?.exact, true);
-    assert.doesNotMatch(r.err, /does not apply|fuzz/, 'on its exact base every hunk applies as written');
+    assert.doesNotMatch(r.err, /does not apply|fuzz|not in the tree/, 'on its exact base every hunk applies as written');
+    assert.match(r.err, /Documentation\/virt\/kvm\/api\.rst: outside the KVM sources the analysis reads; its changes are not analysed/);
     const f = dr7Finding(r.json);
     assert.ok(f, 'DR7 written into an encrypted vCPU\'s VMSA after patch 1');
     assert.match(f.introducedBy ?? '', /0001-KVM-SVM-Let-DR7-writes-through\.patch$/);
