@@ -6,6 +6,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { readRegularFileSync } from '../core/io/boundedRead';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
+import { isReviewReply } from '../core/series/reviewReply';
 import { AnalysisClient } from '../worker/analysisClient';
 import type { DocumentAnalysis } from '../translate/documentAnalysis';
 import { companionNames, firstToOpen, mayHaveCompanions, seriesInDirectory } from '../translate/seriesFiles';
@@ -59,7 +60,9 @@ export class SeriesDocuments implements vscode.Disposable {
   isSeries(doc: vscode.TextDocument): boolean {
     if (doc.uri.scheme !== 'file' && doc.uri.scheme !== 'untitled' && doc.uri.scheme !== 'vscode-remote') return false;
     if (doc.languageId === 'diff') return true;
-    return readSettings().seriesFiles.some((glob) => vscode.languages.match({ pattern: glob }, doc) > 0);
+    if (!readSettings().seriesFiles.some((glob) => vscode.languages.match({ pattern: glob }, doc) > 0)) return false;
+    // a reply (the ones Compose writes, one saved from a mail client) quotes a patch; it is not one
+    return !isReviewReply(doc.getText());
   }
 
   reanalyseAll(): void {
