@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import * as vscode from 'vscode';
+import { inKvmScope } from '../core/tree/kernelTree';
 import { diagnosticData } from '../translate/diagnosticData';
 import type { TreeAnalysis } from '../translate/treeAnalysis';
 import type { Finding, FunctionInfo } from '../core/findings';
@@ -12,7 +13,6 @@ import type { AnalysisClient } from '../worker/analysisClient';
 import { DIAGNOSTIC_SOURCE, modelUri, toDiagnostic } from './diagnostics';
 import { readSettings } from './settings';
 
-const KVM_FILE = /^(arch\/x86\/kvm\/(x86\.c|regs\.c|kvm_cache_regs\.h|svm\/[^/]+\.[ch])|arch\/x86\/include\/asm\/kvm_host\.h|virt\/kvm\/kvm_main\.c)$/;
 
 /** The kernel tree to audit: the setting, else a workspace folder that holds x86 KVM. */
 export function findKernelRoot(): string | undefined {
@@ -54,6 +54,8 @@ export class KernelWorkspace implements vscode.Disposable {
     this.subscriptions.push(
       vscode.workspace.onDidChangeTextDocument((e) => { if (this.pathOf(e.document)) this.schedule(readSettings().debounceMs); }),
       vscode.workspace.onDidSaveTextDocument((d) => { if (this.pathOf(d)) this.schedule(0); }),
+      // a closed file is the text on disk again (an unsaved edit in it is gone)
+      vscode.workspace.onDidCloseTextDocument((d) => { if (this.pathOf(d)) this.schedule(0); }),
       // a newly opened KVM file needs its functions described for hovers and CodeLens
       vscode.workspace.onDidOpenTextDocument((d) => { if (this.pathOf(d) && !this.described(d)) this.schedule(0); }),
       vscode.workspace.onDidChangeConfiguration((e) => {
@@ -92,16 +94,21 @@ export class KernelWorkspace implements vscode.Disposable {
     if (root) void this.run(true);
   }
 
-  /** The tree and the open KVM buffers that differ from disk, for a series check; undefined without a tree. */
+  /** The tree and the open KVM buffers, for a series check; undefined without a tree. */
   target(): KernelTreeTarget | undefined {
     return this.current ? { root: this.current, buffers: this.buffers() } : undefined;
   }
 
+  /**
+   * Every open KVM source as the editor has it, saved or not: an edit undone back to the saved
+   * text must reach the analysis too. A file no longer here (closed) is read from disk again by
+   * the worker.
+   */
   private buffers(): Record<string, string> {
     const buffers: Record<string, string> = {};
     for (const d of vscode.workspace.textDocuments) {
       const p = this.pathOf(d);
-      if (p && d.isDirty) buffers[p] = d.getText();
+      if (p) buffers[p] = d.getText();
     }
     return buffers;
   }
@@ -126,7 +133,7 @@ export class KernelWorkspace implements vscode.Disposable {
   pathOf(doc: vscode.TextDocument): string | undefined {
     if (doc.uri.scheme !== 'file' || !this.current) return undefined;
     const rel = relative(this.current, doc.uri.fsPath).split(sep).join('/');
-    return KVM_FILE.test(rel) ? rel : undefined;
+    return inKvmScope(rel) ? rel : undefined;
   }
 
   private schedule(delay: number): void {
@@ -156,7 +163,7 @@ export class KernelWorkspace implements vscode.Disposable {
     const severities = readSettings().severities;
     const byFile = new Map<string, vscode.Diagnostic[]>();
     for (const f of result.report.findings) {
-      if (!KVM_FILE.test(f.location.file)) continue;
+      if (!inKvmScope(f.location.file)) continue;
       const shown = severities[f.rule] ?? f.severity;
       if (shown === 'off') continue;
       const uri = vscode.Uri.file(join(root, f.location.file));

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import * as pkg from '../../package.json';
-import { DR7_WRITE, git, makeKernelSeriesRepo, type KernelSeriesRepo } from '../unit/support/kernelSeriesRepo';
+import { DR7_GUARD, DR7_WRITE, git, makeKernelSeriesRepo, type KernelSeriesRepo } from '../unit/support/kernelSeriesRepo';
 import { ROOT, poll, isDr7 } from './support';
 
 interface Node { kind: string; doc?: { uri: vscode.Uri } }
@@ -107,5 +107,31 @@ suite('KVM Lens: a series from an mbox checked against the kernel tree', functio
     // the series dropped the guard in memory only: the tree's svm.c still has it
     assert.doesNotMatch(cDiagnostics(), /svm_set_dr7/);
     assert.strictEqual(cDiagnostics(), auditedBefore);
+  });
+
+  // issue 12: only dirty buffers were sent, so an undo back to the saved text left the edit in the analysis
+  test('an edit in svm.c, its undo back to the saved text, and a close without saving each reach the analysis', async () => {
+    const uri = vscode.Uri.file(join(made.repo, 'arch/x86/kvm/svm/svm.c'));
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(doc);
+    const dr7In = () => vscode.languages.getDiagnostics(uri).some((d) => /svm_set_dr7/.test(d.message));
+    const dropGuard = async () => {
+      const text = doc.getText();
+      const at = text.indexOf(DR7_GUARD);
+      assert.ok(at >= 0, 'svm.c has the guard');
+      const edit = new vscode.WorkspaceEdit();
+      edit.replace(uri, new vscode.Range(doc.positionAt(at), doc.positionAt(at + DR7_GUARD.length)), DR7_WRITE);
+      assert.ok(await vscode.workspace.applyEdit(edit));
+    };
+    await dropGuard();
+    assert.ok(await poll(() => (dr7In() ? true : undefined), 60_000), 'the guard deleted in the buffer: the DR7 write is found');
+    await vscode.commands.executeCommand('undo');
+    assert.strictEqual(doc.isDirty, false, 'undone back to the saved text');
+    assert.ok(await poll(() => (dr7In() ? undefined : true), 60_000), 'the undone edit is gone from the analysis too');
+    await dropGuard();
+    assert.ok(await poll(() => (dr7In() ? true : undefined), 60_000));
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    await vscode.commands.executeCommand<number>('kvmLens.auditKernelTree');
+    assert.ok(await poll(() => (dr7In() ? undefined : true), 60_000), 'closed without saving: the file on disk again');
   });
 });

@@ -54,6 +54,8 @@ export interface SeriesTrail {
 }
 
 const VENDOR_OPS_TABLE = 'svm_x86_ops';
+/** Explorations a session keeps (the audit, a series or two, a what-if). */
+const KEPT_RESULTS = 4;
 
 /** One source file as the session holds it: its text, its parse tree and what it defines. */
 class SourceFile {
@@ -195,7 +197,8 @@ function pointAt(text: string, index: number): { row: number; column: number } {
 /** A kernel tree held in memory: parsed once, re-analysed after edits. */
 export class TreeSession {
   private readonly cache = new SimulationCache();
-  private last: { signature: string; result: ExploreResult } | undefined;
+  /** The last few explorations by what they depend on: the C files' audit and a series checked in between do not evict each other. */
+  private readonly results = new Map<string, ExploreResult>();
   readonly ms = { read: 0, parse: 0, summarize: 0, simulate: 0 };
 
   private constructor(
@@ -289,10 +292,14 @@ export class TreeSession {
     const { options } = this.effectiveOptions(requested);
     const world = this.world(seriesFiles);
     const signature = worldSignature(world) + `|${world.program.fingerprint(VM_CREATION)}|${JSON.stringify(options.assumptions)}|${options.depth}`;
-    const result = this.last?.signature === signature ? this.last.result
-      : new Simulator(world.program, world.operations, options.assumptions, this.cache, budget).explore({ depth: options.depth, maxStates: options.maxStates });
+    const result = this.results.get(signature)
+      ?? new Simulator(world.program, world.operations, options.assumptions, this.cache, budget).explore({ depth: options.depth, maxStates: options.maxStates });
     // a partial result is not the answer for the next call, which has a budget of its own
-    this.last = result.budgetCut ? undefined : { signature, result };
+    this.results.delete(signature);
+    if (!result.budgetCut) {
+      this.results.set(signature, result);
+      for (const old of this.results.keys()) { if (this.results.size <= KEPT_RESULTS) break; this.results.delete(old); }
+    }
     this.cache.trim();
     this.ms.simulate += performance.now() - t;
     return result;
