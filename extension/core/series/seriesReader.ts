@@ -264,14 +264,9 @@ function parseSeriesLines(file: string, lines: string[]): ParsedFile {
     }
     (isReply ? replies : patches).push(patch);
   }
-  // Review replies in a thread mbox are not part of the series; a file of nothing but replies
-  // is kept when they carry a diff (a fix-up sent as "Re: [PATCH]"), else it has nothing to analyse.
-  if (patches.length === 0) {
-    const withDiff = replies.filter((p) => p.diffs.length > 0);
-    if (withDiff.length > 0 || replies.length === 0) return { patches: withDiff, problems };
-    problems.push({ file, line: replies[0]!.startLine, message: `${replies.length === 1 ? 'a review reply' : `${replies.length} review replies`} ("Re: ...") with no diff of ${replies.length === 1 ? 'its' : 'their'} own: not a patch, nothing to analyse`, severity: 'warning' });
-    return { patches: [], problems };
-  }
+  // Review replies in a thread mbox are not part of the series; a file of nothing but
+  // replies is kept as it is, since there is nothing else the user could have meant.
+  if (patches.length === 0) return { patches: replies, problems };
   if (replies.length > 0) {
     problems.push({ file, line: replies[0]!.startLine, message: `skipped ${replies.length} reply message(s) ("Re: ..."), first at line ${replies[0]!.startLine}`, severity: 'warning' });
   }
