@@ -1,11 +1,11 @@
 // Code actions on the findings of a series document: "Explain this finding" (the finding, its
 // rule's paragraph and its trace as a read-only markdown page) and, for a write or debug finding
-// on a patch line, a quick fix that adds a guest_state_protected guard to the patch itself.
+// on a patch line, a quick fix that keeps the guard the patch removes, or adds one to the patch.
 import * as vscode from 'vscode';
 import type { Finding, RuleId } from '../core/findings';
 import { explainMarkdown, explainTitle } from '../translate/explainText';
 import { findingsForFile } from '../translate/documentAnalysis';
-import { planGuard } from '../translate/guardQuickFix';
+import { planGuard, planRestore } from '../translate/guardQuickFix';
 import { DIAGNOSTIC_SOURCE } from './diagnostics';
 import type { SeriesDocuments } from './seriesDocuments';
 import { locationUri } from './seriesView';
@@ -44,6 +44,17 @@ export class FindingActions implements vscode.CodeActionProvider {
       actions.push(review);
       // only on the text the analysis saw: a stale result's lines may have moved
       if (GUARDED_RULES.has(finding.rule) && result.version === doc.version) {
+        // on a guard the patch removes: keep it (its lines become context again), not a second copy
+        const restore = planRestore(doc.getText(), finding.location.line);
+        if (restore) {
+          const fix = new vscode.CodeAction('Keep the guard this patch removes', vscode.CodeActionKind.QuickFix);
+          fix.diagnostics = [diag];
+          fix.isPreferred = true;
+          fix.edit = new vscode.WorkspaceEdit();
+          for (const e of [...restore.headers, ...restore.lines]) fix.edit.replace(doc.uri, doc.lineAt(e.line).range, e.text);
+          actions.push(fix);
+          continue;
+        }
         const plan = planGuard(doc.getText(), finding.location.line, finding.location.function);
         if (!plan) continue;
         const fix = new vscode.CodeAction('Insert a guest_state_protected guard', vscode.CodeActionKind.QuickFix);

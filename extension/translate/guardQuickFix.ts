@@ -96,6 +96,59 @@ export function planGuard(text: string, findingLine: number, functionName?: stri
   return { insertAt, inserted, headers };
 }
 
+/** Turning a patch's removed guard back into context: the lines to rewrite and the hunk headers fixed. */
+export interface RestorePlan {
+  /** 0-based lines and their new text (a removed line as a context line). */
+  lines: { line: number; text: string }[];
+  headers: { line: number; text: string }[];
+}
+
+/**
+ * When the finding sits on a line the patch removes, the guard it removed is what protected the
+ * path: keep it, by turning the run of removed lines around the finding (up to the next kept
+ * line, a blank removed line after it included) back into context. Undefined when the line is
+ * not removed or the hunk does not read cleanly.
+ */
+export function planRestore(text: string, findingLine: number): RestorePlan | undefined {
+  const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
+  const at = findingLine - 1;
+  if (!lines[at]?.startsWith('-')) return undefined;
+  const hunk = findHunk(lines, at);
+  if (!hunk) return undefined;
+  const k = hunk.body.findIndex((b) => b.index === at);
+  let from = k;
+  let to = k;
+  while (from > 0 && hunk.body[from - 1]!.kind === 'removed') from--;
+  while (to + 1 < hunk.body.length && hunk.body[to + 1]!.kind === 'removed') to++;
+  const run = hunk.body.slice(from, to + 1);
+  const restored = run.map((b) => ({ line: b.index, text: ` ${b.text}` }));
+  const n = run.length;
+  const headers = [{ line: hunk.headerIndex, text: header(hunk.oldStart, hunk.oldCount, hunk.newStart, hunk.newCount + n, hunk.section, hunk.countsExplicit) }];
+  for (const later of laterHunks(lines, hunk.end)) headers.push({ line: later.headerIndex, text: header(later.oldStart, later.oldCount, later.newStart + n, later.newCount, later.section, later.countsExplicit) });
+  return { lines: restored, headers };
+}
+
+/** The hunks after `from` in the same file diff. */
+function laterHunks(lines: string[], from: number): FoundHunk[] {
+  const out: FoundHunk[] = [];
+  let j = from;
+  while (j < lines.length) {
+    const l = lines[j]!;
+    if (l.startsWith('diff ') || (l.startsWith('--- ') && (lines[j + 1] ?? '').startsWith('+++ ')) || /^From \S/.test(l) || l === '-- ') break;
+    const later = HUNK_HEADER.test(l) ? findHunk(lines, j + 1, j) : undefined;
+    if (later) { out.push(later); j = later.end; } else j++;
+  }
+  return out;
+}
+
+/** The patch text with a restore plan applied. */
+export function applyRestorePlan(text: string, plan: RestorePlan): string {
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
+  for (const e of [...plan.headers, ...plan.lines]) lines[e.line] = e.text;
+  return lines.join(eol);
+}
+
 /** The patch text with the guard inserted and the hunk headers fixed, or undefined. */
 export function guardQuickFix(text: string, findingLine: number, functionName?: string): string | undefined {
   const plan = planGuard(text, findingLine, functionName);

@@ -53,11 +53,12 @@ suite('KVM Lens series view, explain and quick fix', () => {
     assert.ok(children.some((c) => /^fixed here: \d+$/.test(label(c))));
   });
 
-  test('code actions at the DR7 diagnostic: Explain, and the guard quick fix', async () => {
+  test('code actions at the DR7 diagnostic: Explain, and the quick fix that keeps the removed guard', async () => {
     const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', doc.uri, dr7.range);
     const titles = actions.map((a) => a.title);
     assert.ok(titles.includes('Explain this finding'), titles.join(' | '));
-    assert.ok(titles.includes('Insert a guest_state_protected guard'), titles.join(' | '));
+    assert.ok(titles.includes('Keep the guard this patch removes'), titles.join(' | '));
+    assert.ok(!titles.includes('Insert a guest_state_protected guard'), 'not a second copy of the guard the patch removes');
     const explain = actions.find((a) => a.title === 'Explain this finding')!;
     assert.strictEqual(explain.command?.command, 'kvmLens.explainFinding');
     const page = await vscode.commands.executeCommand<vscode.Uri | undefined>('kvmLens.explainFinding', ...(explain.command?.arguments ?? []));
@@ -69,7 +70,7 @@ suite('KVM Lens series view, explain and quick fix', () => {
     assert.match(text, /^2\. `KVM_SEV_INIT2`.*\[sev\.c:\d+\]\(file:\/\/.*dist\/model\/builtin\/sev\.c#L\d+\)$/m);
   });
 
-  test('applying the guard quick fix clears the DR7 diagnostic; revert brings the patch back', async () => {
+  test('keeping the removed guard clears the DR7 diagnostic; revert brings the patch back', async () => {
     // on a copy of the series, so the example on disk stays as it is whatever the editor saves
     const dir = mkdtempSync(join(tmpdir(), 'kvm-lens-fix-'));
     try {
@@ -79,14 +80,15 @@ suite('KVM Lens series view, explain and quick fix', () => {
       const diag = await poll(() => vscode.languages.getDiagnostics(copy.uri).find(isDr7));
       assert.ok(diag, 'the copy has the DR7 finding');
       const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', copy.uri, diag.range);
-      const fix = actions.find((a) => a.title === 'Insert a guest_state_protected guard');
+      const fix = actions.find((a) => a.title === 'Keep the guard this patch removes');
       assert.ok(fix?.edit);
       assert.ok(await vscode.workspace.applyEdit(fix.edit));
       assert.ok(copy.isDirty, 'the fix edits the buffer, it does not save');
       const lines = copy.getText().split('\n');
-      const at = lines.indexOf('+\tif (vcpu->arch.guest_state_protected)');
-      assert.ok(at > 0 && lines[at + 1] === '+\t\treturn;', 'the two added lines');
-      assert.ok(lines.some((l) => l.startsWith('@@ -88,9 +88,8 @@')), 'the hunk header counts them');
+      const at = lines.indexOf(' \tif (vcpu->arch.guest_state_protected)');
+      assert.ok(at > 0 && lines[at + 1] === ' \t\treturn;', 'the removed guard is context again');
+      assert.ok(!lines.some((l) => /^[-+].*guest_state_protected/.test(l)), 'no copy of it added, none removed');
+      assert.ok(lines.some((l) => l.startsWith('@@ -88,9 +88,9 @@')), 'the hunk header counts the kept lines');
       const cleared = await poll(() => (vscode.languages.getDiagnostics(copy.uri).some(isDr7) ? undefined : true));
       assert.ok(cleared, 'the finding goes once the guard is in the patch');
       assert.ok(!vscode.languages.getDiagnostics(copy.uri).some((d) => d.code === 'input'), 'and the patch still reads cleanly');

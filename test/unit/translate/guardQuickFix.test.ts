@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseSeriesText } from '../../../extension/core/series/seriesReader';
 import { analyzeDocument } from '../../../extension/translate/documentAnalysis';
-import { guardQuickFix, planGuard } from '../../../extension/translate/guardQuickFix';
+import { applyRestorePlan, guardQuickFix, planGuard, planRestore } from '../../../extension/translate/guardQuickFix';
 
 const DR7_FILE = join(__dirname, '../../../examples/sev-es-debug-rfc/0002-KVM-SVM-Let-DR7-writes-through-for-SEV-ES-guests.patch');
 const DR7 = readFileSync(DR7_FILE, 'utf8');
@@ -129,5 +129,37 @@ describe('guard quick fix', () => {
     assert.ok(out);
     assert.ok(!/[^\r]\n/.test(out));
     assertParses(out, ['\t\treturn;']);
+  });
+});
+
+describe('keeping the guard a patch removes', () => {
+  it('the DR7 patch: the removed guard becomes context again, the header counts it, and the finding is gone', async () => {
+    const line = lineOf(DR7, /^-\tif \(vcpu->arch\.guest_state_protected\)/);
+    const plan = planRestore(DR7, line);
+    assert.ok(plan);
+    const out = applyRestorePlan(DR7, plan);
+    const lines = out.split('\n');
+    assert.ok(lines.includes('@@ -88,9 +88,9 @@ static void svm_set_dr7(struct kvm_vcpu *vcpu, unsigned long value)'), 'the new side counts the three lines again');
+    const at = lines.indexOf(' \tif (vcpu->arch.guest_state_protected)');
+    assert.ok(at > 0, 'the guard is a context line');
+    assert.deepEqual(lines.slice(at, at + 3), [' \tif (vcpu->arch.guest_state_protected)', ' \t\treturn;', ' '], 'the whole removed run, the blank line after it included');
+    assert.equal(lines.filter((l) => /guest_state_protected/.test(l)).length, DR7.split('\n').filter((l) => /guest_state_protected/.test(l)).length, 'no second copy of the guard');
+    const parsed = parseSeriesText(DR7_FILE, out);
+    assert.deepEqual(parsed.problems, []);
+    const report = (await analyzeDocument({ file: DR7_FILE, text: out, settings: { depth: 12, vcpus: 2, assumptions: {} } })).report;
+    assert.ok(!report.findings.some((f) => f.rule === 'vmsa-write-after-encryption' && f.location.function === 'svm_set_dr7'), 'the guard kept, the DR7 write is refused again');
+  });
+
+  it('later hunks of the file start further down in the new file; a line that is not removed has no restore', () => {
+    const text = patch([
+      '@@ -10,5 +10,3 @@ static int f(struct kvm_vcpu *vcpu)', ' {', '-\tif (vcpu->arch.guest_state_protected)', '-\t\treturn -EINVAL;', ' \tg();', ' }',
+      '@@ -30,3 +28,3 @@ static int h(struct kvm_vcpu *vcpu)', ' {', '-\tx();', '+\ty();', ' }',
+    ].join('\n'));
+    const line = lineOf(text, /^-\t\treturn -EINVAL;/);
+    const out = applyRestorePlan(text, planRestore(text, line)!);
+    assert.ok(out.includes('@@ -10,5 +10,5 @@ static int f('));
+    assert.ok(out.includes('@@ -30,3 +30,3 @@ static int h('));
+    assert.deepEqual(parseSeriesText('/t/x.patch', out).problems, []);
+    assert.equal(planRestore(text, lineOf(text, /^ \tg\(\);/)), undefined);
   });
 });
