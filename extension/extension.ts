@@ -49,7 +49,7 @@ export function activate(context: vscode.ExtensionContext): KvmLensApi {
     { dispose: () => client.dispose() },
     documents,
     new FindingDiagnostics(documents, context.extensionUri),
-    new LensStatusBar(documents),
+    new LensStatusBar(documents, kernel),
     codeLens,
     vscode.languages.registerCodeLensProvider(SERIES_SELECTOR, codeLens),
     vscode.languages.registerHoverProvider(SERIES_SELECTOR, new FunctionHover(documents)),

@@ -38,6 +38,10 @@ export class KernelWorkspace implements vscode.Disposable {
   private readonly rootChanged = new vscode.EventEmitter<string | undefined>();
   /** Fires after each analysis (CodeLens refresh). */
   readonly onDidAnalyse = this.changed.event;
+  private readonly busy = new vscode.EventEmitter<boolean>();
+  /** Fires true when an audit starts and false when it ends (the status bar's spinner). */
+  readonly onDidChangeBusy = this.busy.event;
+  private running = 0;
   /** Fires when the tree changes (the setting, the workspace folders, a tree picked): series are checked again. */
   readonly onDidChangeRoot = this.rootChanged.event;
   /** The last analysis, for hovers and tests. */
@@ -147,9 +151,15 @@ export class KernelWorkspace implements vscode.Disposable {
     if (!root) return undefined;
     const describe = vscode.workspace.textDocuments.map((d) => this.pathOf(d)).filter((p): p is string => !!p);
     const request = { root, buffers: this.buffers(), settings: readSettings().analysis, describe };
-    const result = first
-      ? await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'KVM Lens: auditing the kernel tree' }, () => this.client.analyzeTree(request))
-      : await this.client.analyzeTree(request);
+    if (this.running++ === 0) this.busy.fire(true);
+    let result: TreeAnalysis | undefined;
+    try {
+      result = first
+        ? await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'KVM Lens: auditing the kernel tree' }, () => this.client.analyzeTree(request))
+        : await this.client.analyzeTree(request);
+    } finally {
+      if (--this.running === 0) this.busy.fire(false);
+    }
     if (!result || root !== this.current) return undefined; // superseded, or another tree since
     this.last = result;
     this.show(root, result);
@@ -182,6 +192,7 @@ export class KernelWorkspace implements vscode.Disposable {
     clearTimeout(this.timer);
     for (const s of this.subscriptions) s.dispose();
     this.changed.dispose();
+    this.busy.dispose();
     this.rootChanged.dispose();
     this.collection.dispose();
   }

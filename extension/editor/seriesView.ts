@@ -11,7 +11,8 @@ import type { AnalysedDocument, SeriesDocuments } from './seriesDocuments';
 import { readSettings } from './settings';
 
 export type SeriesNode =
-  | { kind: 'document'; doc: AnalysedDocument }
+  /** One series, however many of its files are open: `doc` is the one whose analysis is shown, `docs` all of them. */
+  | { kind: 'document'; doc: AnalysedDocument; docs: AnalysedDocument[] }
   | { kind: 'patch'; doc: AnalysedDocument; patch: PatchOutline; end: number }
   | { kind: 'finding'; doc: AnalysedDocument; finding: Finding; severity: Severity }
   | { kind: 'timeline'; doc: AnalysedDocument; what: 'introduced' | 'fixed'; findings: Finding[] };
@@ -33,9 +34,16 @@ export class SeriesView implements vscode.TreeDataProvider<SeriesNode>, vscode.D
 
   getChildren(node?: SeriesNode): SeriesNode[] {
     if (!node) {
-      return this.documents.all().filter((d) => d.version >= 0)
-        .sort((a, b) => basename(a.uri.fsPath || a.uri.path).localeCompare(basename(b.uri.fsPath || b.uri.path)))
-        .map((doc) => ({ kind: 'document', doc }));
+      // the patch files of one series each hold the whole series: one root for them all
+      const bySeries = new Map<string, AnalysedDocument[]>();
+      const byName = (a: AnalysedDocument, b: AnalysedDocument) => basename(a.uri.fsPath || a.uri.path).localeCompare(basename(b.uri.fsPath || b.uri.path));
+      for (const doc of this.documents.all().filter((d) => d.version >= 0).sort(byName)) {
+        const key = seriesKey(doc);
+        bySeries.set(key, [...(bySeries.get(key) ?? []), doc]);
+      }
+      return [...bySeries.values()]
+        .sort((a, b) => seriesTitle(a[0]!).localeCompare(seriesTitle(b[0]!)))
+        .map((docs) => ({ kind: 'document', doc: docs[0]!, docs }));
     }
     switch (node.kind) {
       case 'document': return patchesInOrder(node.doc.analysis.patches).map(({ patch, end }) => ({ kind: 'patch', doc: node.doc, patch, end }));
@@ -62,15 +70,18 @@ export class SeriesView implements vscode.TreeDataProvider<SeriesNode>, vscode.D
   getTreeItem(node: SeriesNode): vscode.TreeItem {
     switch (node.kind) {
       case 'document': {
-        const item = new vscode.TreeItem(node.doc.uri, vscode.TreeItemCollapsibleState.Expanded);
+        const item = new vscode.TreeItem(seriesTitle(node.doc), vscode.TreeItemCollapsibleState.Expanded);
         const n = node.doc.analysis.patches.filter((p) => p.index !== 0).length;
-        const shown = findingsForFile(node.doc.analysis.report, node.doc.uri.fsPath || node.doc.uri.path, readSettings().severities);
-        const errors = shown.filter((f) => f.shownSeverity === 'error').length;
+        const severities = readSettings().severities;
+        const files = new Set(node.doc.analysis.patches.map((p) => p.file));
+        const errors = [...files].flatMap((f) => findingsForFile(node.doc.analysis.report, f, severities)).filter((f) => f.shownSeverity === 'error').length;
         const tree = node.doc.analysis.tree;
         const base = tree ? baseLabel(node.doc.analysis.report.base) : undefined;
-        item.description = `${n} patch${n === 1 ? '' : 'es'} · ${errors} error${errors === 1 ? '' : 's'} here${base ? ` · ${base}` : ''}`;
+        item.description = `${n} patch${n === 1 ? '' : 'es'} · ${errors} error${errors === 1 ? '' : 's'}${base ? ` · ${base}` : ''}`;
         // against a kernel tree: what the series was applied to, in the line kvm-lens check prints first
-        if (tree) item.tooltip = [tree.baseLine, tree.scope, ...tree.notes].join('\n');
+        const where = [...files].map((f) => basename(f)).join(', ');
+        item.tooltip = tree ? [tree.baseLine, tree.scope, ...tree.notes, where].join('\n') : where;
+        item.iconPath = new vscode.ThemeIcon('git-pull-request');
         item.contextValue = 'kvmLens.seriesDocument';
         item.command = { command: 'vscode.open', title: 'Open', arguments: [node.doc.uri] };
         return item;
@@ -127,6 +138,21 @@ export function locationUri(file: string, documentUri: vscode.Uri, extensionUri:
       return folder ? vscode.Uri.joinPath(folder.uri, target.path) : vscode.Uri.file(target.path);
     }
   }
+}
+
+/** What makes a series one: the files its patches come from and their subjects. */
+function seriesKey(doc: AnalysedDocument): string {
+  const patches = doc.analysis.patches;
+  if (patches.length === 0) return doc.uri.toString();
+  return patches.map((p) => `${p.file}\0${p.startLine}\0${p.subject}`).join('\n');
+}
+
+/** A series is named by its cover letter's subject, else its first patch's, without the tags. */
+function seriesTitle(doc: AnalysedDocument): string {
+  const patches = doc.analysis.patches;
+  const first = patches.find((p) => p.index === 0) ?? patches[0];
+  if (!first) return basename(doc.uri.fsPath || doc.uri.path);
+  return first.subject.replace(/^(\s*\[[^\]]*\]\s*)+/, '').trim() || first.subject;
 }
 
 /** "02/03 KVM: SVM: Let DR7 writes through…": the place in the series, then the subject without its tags. */

@@ -11,7 +11,7 @@ import * as pkg from '../../package.json';
 import { ROOT, DR7_PATCH, poll, isDr7 } from './support';
 
 
-interface Node { kind: string; doc?: { uri: vscode.Uri } }
+interface Node { kind: string; doc?: { uri: vscode.Uri }; docs?: { uri: vscode.Uri }[] }
 interface Api {
   seriesView: { getChildren(node?: Node): Node[]; getTreeItem(node: Node): vscode.TreeItem };
   explainPage(uri: vscode.Uri): string | undefined;
@@ -37,8 +37,13 @@ suite('KVM Lens series view, explain and quick fix', () => {
 
   test('the series view lists the example series\' patches in order, with the DR7 finding under 02/03', async () => {
     const view = api.seriesView;
-    const root = await poll(() => view.getChildren().find((n) => n.doc?.uri.toString() === doc.uri.toString()));
-    assert.ok(root, 'the opened patch is a root of the view');
+    // another patch file of the same series open too: still one root, named by the cover letter
+    const sibling = await vscode.workspace.openTextDocument(vscode.Uri.file(DR7_PATCH.replace(/0002-[^/]*$/, '0001-KVM-SVM-Rely-on-guest_state_protected-alone-to-refus.patch')));
+    const holds = (n: Node, d: vscode.TextDocument) => (n.docs ?? []).some((x) => x.uri.toString() === d.uri.toString());
+    const root = await poll(() => view.getChildren().find((n) => holds(n, doc) && holds(n, sibling)));
+    assert.ok(root, 'the opened patches share one root of the view');
+    assert.strictEqual(view.getChildren().filter((n) => holds(n, doc) || holds(n, sibling)).length, 1, 'one root per series, not one per opened file');
+    assert.strictEqual(label(view.getTreeItem(root)), 'KVM: SVM: SEV-ES debug and DR handling clean-ups');
     const patches = view.getChildren(root);
     const labels = patches.map((p) => label(view.getTreeItem(p)));
     assert.deepStrictEqual(labels.map((l) => l.slice(0, 6)), ['00/03 ', '01/03 ', '02/03 ', '03/03 '], labels.join(' | '));
