@@ -150,9 +150,9 @@ test('the hunk results name the header, the patch line and where the post-image 
     [87, 88, 89, 90, 91],
   );
   assert.equal(svm.hunks[0]!.addedLines[0]!.patchLine, lines.indexOf('+static bool svm_allow_debug(struct kvm *kvm)') + 1);
-  assert.equal(svm.hunks[1]!.newStartLine, 159);
-  assert.deepEqual(svm.addedLines.map((a) => a.newLine), [87, 88, 89, 90, 91, 162]);
-  assert.equal(formatHunkHeader(patch.diffs[0]!.hunks[0]!), '@@ -68,9 +68,6 @@ static int sev_es_sync_vmsa(struct vcpu_svm *svm)');
+  assert.equal(svm.hunks[1]!.newStartLine, 170);
+  assert.deepEqual(svm.addedLines.map((a) => a.newLine), [87, 88, 89, 90, 91, 173]);
+  assert.equal(formatHunkHeader(patch.diffs[0]!.hunks[0]!), '@@ -74,9 +74,6 @@ static int sev_es_sync_vmsa(struct vcpu_svm *svm)');
 });
 
 // ---------------------------------------------------------------- placement
