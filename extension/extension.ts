@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import { formatText } from './core/report/textReport';
 import { FindingDiagnostics } from './editor/diagnostics';
-import { ExplainFinding, FindingActions } from './editor/findingActions';
+import { ExplainFinding, type ShownExplanation, FindingActions } from './editor/findingActions';
 import { FunctionHover } from './editor/functionHover';
 import { KernelWorkspace } from './editor/kernelWorkspace';
 import { KernelSourceFeatures } from './editor/kernelSourceFeatures';
@@ -25,8 +25,8 @@ export interface KvmLensApi {
   simulation: SimulationPanel;
   /** The "Series" view's data (tests). */
   seriesView: SeriesView;
-  /** kvmLens.explainFinding's pages: the markdown shown for a page URI (tests). */
-  explainPage(uri: vscode.Uri): string | undefined;
+  /** kvmLens.explainFinding's page as shown now, with the places its links open (tests). */
+  explainPage(): ShownExplanation | undefined;
   /** The kernel tree series are checked against and whose C files are audited, if any (tests). */
   kernelTree(): string | undefined;
 }
@@ -107,7 +107,7 @@ export function activate(context: vscode.ExtensionContext): KvmLensApi {
       return result?.analysis.report.findings.filter((f) => f.location.file === (uri.fsPath || uri.path)).length;
     },
     seriesView,
-    explainPage: (uri) => explain.pageText(uri),
+    explainPage: () => explain.current(),
     kernelTree: () => kernel.root,
   };
 }

@@ -1,9 +1,11 @@
 // Code actions on the findings of a series document: "Explain this finding" (the finding, its
-// rule's paragraph and its trace as a read-only markdown page) and, for a write or debug finding
+// rule's paragraph and its trace on a page whose places open in the editor) and, for a write or debug finding
 // on a patch line, a quick fix that keeps the guard the patch removes, or adds one to the patch.
+import { randomBytes } from 'node:crypto';
+import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { Finding, RuleId } from '../core/findings';
-import { explainMarkdown, explainTitle } from '../translate/explainText';
+import { explainPage, type ExplainPage } from '../translate/explainText';
 import { findingsForFile } from '../translate/documentAnalysis';
 import { planGuard, planRestore } from '../translate/guardQuickFix';
 import { DIAGNOSTIC_SOURCE } from './diagnostics';
@@ -12,7 +14,8 @@ import { locationUri } from './seriesView';
 import { readSettings } from './settings';
 
 export const EXPLAIN_COMMAND = 'kvmLens.explainFinding';
-const EXPLAIN_SCHEME = 'kvm-lens-explain';
+/** Opens a place of the explain page by its number (the page's links, and tests). */
+const OPEN_PLACE_COMMAND = 'kvmLens.explain.openPlace';
 /** Rules whose fix is to refuse the path once the VMSA is encrypted. */
 const GUARDED_RULES: ReadonlySet<RuleId> = new Set<RuleId>(['vmsa-write-after-encryption', 'debug-after-encryption']);
 
@@ -71,26 +74,28 @@ export class FindingActions implements vscode.CodeActionProvider {
   }
 }
 
-/** The kvmLens.explainFinding command and the read-only documents it shows. */
-export class ExplainFinding implements vscode.TextDocumentContentProvider, vscode.Disposable {
-  private readonly pages = new Map<string, string>();
-  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
-  readonly onDidChange = this.changed.event;
+/** What the explain page shows now, with each place as the editor opens it (tests read it through the API). */
+export interface ShownExplanation {
+  title: string;
+  html: string;
+  places: { label: string; uri: string; line: number }[];
+}
+
+/** The kvmLens.explainFinding command and the webview page it shows beside the patch. */
+export class ExplainFinding implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private shown: { page: ExplainPage; uris: vscode.Uri[] } | undefined;
   private readonly subscriptions: vscode.Disposable[];
 
   constructor(private readonly documents: SeriesDocuments, private readonly extensionUri: vscode.Uri) {
     this.subscriptions = [
-      vscode.workspace.registerTextDocumentContentProvider(EXPLAIN_SCHEME, this),
       vscode.commands.registerCommand(EXPLAIN_COMMAND, (uri?: unknown, key?: unknown) => this.explain(uri, key)),
+      vscode.commands.registerCommand(OPEN_PLACE_COMMAND, (index?: unknown) => this.openPlace(index)),
     ];
   }
 
-  provideTextDocumentContent(uri: vscode.Uri): string {
-    return this.pages.get(uri.toString()) ?? '# KVM Lens\n\nThis finding is no longer reported; run the command again.\n';
-  }
-
-  /** Shows the finding (given, or the one at the cursor) and returns the page's URI, or undefined. */
-  async explain(uriArg?: unknown, keyArg?: unknown): Promise<vscode.Uri | undefined> {
+  /** Shows the finding (given, or the one at the cursor) and returns its title, or undefined. */
+  async explain(uriArg?: unknown, keyArg?: unknown): Promise<string | undefined> {
     const found = typeof uriArg === 'string' && typeof keyArg === 'string' ? this.byKey(uriArg, keyArg) : this.atCursor();
     if (!found) {
       void vscode.window.showInformationMessage('KVM Lens: no finding here to explain; put the cursor on a line with a KVM Lens diagnostic.');
@@ -98,27 +103,46 @@ export class ExplainFinding implements vscode.TextDocumentContentProvider, vscod
     }
     const { finding, documentUri } = found;
     const severity = readSettings().severities[finding.rule];
-    const markdown = explainMarkdown(finding, {
-      link: (file, line) => locationUri(file, documentUri, this.extensionUri).with({ fragment: `L${line}` }).toString(),
-      ...(severity && severity !== 'off' && severity !== finding.severity ? { shownSeverity: severity } : {}),
-    });
-    const page = vscode.Uri.from({ scheme: EXPLAIN_SCHEME, path: `/${explainTitle(finding).replace(/[^\w.()-]+/g, ' ')}.md`, query: finding.key });
-    this.pages.set(page.toString(), markdown);
-    this.changed.fire(page);
-    try {
-      await vscode.commands.executeCommand('markdown.showPreviewToSide', page);
-    } catch {
-      // no markdown preview (a trimmed host): the markdown text, read-only, beside the patch
-      const doc = await vscode.workspace.openTextDocument(page);
-      await vscode.languages.setTextDocumentLanguage(doc, 'markdown');
-      await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true });
+    const page = explainPage(finding, severity && severity !== 'off' && severity !== finding.severity ? { shownSeverity: severity } : {});
+    const root = this.documents.get(documentUri)?.analysis.tree?.root;
+    this.shown = { page, uris: page.places.map((p) => this.placeUri(p.file, documentUri, root)) };
+    if (!this.panel) {
+      this.panel = vscode.window.createWebviewPanel('kvmLens.explain', page.title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true, localResourceRoots: [] });
+      this.panel.onDidDispose(() => { this.panel = undefined; this.shown = undefined; });
+      this.panel.webview.onDidReceiveMessage((m: { place?: unknown }) => { void this.openPlace(m.place); });
     }
-    return page;
+    this.panel.title = page.title;
+    this.panel.webview.html = pageHtml(page, this.panel.webview.cspSource);
+    this.panel.reveal(vscode.ViewColumn.Beside, true);
+    return page.title;
   }
 
-  /** The markdown of a page shown earlier (tests). */
-  pageText(uri: vscode.Uri): string | undefined {
-    return this.pages.get(uri.toString());
+  /** The page shown now (tests). */
+  current(): ShownExplanation | undefined {
+    const s = this.shown;
+    return s && { title: s.page.title, html: s.page.html, places: s.page.places.map((p, i) => ({ label: p.label, uri: s.uris[i]!.toString(), line: p.line })) };
+  }
+
+  /** Opens place `index` of the page shown: a patch line, a C line of the kernel tree, or of the bundled model. */
+  private async openPlace(index: unknown): Promise<string | undefined> {
+    const s = this.shown;
+    if (!s || typeof index !== 'number' || !s.page.places[index]) return undefined;
+    const p = s.page.places[index]!;
+    const uri = s.uris[index]!;
+    const at = new vscode.Position(Math.max(0, p.line - 1), Math.max(0, (p.column ?? 1) - 1));
+    try {
+      await vscode.window.showTextDocument(uri, { selection: new vscode.Range(at, at), viewColumn: vscode.ViewColumn.One });
+    } catch (e) {
+      void vscode.window.showWarningMessage(`KVM Lens: cannot open ${p.label}: ${(e as Error).message}`);
+      return undefined;
+    }
+    return uri.toString();
+  }
+
+  /** A tree-relative path of a series checked against a kernel tree opens in that tree; the rest as the series view opens it. */
+  private placeUri(file: string, documentUri: vscode.Uri, treeRoot: string | undefined): vscode.Uri {
+    if (treeRoot && !isAbsolute(file) && !file.startsWith('builtin-model/')) return vscode.Uri.file(join(treeRoot, file));
+    return locationUri(file, documentUri, this.extensionUri);
   }
 
   private byKey(uri: string, key: string): { finding: Finding; documentUri: vscode.Uri } | undefined {
@@ -143,6 +167,31 @@ export class ExplainFinding implements vscode.TextDocumentContentProvider, vscod
 
   dispose(): void {
     for (const s of this.subscriptions) s.dispose();
-    this.changed.dispose();
+    this.panel?.dispose();
   }
+}
+
+/** The page in a webview: its body, the editor's colours, and a click on a place asking the extension to open it. */
+function pageHtml(page: ExplainPage, cspSource: string): string {
+  const nonce = randomBytes(16).toString('base64');
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'nonce-${nonce}' ${cspSource}; script-src 'nonce-${nonce}';">
+<style nonce="${nonce}">
+body { font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); color: var(--vscode-foreground); padding: 0 1em; line-height: 1.5; }
+code { font-family: var(--vscode-editor-font-family); }
+a { color: var(--vscode-textLink-foreground); cursor: pointer; }
+a:hover { color: var(--vscode-textLink-activeForeground); }
+.message { white-space: pre-wrap; }
+</style></head><body>
+${page.html}
+<script nonce="${nonce}">
+const vscode = acquireVsCodeApi();
+document.addEventListener('click', (e) => {
+  const a = e.target instanceof Element ? e.target.closest('a[data-place]') : null;
+  if (!a) return;
+  e.preventDefault();
+  vscode.postMessage({ place: Number(a.getAttribute('data-place')) });
+});
+</script></body></html>`;
 }

@@ -14,7 +14,7 @@ import { ROOT, DR7_PATCH, poll, isDr7 } from './support';
 interface Node { kind: string; doc?: { uri: vscode.Uri }; docs?: { uri: vscode.Uri }[] }
 interface Api {
   seriesView: { getChildren(node?: Node): Node[]; getTreeItem(node: Node): vscode.TreeItem };
-  explainPage(uri: vscode.Uri): string | undefined;
+  explainPage(): { title: string; html: string; places: { label: string; uri: string; line: number }[] } | undefined;
 }
 
 const label = (item: vscode.TreeItem) => (typeof item.label === 'string' ? item.label : item.label?.label ?? '');
@@ -66,13 +66,23 @@ suite('KVM Lens series view, explain and quick fix', () => {
     assert.ok(!titles.includes('Insert a guest_state_protected guard'), 'not a second copy of the guard the patch removes');
     const explain = actions.find((a) => a.title === 'Explain this finding')!;
     assert.strictEqual(explain.command?.command, 'kvmLens.explainFinding');
-    const page = await vscode.commands.executeCommand<vscode.Uri | undefined>('kvmLens.explainFinding', ...(explain.command?.arguments ?? []));
-    assert.ok(page, 'a page was shown');
-    const text = api.explainPage(page) ?? '';
-    assert.match(text, /^# vmsa-write-after-encryption in svm\\_set\\_dr7\(\)/);
-    assert.match(text, /## The rule/);
-    assert.match(text, /^1\. `KVM_CREATE_VM`.*\[x86\.c:\d+\]\(file:\/\/.*dist\/model\/builtin\/x86\.c#L\d+\)$/m);
-    assert.match(text, /^2\. `KVM_SEV_INIT2`.*\[sev\.c:\d+\]\(file:\/\/.*dist\/model\/builtin\/sev\.c#L\d+\)$/m);
+    const title = await vscode.commands.executeCommand<string | undefined>('kvmLens.explainFinding', ...(explain.command?.arguments ?? []));
+    assert.strictEqual(title, 'vmsa-write-after-encryption in svm_set_dr7()', 'a page was shown');
+    const page = api.explainPage();
+    assert.ok(page);
+    assert.match(page.html, /<h2>The rule<\/h2>/);
+    assert.ok(!/\]\(file:/.test(page.html), 'no markdown file: link left as raw text');
+    // the trace's places open in the editor: the model's C for model steps
+    const create = page.places.findIndex((p) => /^x86\.c:\d+$/.test(p.label));
+    assert.ok(create >= 0, page.places.map((p) => p.label).join(' | '));
+    assert.match(page.places[create]!.uri, /dist\/model\/builtin\/x86\.c$/);
+    const opened = await vscode.commands.executeCommand<string>('kvmLens.explain.openPlace', create);
+    assert.strictEqual(opened, page.places[create]!.uri);
+    assert.strictEqual(vscode.window.activeTextEditor?.document.uri.toString(), page.places[create]!.uri, 'the place is open in the editor');
+    assert.strictEqual(vscode.window.activeTextEditor?.selection.active.line, page.places[create]!.line - 1, 'at its line');
+    // the finding's own place: the patch line
+    assert.strictEqual(page.places[0]!.uri, doc.uri.toString());
+    await vscode.window.showTextDocument(doc);
   });
 
   test('keeping the removed guard clears the DR7 diagnostic; revert brings the patch back', async () => {
