@@ -107,7 +107,8 @@ export class ReviewComments implements vscode.Disposable {
 
   private reviewer(scope: ReviewScope): { name: string; email: string } {
     const c = vscode.workspace.getConfiguration('kvmLens.reviewer');
-    const id = reviewerIdentity({ name: c.get<string>('name', ''), email: c.get<string>('email', '') }, { cwd: dirname(scope.sidecar) });
+    // restricted mode runs no process: git config only in a trusted workspace
+    const id = reviewerIdentity({ name: c.get<string>('name', ''), email: c.get<string>('email', '') }, { cwd: dirname(scope.sidecar), git: vscode.workspace.isTrusted });
     if (id.problem) this.output.appendLine(`review: ${id.problem}`);
     return { name: id.name, email: id.email };
   }

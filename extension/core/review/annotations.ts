@@ -631,9 +631,13 @@ export interface ReviewerIdentity {
   problem?: string;
 }
 
-/** The reviewer: the settings, else `git config user.name`/`user.email`, else an empty name and a problem. */
-export function reviewerIdentity(settings?: { name?: string; email?: string }, opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ReviewerIdentity {
+/**
+ * The reviewer: the settings, else `git config user.name`/`user.email`, else an empty name and a
+ * problem. `git: false` (an untrusted workspace) runs nothing: the settings alone decide.
+ */
+export function reviewerIdentity(settings?: { name?: string; email?: string }, opts: { cwd?: string; env?: NodeJS.ProcessEnv; git?: boolean } = {}): ReviewerIdentity {
   const git = (key: string): string => {
+    if (opts.git === false) return '';
     try {
       return execFileSync('git', ['config', '--get', key], {
         encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000,
@@ -647,7 +651,8 @@ export function reviewerIdentity(settings?: { name?: string; email?: string }, o
   const name = oneLine(settings?.name ?? '') || oneLine(git('user.name'));
   const email = oneLine(settings?.email ?? '') || oneLine(git('user.email'));
   const id: ReviewerIdentity = { name, email };
-  if (name === '') id.problem = 'no reviewer name: set kvmLens.reviewer.name, or `git config --global user.name "Your Name"`';
-  else if (email === '') id.problem = 'no reviewer email: set kvmLens.reviewer.email, or `git config --global user.email you@example.org`';
+  const untrusted = opts.git === false ? ' (git config is not read in an untrusted workspace)' : '';
+  if (name === '') id.problem = `no reviewer name: set kvmLens.reviewer.name, or \`git config --global user.name "Your Name"\`${untrusted}`;
+  else if (email === '') id.problem = `no reviewer email: set kvmLens.reviewer.email, or \`git config --global user.email you@example.org\`${untrusted}`;
   return id;
 }

@@ -3,7 +3,7 @@
 // example series, non-ASCII reviewers, CRLF patch files, and "Add to review" from a finding.
 
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { analyzeSeries, DEFAULT_OPTIONS } from '../../../extension/core/analysis/analyzeSeries';
@@ -292,6 +292,21 @@ describe('reviewer identity', () => {
     const none = reviewerIdentity({}, { cwd: dir, env: { ...env, GIT_CONFIG_GLOBAL: join(dir, 'absent') } });
     assert.equal(none.name, '');
     assert.match(none.problem ?? '', /no reviewer name/);
+  }));
+
+  it('in an untrusted workspace runs no git: the settings alone, and the problem says why', () => withTempDir('kvm-lens-who-', async (dir) => {
+    // a git on PATH that leaves a mark when run: restricted mode must not run it
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'git'), `#!/bin/sh\ntouch ${join(dir, 'ran')}\necho Someone\n`, { mode: 0o755 });
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` };
+    assert.equal(reviewerIdentity({}, { cwd: dir, env }).name, 'Someone', 'trusted: git config is read (this fake git answers)');
+    rmSync(join(dir, 'ran'));
+    const restricted = reviewerIdentity({ email: 'zoe@example.org' }, { cwd: dir, env, git: false });
+    assert.equal(existsSync(join(dir, 'ran')), false, 'no process spawned');
+    assert.equal(restricted.name, '');
+    assert.match(restricted.problem ?? '', /no reviewer name: set kvmLens\.reviewer\.name.*git config is not read in an untrusted workspace/);
+    assert.equal(reviewerIdentity({ name: 'Zoë', email: 'zoe@example.org' }, { cwd: dir, env, git: false }).problem, undefined);
   }));
 });
 
