@@ -75,14 +75,15 @@ export function activate(context: vscode.ExtensionContext): KvmLensApi {
   );
   context.subscriptions.push(new ReviewComments(documents, output));
 
-  const simulation = new SimulationPanel(context.extensionUri, client);
-  context.subscriptions.push(simulation, vscode.commands.registerCommand('kvmLens.openSimulation', async () => {
-    const doc = vscode.window.activeTextEditor?.document;
+  const simulation = new SimulationPanel(context.extensionUri, client, documents);
+  // from a patch's CodeLens: the document and the line the patch starts on
+  context.subscriptions.push(simulation, vscode.commands.registerCommand('kvmLens.openSimulation', async (uri?: vscode.Uri, patchLine?: number) => {
+    const doc = uri instanceof vscode.Uri ? await vscode.workspace.openTextDocument(uri) : vscode.window.activeTextEditor?.document;
     if (!doc || !documents.isSeries(doc)) {
       void vscode.window.showInformationMessage('KVM Lens: open a patch series to simulate it.');
       return undefined;
     }
-    return simulation.open(doc);
+    return simulation.open(doc, typeof patchLine === 'number' ? patchLine : undefined);
   }));
 
   // C files of the kernel tree: hovers and CodeLens (nothing while there is no tree)

@@ -32,7 +32,7 @@ export class PatchCodeLens implements vscode.CodeLensProvider, vscode.Disposable
       if (introduced) parts.push(`${introduced} introduced here`);
       if (fixed) parts.push(`fixes ${fixed}`);
       lenses.push(new vscode.CodeLens(range, { title: `KVM Lens ${parts.join(' · ')}`, command: 'workbench.actions.view.problems', tooltip: 'Show the findings in the Problems panel' }));
-      lenses.push(new vscode.CodeLens(range, { title: 'Simulate', command: 'kvmLens.checkActiveSeries', tooltip: 'Re-run the simulation and show the report with its traces' }));
+      lenses.push(new vscode.CodeLens(range, { title: 'Simulate', command: 'kvmLens.openSimulation', arguments: [doc.uri, p.startLine], tooltip: 'Step an ioctl sequence through the series up to this patch in the simulation panel' }));
     }
     return lenses;
   }

@@ -39,11 +39,15 @@ function firstNonSpace(text: string, from: number): number {
   return i < text.length ? i : from;
 }
 
-export function relatedStep(step: TraceStep, index: number, documentFile: string): RelatedData {
-  const file = step.location.file;
-  const target: RelatedData['target'] = file === documentFile ? { kind: 'file', path: file }
+/** Where a location's file is: the document or another file on disk, a file of the built-in model, or a path relative to the workspace (a kernel tree). */
+export function targetOf(file: string, documentFile: string): RelatedData['target'] {
+  return file === documentFile ? { kind: 'file', path: file }
     : file.startsWith(MODEL_PREFIX) ? { kind: 'model', file: file.slice(MODEL_PREFIX.length) }
       : /^(\/|[A-Za-z]:)/.test(file) ? { kind: 'file', path: file } : { kind: 'workspace', path: file };
+}
+
+export function relatedStep(step: TraceStep, index: number, documentFile: string): RelatedData {
+  const target = targetOf(step.location.file, documentFile);
   const l = Math.max(0, step.location.line - 1);
   const vcpu = step.vcpu === null ? '' : ` (vcpu ${step.vcpu})`;
   return { target, range: { startLine: l, startCharacter: 0, endLine: l, endCharacter: 200 }, message: `${index + 1}. ${step.operation}${vcpu}: ${step.note}` };

@@ -8,6 +8,7 @@ import type { TreeAnalysis, TreeRequest } from '../translate/treeAnalysis';
 import type { TreeSeriesRequest } from '../translate/treeSeriesAnalysis';
 import type { WorkerRequest } from './analysisWorker';
 import type { SequenceRequest, SequenceResult } from '../translate/sequenceSimulation';
+import type { PatchRef, WhatIfValues } from '../translate/simulationWhatIf';
 import type { WhatIfResult } from '../translate/whatIf';
 
 interface Pending { key: string; work: WorkerRequest; resolve: (r: unknown) => void; reject: (e: Error) => void }
@@ -46,9 +47,9 @@ export class AnalysisClient {
     return this.enqueue(`sequence:${request.file}`, { kind: 'sequence', request }) as Promise<SequenceResult | undefined>;
   }
 
-  /** The findings that appear or vanish under other assumptions. */
-  whatIf(request: DocumentRequest, assumptions: Record<string, string>): Promise<WhatIfResult | undefined> {
-    return this.enqueue(`whatif:${request.file}`, { kind: 'whatIf', request, assumptions }) as Promise<WhatIfResult | undefined>;
+  /** The findings that appear or vanish under other what-if values (the series up to `through`, when given). */
+  whatIf(request: DocumentRequest & { through?: PatchRef }, values: WhatIfValues): Promise<WhatIfResult | undefined> {
+    return this.enqueue(`whatif:${request.file}`, { kind: 'whatIf', request, values }) as Promise<WhatIfResult | undefined>;
   }
 
   private enqueue(key: string, work: WorkerRequest): Promise<unknown> {
