@@ -28,10 +28,10 @@
 
   function render() {
     renderTitle();
-    renderWhatIf();
-    renderSequence();
     renderStepper();
     renderSteps();
+    renderWhatIf();
+    renderSequence();
     report();
   }
 

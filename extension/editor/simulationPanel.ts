@@ -309,10 +309,10 @@ export class SimulationPanel implements vscode.Disposable {
 </head>
 <body>
 <header id="title" aria-live="polite"></header>
-<section id="whatif" aria-label="what-if assumptions"></section>
-<section id="sequence" aria-label="ioctl sequence"></section>
 <section id="stepper" aria-label="state after the current step"></section>
 <section id="steps" aria-label="steps"></section>
+<section id="whatif" aria-label="what-if assumptions"></section>
+<section id="sequence" aria-label="ioctl sequence"></section>
 <script nonce="${nonce}" src="${media('simulation.js')}"></script>
 </body>
 </html>`;
