@@ -37,6 +37,14 @@ suite('KVM Lens features on the example series', () => {
     const text = hovers.flatMap((h) => h.contents).map((c) => (typeof c === 'string' ? c : c.value)).join('\n');
     assert.match(text, /svm_set_dr7\(\)/);
     assert.match(text, /Reached by: .*KVM_RUN/);
+    // and on the hunk header that names the function, and on the write itself
+    const lines = doc.getText().split('\n');
+    for (const re of [/^@@ .* svm_set_dr7\(/, /^ \tsvm->vmcb->save\.dr7 = value;/]) {
+      const at = lines.findIndex((l) => re.test(l));
+      assert.ok(at >= 0, String(re));
+      const more = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, new vscode.Position(at, 2));
+      assert.match(more.flatMap((h) => h.contents).map((c) => (typeof c === 'string' ? c : c.value)).join('\n'), /writes DR7 in the VMCB save area/, `hover at ${lines[at]}`);
+    }
   });
 
   test('CodeLens above the patch counts its findings and offers Simulate', async () => {

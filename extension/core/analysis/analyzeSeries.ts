@@ -148,17 +148,22 @@ function describeSeriesFunctions(code: CodeBase, seriesFiles: Set<string>): Func
   for (const name of code.changed) {
     const fn = code.functions.get(name);
     if (!fn) continue;
+    const summary = formatSummary(summarizeFunction(fn));
+    const reachedBy = [...new Set(reach.get(name) ?? [])].sort();
+    const origin = isModelFile(fn.loc.file) ? 'series+model' : 'series';
+    // every patch that shows the function, over all the lines it shows it on (its @@ line included)
+    const spans = [...(code.spans.get(name) ?? [])].filter(([file]) => seriesFiles.has(file));
+    if (spans.length) {
+      for (const [file, { from, to }] of spans) out.push({ name, origin, file, line: from, endLine: to, summary, reachedBy });
+      continue;
+    }
     const lines = seriesLines(fn.body, seriesFiles);
     if (fn.touched && seriesFiles.has(fn.touched.file)) lines.push({ file: fn.touched.file, line: fn.touched.line });
     if (fn.loc.change === undefined && seriesFiles.has(fn.loc.file)) lines.push({ file: fn.loc.file, line: fn.loc.line }, { file: fn.loc.file, line: fn.endLine });
     if (lines.length === 0) continue;
     const file = lines[0].file;
     const inFile = lines.filter((l) => l.file === file).map((l) => l.line);
-    out.push({
-      name, origin: isModelFile(fn.loc.file) ? 'series+model' : 'series', file,
-      line: inFile.reduce((a, b) => Math.min(a, b)), endLine: inFile.reduce((a, b) => Math.max(a, b)),
-      summary: formatSummary(summarizeFunction(fn)), reachedBy: [...new Set(reach.get(name) ?? [])].sort(),
-    });
+    out.push({ name, origin, file, line: inFile.reduce((a, b) => Math.min(a, b)), endLine: inFile.reduce((a, b) => Math.max(a, b)), summary, reachedBy });
   }
   return out.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
 }

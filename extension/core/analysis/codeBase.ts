@@ -35,6 +35,8 @@ export class CodeBase {
     readonly tables: Map<string, FunctionTable['entries']> = new Map(),
     /** Each function's source lines as they stand after the patches so far, where known: what a hunk's context must agree with. */
     readonly texts: Map<string, string[]> = new Map(),
+    /** Where each function shows in the patches: per patch file, its first and last line (a hunk's @@ line naming it included). */
+    readonly spans: Map<string, Map<string, { from: number; to: number }>> = new Map(),
   ) {}
 
   static fromModel(model: BuiltinModel): CodeBase {
@@ -42,7 +44,8 @@ export class CodeBase {
   }
 
   clone(): CodeBase {
-    return new CodeBase(new Map(this.functions), new Map(this.ops), [...this.addedOperations], [...this.removedOperations], new Set(this.changed), new Map(this.tables), new Map(this.texts));
+    const spans = new Map([...this.spans].map(([k, v]) => [k, new Map(v)]));
+    return new CodeBase(new Map(this.functions), new Map(this.ops), [...this.addedOperations], [...this.removedOperations], new Set(this.changed), new Map(this.tables), new Map(this.texts), spans);
   }
 }
 
@@ -125,6 +128,7 @@ function mergeHunk(
   const firstChange = (fn: FunctionIr): Loc | undefined => firstChangedLoc(fn.body);
   for (const fn of post) {
     touched.add(fn.name);
+    noteSpan(next, fn, post, hunk, patch.file);
     const change = firstChange(fn);
     if (!fn.truncated) {
       // the patch holds the function from signature to closing brace: it replaces the entry
@@ -193,6 +197,26 @@ function applyOpsTableLines(next: CodeBase, hunk: Hunk): void {
     if (l.kind === 'added') next.ops.set(m[1], m[2]);
     else if (l.kind === 'removed' && next.ops.get(m[1]) === m[2]) next.ops.delete(m[1]);
   }
+}
+
+/**
+ * The lines of the patch that show `fn`: a whole function from its signature to its brace; a
+ * fragment from the @@ line that names it (the hunk starts inside it) to its last line in the hunk.
+ */
+function noteSpan(next: CodeBase, fn: FunctionIr, post: readonly FunctionIr[], hunk: Hunk, file: string): void {
+  const last = hunk.lines[hunk.lines.length - 1]?.patchLine ?? hunk.headerPatchLine;
+  const from = fn.truncated && sectionNames(hunk, fn.name) ? hunk.headerPatchLine : fn.loc.line;
+  // a fragment's end is not in what was parsed: up to the next function the hunk shows, else the hunk's end
+  const following = post.filter((o) => o !== fn && !o.truncated && o.loc.line > from).map((o) => o.loc.line - 1);
+  const to = fn.truncated ? Math.min(last, ...following) : Math.min(Math.max(fn.endLine, from), last);
+  const spans = next.spans.get(fn.name) ?? new Map<string, { from: number; to: number }>();
+  const had = spans.get(file);
+  spans.set(file, had ? { from: Math.min(had.from, from), to: Math.max(had.to, to) } : { from, to });
+  next.spans.set(fn.name, spans);
+}
+
+function sectionNames(hunk: Hunk, name: string): boolean {
+  return new RegExp(`\\b${name.replace(/[$]/g, '\\$&')}\\s*\\(`).test(hunk.section);
 }
 
 /** The hunk's lines from the first to the last line any of these statements starts on: the part of the hunk inside the function. */

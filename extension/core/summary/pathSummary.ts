@@ -5,10 +5,16 @@ import type { Callee, Expr, FunctionIr, Loc, Stmt } from './ir';
 import { flagKey } from './idioms';
 import { labelTail } from './irKeys';
 
-export interface Guard { text: string; holds: boolean; loc: Loc }
+export interface Guard {
+  text: string;
+  holds: boolean;
+  loc: Loc;
+  /** The condition is a call's result kept in a local (`ret = f(); if (ret)`): nonzero is its error. */
+  result?: true;
+}
 
 export type Effect =
-  | { kind: 'vmsa-write' | 'vmsa-read'; state: string; loc: Loc }
+  | { kind: 'vmsa-write' | 'vmsa-read'; state: string; area?: 'page' | 'vmcb'; loc: Loc }
   | { kind: 'flag'; flag: string; value: string; loc: Loc }
   | { kind: 'call'; callee: string; indirect: boolean; loc: Loc }
   | { kind: 'firmware'; command: string; loc: Loc };
@@ -107,7 +113,15 @@ export function summarizeFunction(fn: FunctionIr): FunctionSummary {
       case 'if': {
         const text = s.text.replace(/\s+/g, ' ').replace(/^\((.*)\)$/, '$1');
         const condEffects = effectsOf(s.cond);
-        const withGuard = (holds: boolean) => open.map((p) => ({ ...p, effects: append(p.effects, condEffects), guards: append(p.guards, [{ text, holds, loc: s.loc }]) }));
+        // a local tested as it is says what it holds on this path: two results both called "ret" read apart
+        const said = (p: Partial, holds: boolean): Guard => {
+          const negated = s.cond.k === 'not';
+          const local = s.cond.k === 'read' && s.cond.ref.k === 'local' ? s.cond : s.cond.k === 'not' && s.cond.arg.k === 'read' && s.cond.arg.ref.k === 'local' ? s.cond.arg : undefined;
+          const value = local?.ref.k === 'local' ? localValue(p.locals, local.ref.name) : undefined;
+          if (value === undefined) return { text, holds, loc: s.loc };
+          return { text: value, holds: negated ? !holds : holds, loc: s.loc, ...(/^[A-Za-z_]\w*\(/.test(value) ? { result: true as const } : {}) };
+        };
+        const withGuard = (holds: boolean) => open.map((p) => ({ ...p, effects: append(p.effects, condEffects), guards: append(p.guards, [said(p, holds)]) }));
         const a = walk(s.then, withGuard(true));
         const b = s.else ? walk(s.else, withGuard(false)) : { done: [], open: withGuard(false), jumps: [] };
         return { done: a.done.concat(b.done), open: cap(a.open.concat(b.open)), jumps: a.jumps.concat(b.jumps) };
@@ -207,11 +221,11 @@ function calleeText(c: Callee): { callee: string; indirect: boolean } {
 export function effectsOf(e: Expr): Effect[] {
   switch (e.k) {
     case 'read':
-      return e.ref.k === 'vmsa' ? [{ kind: 'vmsa-read', state: e.ref.field, loc: e.loc }] : [];
+      return e.ref.k === 'vmsa' ? [{ kind: 'vmsa-read', state: e.ref.field, area: e.ref.area, loc: e.loc }] : [];
     case 'assign': {
       const value = effectsOf(e.value);
       if (!e.target) return value;
-      if (e.target.k === 'vmsa') return [...value, { kind: 'vmsa-write', state: e.target.field, loc: e.loc }];
+      if (e.target.k === 'vmsa') return [...value, { kind: 'vmsa-write', state: e.target.field, area: e.target.area, loc: e.loc }];
       if (e.target.k === 'flag') return [...value, { kind: 'flag', flag: flagKey(e.target), value: e.value.k === 'const' ? String(e.value.value) : e.value.k === 'opaque' || e.value.k === 'read' || e.value.k === 'call' ? e.value.text : '?', loc: e.loc }];
       return value;
     }
@@ -231,19 +245,76 @@ export function effectsOf(e: Expr): Effect[] {
 }
 
 /** A summary as short lines for a hover: one line per path, guards then effects then the end. */
-export function formatSummary(s: FunctionSummary, maxPaths = 6): string[] {
-  const lines = s.paths.slice(0, maxPaths).map((p, i) => {
-    const guards = p.guards.map((g) => `${g.holds ? '' : 'not '}(${g.text})`).join(' and ');
-    const effects = p.effects.filter((e) => e.kind !== 'call').map(effectText);
-    const calls = p.effects.filter((e) => e.kind === 'call').map(effectText);
-    const parts = [guards ? `when ${guards}` : 'always'];
-    if (effects.length) parts.push(effects.join(', '));
-    if (calls.length) parts.push(`calls ${[...new Set(calls)].slice(0, 6).join(', ')}${calls.length > 6 ? ', ...' : ''}`);
-    parts.push(p.end.kind === 'error' ? `returns ${p.end.value}` : p.end.kind === 'success' ? `succeeds${p.end.value && p.end.value !== 'void' ? ` (${p.end.value})` : ''}` : `returns ${p.end.value || 'a value'}`);
-    return `${i + 1}. ${parts.join('; ')}`;
+/** Paths a hover shows; the rest are counted. */
+export const SHOWN_PATHS = 4;
+
+/**
+ * The summary as a reviewer would say it, a sentence per path: "refuses with -EINVAL when
+ * vcpu->arch.guest_state_protected", "otherwise writes DR7 (VMCB save area); returns 0". A path
+ * whose one condition is the previous path's turned around reads "otherwise"; repeated effects
+ * are said once; at most `maxPaths` paths, then how many more there are.
+ */
+export function formatSummary(s: FunctionSummary, maxPaths = SHOWN_PATHS): string[] {
+  const lines: string[] = [];
+  s.paths.slice(0, maxPaths).forEach((p, i) => {
+    const prev = s.paths[i - 1];
+    const otherwise = prev !== undefined && p.guards.length === prev.guards.length && p.guards.length > 0
+      && p.guards.every((g, k) => (k < p.guards.length - 1 ? g.text === prev.guards[k]!.text && g.holds === prev.guards[k]!.holds : g.text === prev.guards[k]!.text && g.holds !== prev.guards[k]!.holds));
+    const when = p.guards.length === 0 ? '' : otherwise ? 'otherwise' : `when ${p.guards.map(guardText).join(' and ')}`;
+    const effects = sayEffects(p.effects);
+    // a void function's end says nothing unless nothing else is said; a failed call's result handed on is "its error"
+    const failed = p.guards.find((g) => g.result && g.holds && g.text === p.end.value);
+    const end = p.end.kind === 'error' ? `refuses with ${p.end.value}` : failed ? 'returns its error'
+      : p.end.kind === 'success' ? (p.end.value && p.end.value !== 'void' ? `returns ${p.end.value}` : effects ? '' : 'returns')
+        : `returns ${p.end.value || 'a value'}`;
+    // an early return with nothing done first leads with how it ends, as a reviewer says it
+    const sentence = effects === '' && end !== '' && when !== '' && !otherwise ? `${end} ${when}`
+      : [otherwise || !when ? when : `${when},`, [effects, end].filter(Boolean).join('; ')].filter(Boolean).join(' ');
+    lines.push(sentence);
   });
-  if (s.paths.length > maxPaths || s.truncated) lines.push(`(${s.paths.length}${s.truncated ? '+' : ''} paths; ${maxPaths} shown)`);
+  const more = s.paths.length - Math.min(s.paths.length, maxPaths);
+  if (more > 0 || s.truncated) lines.push(`and ${more}${s.truncated ? '+' : ''} more path${more === 1 && !s.truncated ? '' : 's'}`);
   return lines;
+}
+
+function guardText(g: Guard): string {
+  const t = g.text.trim().replace(/^\((.*)\)$/s, '$1');
+  // a call's result kept in a local and tested as it is: nonzero is its error, as kernel functions return them
+  if (g.result) return `${t} ${g.holds ? 'fails' : 'succeeds'}`;
+  return g.holds ? t : `not ${/^[\w>.-]+$/.test(t) ? t : `(${t})`}`;
+}
+
+/** A path's effects in words, each said once, in the order they happen: writes and reads by state, flags, firmware, a few calls. */
+function sayEffects(effects: readonly Effect[]): string {
+  const parts: string[] = [];
+  const seen = new Set<string>();
+  const writes: string[] = [];
+  const reads: string[] = [];
+  const calls: string[] = [];
+  for (const e of effects) {
+    const key = `${e.kind}:${effectText(e)}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (e.kind === 'vmsa-write') writes.push(stateName(e.state, e.area));
+    else if (e.kind === 'vmsa-read') reads.push(stateName(e.state, e.area));
+    else if (e.kind === 'call') calls.push(`${e.callee}()`);
+    else parts.push(effectText(e));
+  }
+  if (reads.length) parts.unshift(`reads ${list(reads)}`);
+  if (writes.length) parts.unshift(`writes ${list(writes)}`);
+  if (calls.length) parts.push(`calls ${list(calls.slice(0, 4))}${calls.length > 4 ? ` and ${calls.length - 4} more` : ''}`);
+  return parts.join(', ');
+}
+
+/** The state names the summary uses, as a reader knows them. */
+function stateName(state: string, area?: 'page' | 'vmcb'): string {
+  if (state === 'VMCB_SAVE') return "KVM's VMCB save area";
+  if (state === 'VMSA') return 'the VMSA page';
+  return area === 'vmcb' ? `${state} in the VMCB save area` : area === 'page' ? `${state} in the VMSA page` : state;
+}
+
+function list(xs: readonly string[]): string {
+  return xs.length <= 1 ? xs.join('') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`;
 }
 
 function effectText(e: Effect): string {
@@ -251,7 +322,7 @@ function effectText(e: Effect): string {
     case 'vmsa-write': return `writes ${e.state}`;
     case 'vmsa-read': return `reads ${e.state}`;
     case 'flag': return `sets ${e.flag.replace(/^(vcpu|vm)\./, '')} = ${e.value}`;
-    case 'firmware': return `firmware ${e.command}`;
+    case 'firmware': return `asks the firmware for ${e.command}`;
     case 'call': return `${e.callee}()`;
   }
 }

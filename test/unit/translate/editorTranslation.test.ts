@@ -50,7 +50,13 @@ describe('a document analysed as a series', () => {
     assert.equal(dr7.file, '/ws/rfc.mbx');
     assert.deepEqual(dr7.reachedBy, ['KVM_RUN', 'KVM_SET_DEBUGREGS', 'KVM_SET_GUEST_DEBUG']);
     assert.ok(dr7.summary.some((l) => /writes DR7/.test(l)), dr7.summary.join('\n'));
-    assert.match(MBOX.split('\n')[dr7.line - 1], /^-.*guest_state_protected/, 'hovering the removed guard shows it');
+    // any line of the function in the patch: its hunk header, the removed guard, the write itself
+    const lines = MBOX.split('\n');
+    const shown = (re: RegExp) => { const i = lines.findIndex((l, k) => k + 1 >= dr7.line && re.test(l)) + 1; return i >= dr7.line && i <= dr7.endLine; };
+    assert.match(lines[dr7.line - 1]!, /^@@ .* svm_set_dr7\(/, 'from the hunk header that names it');
+    assert.ok(shown(/^-.*guest_state_protected/), 'the removed guard');
+    assert.ok(shown(/^ \tsvm->vmcb->save\.dr7 = value;/), 'the write itself');
+    assert.match(dr7.summary.join('\n'), /^writes DR7 in the VMCB save area$/m, 'a reviewer\'s sentence, the place named');
   });
 
   it('settings change the verdict: severity off hides a rule, an assumption makes a finding vanish', async () => {
