@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { applyPatchInMemory, formatHunkHeader, patchLineOfNewLine, type PatchApplyResult } from '../../../extension/core/tree/applyInMemory';
 import { parseSeriesText } from '../../../extension/core/series/seriesReader';
 import type { Patch } from '../../../extension/core/series/types';
+import { hunk, modify } from '../support/diffText';
 
 const ROOT = join(__dirname, '../../..');
 const MODEL = join(ROOT, 'extension/core/model/builtin');
@@ -21,16 +22,6 @@ const MODEL_TREE: ReadonlyMap<string, string> = new Map([
 // ---------------------------------------------------------------- building patches
 
 /** A hunk whose header counts are computed from its body ("\ No newline" lines not counted). */
-function hunk(oldStart: number, newStart: number, body: string[], section = ''): string {
-  const oldCount = body.filter((l) => l[0] === ' ' || l[0] === '-').length;
-  const newCount = body.filter((l) => l[0] === ' ' || l[0] === '+').length;
-  return `@@ -${oldStart},${oldCount} +${newStart},${newCount} @@${section ? ` ${section}` : ''}\n${body.join('\n')}\n`;
-}
-
-function modify(path: string, ...hunks: string[]): string {
-  return `diff --git a/${path} b/${path}\nindex 1111111..2222222 100644\n--- a/${path}\n+++ b/${path}\n${hunks.join('')}`;
-}
-
 /** A plain git diff (no mail headers) becomes one Patch; its subject is the file name. */
 function parse(text: string, file = 'test.patch'): Patch {
   const { patches, problems } = parseSeriesText(file, text);

@@ -8,6 +8,7 @@ import { applyPatchInMemory } from '../../../extension/core/tree/applyInMemory';
 import { LineOrigins } from '../../../extension/core/tree/lineOrigins';
 import { parseSeriesText } from '../../../extension/core/series/seriesReader';
 import type { Patch } from '../../../extension/core/series/types';
+import { hunk, modify } from '../support/diffText';
 
 const FILE = 'arch/x86/kvm/svm/svm.c';
 const BASE = [
@@ -26,16 +27,6 @@ const BASE = [
 /** A mail of format-patch's shape with one diff; hunks as written (counts computed). */
 function mail(n: number, subject: string, diffs: string): string {
   return `From 000000000000000000000000000000000000000${n} Mon Sep 17 00:00:00 2001\nFrom: A U Thor <a@example.org>\nSubject: [PATCH ${n}/3] ${subject}\n\n${subject}.\n---\n${diffs}-- \n2.43.0\n\n`;
-}
-
-function hunk(oldStart: number, newStart: number, body: string[], section = ''): string {
-  const oldCount = body.filter((l) => l[0] === ' ' || l[0] === '-').length;
-  const newCount = body.filter((l) => l[0] === ' ' || l[0] === '+').length;
-  return `@@ -${oldStart},${oldCount} +${newStart},${newCount} @@${section ? ` ${section}` : ''}\n${body.join('\n')}\n`;
-}
-
-function modify(path: string, ...hunks: string[]): string {
-  return `diff --git a/${path} b/${path}\nindex 1111111..2222222 100644\n--- a/${path}\n+++ b/${path}\n${hunks.join('')}`;
 }
 
 /** Applies the patches of one mbox text in order, as TreeSession.analyze does, and follows the lines. */
