@@ -31,3 +31,5 @@ await build({ ...common, entryPoints: [join(root, 'extension/extension.ts')], ou
 await build({ ...common, entryPoints: [join(root, 'extension/worker/analysisWorker.ts')], outfile: join(root, 'dist/analysisWorker.js') });
 // Integration suite (run inside VS Code by scripts/run-vscode-tests.mjs); mocha comes from node_modules.
 await build({ ...common, entryPoints: [join(root, 'test/integration/*.ts')], outdir: join(root, 'dist/test/integration'), external: ['vscode', 'mocha'] });
+// The restricted-mode suite, in its own folder so the main run does not pick it up (scripts/run-restricted-tests.mjs).
+await build({ ...common, entryPoints: [join(root, 'test/integration/restricted/*.ts')], outdir: join(root, 'dist/test/integration/restricted'), external: ['vscode', 'mocha'] });

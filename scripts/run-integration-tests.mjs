@@ -28,11 +28,14 @@ if (setup.status !== 0) {
 }
 if (setup.stderr.trim()) process.stderr.write(setup.stderr);
 
-// The suite against the repository, then (when it passed) the packed .vsix installed in the host
-// (scripts/run-vsix-test.mjs, about 20 s more; KVM_LENS_SKIP_VSIX=1 leaves it out).
-const steps = [[join(root, 'scripts/run-vscode-tests.mjs'), ...process.argv.slice(2)]];
+// The suite against the repository, then (each when the one before passed) the restricted-mode
+// suite in an untrusted workspace (scripts/run-restricted-tests.mjs, one more host launch) and
+// the packed .vsix installed in the host (scripts/run-vsix-test.mjs, about 20 s more;
+// KVM_LENS_SKIP_VSIX=1 leaves it out).
+const verbose = process.argv.slice(2).filter((a) => a === '--verbose');
+const steps = [[join(root, 'scripts/run-vscode-tests.mjs'), ...process.argv.slice(2)], [join(root, 'scripts/run-restricted-tests.mjs'), ...verbose]];
 if (process.env.KVM_LENS_SKIP_VSIX === '1') console.log('vsix test skipped: KVM_LENS_SKIP_VSIX=1');
-else steps.push([join(root, 'scripts/run-vsix-test.mjs'), ...process.argv.slice(2).filter((a) => a === '--verbose')]);
+else steps.push([join(root, 'scripts/run-vsix-test.mjs'), ...verbose]);
 let current;
 // Pass a cancel on so the runner can end code-server's process group itself.
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => current?.kill(sig));

@@ -11,7 +11,9 @@
 // Env: EXT_DEV (extension folder, default repo root), EXT_TESTS (suite index.js, default
 // dist/test/integration/index.js), TEST_WORKSPACE (default repo root), INSTALLED_EXTENSIONS_DIR
 // (extensions installed with code-server --install-extension; then no development path is
-// loaded), TEST_TIMEOUT_MS, VERBOSE=1, KEEP_TEST_TMP=1, VSCODE_HOST_DIR, CHROMIUM.
+// loaded), TEST_UNTRUSTED=1 (workspace trust on and the folder not trusted: restricted mode, no
+// prompt), TEST_HOST_PATH (directories put first on the PATH of code-server and so of its
+// extension host), TEST_TIMEOUT_MS, VERBOSE=1, KEEP_TEST_TMP=1, VSCODE_HOST_DIR, CHROMIUM.
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -26,6 +28,8 @@ const EXT_TESTS = resolve(process.env.EXT_TESTS || join(ROOT, 'dist/test/integra
 const WORKSPACE = resolve(process.env.TEST_WORKSPACE || ROOT);
 const INSTALLED = process.env.INSTALLED_EXTENSIONS_DIR ? resolve(process.env.INSTALLED_EXTENSIONS_DIR) : undefined;
 const TIMEOUT_MS = Number(process.env.TEST_TIMEOUT_MS || 180_000);
+const UNTRUSTED = process.env.TEST_UNTRUSTED === '1';
+const HOST_PATH = process.env.TEST_HOST_PATH;
 
 const argv = process.argv.slice(2);
 const option = (name) => {
@@ -86,7 +90,13 @@ function writeSettings(userData) {
     'extensions.ignoreRecommendations': true,
     'git.enabled': false,
     'git.autoRepositoryDetection': false,
-    'security.workspace.trust.enabled': false,
+    // trusted unless the run is about restricted mode; then it opens restricted without asking
+    ...(UNTRUSTED ? {
+      'security.workspace.trust.enabled': true,
+      'security.workspace.trust.startupPrompt': 'never',
+      'security.workspace.trust.untrustedFiles': 'open',
+      'security.workspace.trust.banner': 'never',
+    } : { 'security.workspace.trust.enabled': false }),
     // tests edit documents in memory; nothing may reach the repository or a shared tree on disk
     'files.autoSave': 'off',
     'files.hotExit': 'off',
@@ -98,7 +108,7 @@ async function startCodeServer(tmp, port) {
     CODE_SERVER,
     '--bind-addr', `127.0.0.1:${port}`,
     '--auth', 'none',
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+    '--disable-telemetry', '--disable-update-check', ...(UNTRUSTED ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override',
     '--user-data-dir', join(tmp, 'user-data'),
     '--extensions-dir', INSTALLED ?? join(tmp, 'extensions'),
@@ -106,10 +116,15 @@ async function startCodeServer(tmp, port) {
     // A built VS Code ignores the test payload unless the smoke-test driver is on; code-server
     // refuses --enable-smoke-test-driver itself but passes it through this way.
     '--vscode-option', 'enable-smoke-test-driver',
+    // the extension host takes a login shell's environment, whose profile may set PATH afresh;
+    // a PATH given here must reach the host as it is
+    ...(HOST_PATH ? ['--vscode-option', 'force-disable-user-env'] : []),
     WORKSPACE,
   ];
   // detached: its own process group, so cleanup ends the server and its extension host together
-  const cs = spawn(NODE24, args, { env: childEnv(tmp), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const env = childEnv(tmp);
+  if (HOST_PATH) env.PATH = `${HOST_PATH}:${env.PATH ?? ''}`;
+  const cs = spawn(NODE24, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const log = createWriteStream(join(tmp, 'code-server.log'));
   await new Promise((res, rej) => {
     const timer = setTimeout(() => rej(new Error('code-server did not listen within 60 s')), 60_000);
