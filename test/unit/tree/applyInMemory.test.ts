@@ -487,5 +487,7 @@ test('a 365 kB file with 30 hunks (all at an offset, one failing) applies in a f
   assert.ok(f.hunks.every((h) => !h.applied || (h.offset === 40 && h.fuzz === 0)));
   assert.equal(r.problems.length, 1);
   assertLineMap(r, text);
-  assert.ok(times[2]! < 50, `median ${times[2]!.toFixed(2)} ms`);
+  // a bound on the algorithm, not a speed target (npm run bench measures those): a search that
+  // rescans the file per hunk takes seconds here; a loaded 2-core machine takes ~60 ms at worst
+  assert.ok(times[2]! < 250, `median ${times[2]!.toFixed(2)} ms`);
 });
