@@ -115,8 +115,8 @@ describe('bytes that are not what they claim', () => {
     assert.equal(r.code, 0, r.stderr);
     const [entry] = JSON.parse(r.stdout) as { status: string; summary: string; details: string }[];
     assert.equal(entry!.status, 'warn', 'a clean patch read from a guess at its text is worth a look');
-    assert.match(entry!.summary, /not valid UTF-8; read as Latin-1/);
-    assert.match(entry!.details, /<stdin>:\d+: warning: invalid UTF-8/);
+    assert.match(entry!.summary, /invalid UTF-8; this message was read as Latin-1/);
+    assert.match(entry!.details, /WARNING: invalid UTF-8; this message was read as Latin-1 \(line \d+ of the mail\)/);
     assert.ok(!entry!.details.includes('\uFFFD'), 'no replacement characters');
   });
 });
