@@ -287,8 +287,10 @@ function verdict(items: B4Item[]): { status: B4Outcome['status']; summary: strin
   if (input.length) parts.push(`${plural(input.length, 'problem')} with the mail (${input[0]!.message}${input.length > 1 ? '; ...' : ''})`);
   const status = errors.length ? 'fail' : parts.length ? 'warn' : 'pass';
   if (status === 'pass') {
-    const notes = items.filter((i) => i.kind === 'note' || i.kind === 'pre-existing').length;
-    parts.push(notes ? `no errors or warnings (${plural(notes, 'note')})` : 'no findings');
+    const before = of('pre-existing').length;
+    const notes = of('note').length;
+    const counts = [...(before ? [`${before} pre-existing`] : []), ...(notes ? [plural(notes, 'note')] : [])];
+    parts.push(`${before ? 'no findings of its own' : 'no findings'}${counts.length ? ` (${counts.join('; ')})` : ''}`);
   }
   return { status, summary: parts.join('; '), items };
 }

@@ -14,7 +14,8 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { build } from 'esbuild';
 import { makeKernelSeriesRepo, type KernelSeriesRepo } from '../support/kernelSeriesRepo';
-import { asB4Pipes, b4DetailEntries, b4JsonResults, b4TextResults, gitTopLevel, postImageLine, runAsB4, shlexSplit } from './b4CheckRules';
+import { runB4Check } from '../../../extension/cli/b4Check';
+import { asB4Pipes, b4DetailEntries, b4JsonResults, b4TextResults, gitTopLevel, postImageLine, runAsB4, shlexSplit, type CommandRun } from './b4CheckRules';
 import { EXAMPLE_DIR, ROOT, TEST_TIMEOUT_MS } from './cliHarness';
 
 const T = { timeout: TEST_TIMEOUT_MS };
@@ -143,5 +144,80 @@ describe('kvm-lens b4-check as b4 runs it, in a kernel checkout', () => {
     const [result] = b4JsonResults(await runAsB4(cmd!, asB4Pipes(messages[1]!, '8bit'), plain, env));
     assert.equal(result!.status, 'fail');
     assert.match(result!.summary, /; checked on the built-in model \(the working directory is in no kernel checkout\)$/);
+  });
+});
+
+/** In process, with the checkout as the working directory: the verdict is the patch's own. */
+async function inCheckout(mail: Buffer, args: string[]): Promise<CommandRun> {
+  let out = '';
+  let err = '';
+  const code = await runB4Check(args, { out: (t) => { out += t; }, err: (t) => { err += t; }, stdin: async () => ({ ok: true, bytes: mail }), cwd: topdir });
+  return { code, stdout: Buffer.from(out), stderr: Buffer.from(err) };
+}
+
+/** A mail of what the working tree changes against HEAD (a patch written on top of the applied series); the tree is put back. */
+function patchOnTop(file: string, edit: (text: string) => string, subject: string): string {
+  const path = join(topdir, file);
+  const before = readFileSync(path, 'utf8');
+  writeFileSync(path, edit(before));
+  try {
+    const diff = execFileSync('git', ['diff', '--', file], { cwd: topdir, env, encoding: 'utf8' });
+    return `From: A Reviewer <reviewer@example.org>\nSubject: [PATCH] ${subject}\n\nA change on top.\n\nSigned-off-by: A Reviewer <reviewer@example.org>\n---\n${diff}-- \n2.39.5\n`;
+  } finally {
+    writeFileSync(path, before);
+  }
+}
+
+describe('in a kernel checkout: the patch\'s own verdict', () => {
+  it('a finding the checkout already has without the patch is context: pass, nothing printed', T, async () => {
+    // the checkout has the series applied: svm_set_dr7() already writes DR7 unguarded
+    const mail = patchOnTop('arch/x86/kvm/x86.c', (t) => t.replace('/* VM creation (KVM_CREATE_VM):', '/* VM creation (KVM_CREATE_VM, the type decides):'), 'KVM: x86: Say more about VM creation');
+    const text = await inCheckout(Buffer.from(mail), ['--text']);
+    assert.deepEqual(b4TextResults(text), [{ flag: 'success', text: 'passed all checks' }]);
+    const [result] = b4JsonResults(await inCheckout(Buffer.from(mail), []));
+    assert.equal(result!.status, 'pass');
+    assert.equal(result!.summary, `no findings of its own (1 pre-existing); checked on its exact base: the working tree of ${topdir}`);
+    const entries = b4DetailEntries(result!.details)!;
+    assert.deepEqual(entries.map((e) => e.status), ['pass', 'pass']);
+    assert.match(entries[1]!.description, /^arch\/x86\/kvm\/svm\/svm\.c:\d+: \(pre-existing, not this patch's\) error: svm_set_dr7\(\) writes VMSA-backed DR7 .*\[vmsa-write-after-encryption\]\n {4}1\. KVM_CREATE_VM/);
+  });
+
+  it('a hunk that does not apply to its exact base is a warning at its C line; one applied with fuzz too', T, async () => {
+    // a removed line the base does not have: the blob is found, the hunk cannot go in, nothing of it is analysed
+    const broken = messages[1]!.replace('-\tif (vcpu->arch.guest_state_protected)\n', '-\tif (vcpu->arch.guest_state_protected && !vcpu->arch.debug)\n');
+    assert.notEqual(broken, messages[1]);
+    const hunk = /^@@ -\d+,\d+ \+(\d+),\d+ @@/m.exec(broken)!;
+    const run = await inCheckout(asB4Pipes(broken, '8bit'), ['--text']);
+    assert.equal(run.stderr.toString(), '');
+    const lines = run.stdout.toString().split('\n').filter((l) => l !== '');
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0]!, new RegExp(`^arch/x86/kvm/svm/svm\\.c:${hunk[1]}: WARNING: arch/x86/kvm/svm/svm\\.c @@ .*: hunk does not apply to arch/x86/kvm/svm/svm\\.c: `));
+    assert.deepEqual(b4TextResults(run).map((r) => r.flag), ['warning']);
+    const [result] = b4JsonResults(await inCheckout(asB4Pipes(broken, '8bit'), []));
+    assert.equal(result!.status, 'warn');
+    assert.match(result!.summary, /^1 hunk not applying cleanly to the tree; checked on its exact base: /);
+
+    // a context line the base does not have: applied with fuzz, analysed, and said
+    const fuzzy = messages[1]!.replace(' \tstruct vcpu_svm *svm = to_svm(vcpu);\n', ' \tstruct vcpu_svm *svm = to_svm_vcpu(vcpu);\n');
+    const fuzzed = await inCheckout(asB4Pipes(fuzzy, '8bit'), ['--text']);
+    const both = fuzzed.stdout.toString().split('\n').filter((l) => l !== '');
+    assert.deepEqual(both.map((l) => / (ERROR|WARNING): /.exec(l)?.[1]), ['ERROR', 'WARNING'], both.join('\n'));
+    assert.match(both[1]!, new RegExp(`^arch/x86/kvm/svm/svm\\.c:${hunk[1]}: WARNING: .*: applied with fuzz \\d$`));
+    assert.deepEqual(b4TextResults(fuzzed).map((r) => r.flag), ['fail', 'warning']);
+  });
+
+  it('a C file outside the KVM sources the tree is read for: a warning beside the finding', T, async () => {
+    const mixed = messages[1]!.replace('\n-- \n', [
+      '', 'diff --git a/drivers/crypto/ccp/sev-dev.c b/drivers/crypto/ccp/sev-dev.c', 'index 1111111..2222222 100644', '--- a/drivers/crypto/ccp/sev-dev.c', '+++ b/drivers/crypto/ccp/sev-dev.c',
+      '@@ -10,3 +10,3 @@ static int sev_cmd_buffer_len(int cmd)', ' {', '-\tint n = 0;', '+\tint n = 1;', ' \treturn n;', '-- ', '',
+    ].join('\n'));
+    const run = await inCheckout(asB4Pipes(mixed, '8bit'), ['--text']);
+    const lines = run.stdout.toString().split('\n').filter((l) => l !== '');
+    const dr7 = postImageLine(mixed, 'svm->vmcb->save.dr7 = value;');
+    const out = postImageLine(mixed, 'int n = 1;');
+    assert.equal(lines.length, 2, lines.join('\n'));
+    assert.match(lines[0]!, new RegExp(`^${dr7.file}:${dr7.line}: ERROR: .*\\[vmsa-write-after-encryption\\]$`));
+    assert.equal(lines[1], `${out.file}:${out.line}: WARNING: not analysed: this C file is outside the KVM sources kvm-lens simulates (arch/x86/kvm without vmx/, arch/x86/include/asm/kvm*.h, virt/kvm) [analysis-incomplete]`);
+    assert.deepEqual(b4TextResults(run).map((r) => r.flag), ['fail', 'warning']);
   });
 });
