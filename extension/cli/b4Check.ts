@@ -245,14 +245,28 @@ async function analyse(series: Series, patch: Patch, lines: MailLines, inputItem
     items = [...r.items, ...patchOnlyCoverage(patch, report, lines, r.notedLines).items];
   }
   const base = basePhrase(report.base, root, modelWhy);
-  const all = sortItems([{ status: 'pass', kind: 'base', message: report.base?.line ?? `base: the built-in model (${modelWhy})`, trace: [] }, ...inputItems, ...items]);
+  const all = sortItems([{ status: 'pass', kind: 'base', message: report.base?.line ?? `base: the built-in model (${modelWhy})`, trace: [] }, ...inputItems, ...collapseNotes(items, patch, root)]);
   const v = verdict(all);
   return { ...v, summary: `${v.summary}; checked ${base}`, nothingToCheck: false };
 }
 
+/**
+ * Notes on code the patch does not touch (a whole tree has dozens: lines that did not parse,
+ * bounds that cut a path) are one entry in the details, not one each: they are the tree's, not
+ * the patch's, and `kvm-lens check --tree` lists them.
+ */
+function collapseNotes(items: B4Item[], patch: Patch, root: string | undefined): B4Item[] {
+  const files = new Set(patch.diffs.flatMap((d) => [d.oldPath, d.newPath]).filter((f): f is string => f !== null));
+  const elsewhere = items.filter((i) => i.kind === 'note' && !(i.place && files.has(i.place.file)));
+  if (elsewhere.length <= 1) return items;
+  const kept = items.filter((i) => !elsewhere.includes(i));
+  const how = root === undefined ? 'kvm-lens check on the patch lists them' : `kvm-lens check --tree ${root} lists them`;
+  return [...kept, { status: 'pass', kind: 'note', message: `${plural(elsewhere.length, 'note')} on code this patch does not change (${how})`, trace: [] }];
+}
+
 function sortItems(items: B4Item[]): B4Item[] {
   // what decides first, then what the check ran on, then the rest of the context
-  const rank = (i: B4Item): number => (i.status === 'fail' ? 0 : i.status === 'warn' ? 1 : i.kind === 'base' ? 2 : 3);
+  const rank = (i: B4Item): number => (i.status === 'fail' ? 0 : i.status === 'warn' ? 1 : i.kind === 'base' ? 2 : i.kind !== 'note' ? 3 : i.place ? 4 : 5);
   return [...items].sort((a, b) => rank(a) - rank(b)
     || (a.place?.file ?? '').localeCompare(b.place?.file ?? '') || (a.place?.line ?? 0) - (b.place?.line ?? 0));
 }
