@@ -242,7 +242,7 @@ async function analyse(series: Series, patch: Patch, lines: MailLines, inputItem
     // b4 calls us once per patch, again on every re-run: an identical message is answered from the cache
     report = await analyzeSeries(series, DEFAULT_OPTIONS, 0, ReportCache.open([]));
     const r = reportItems({ report, patch, mode: 'model', lines });
-    items = [...r.items, ...patchOnlyCoverage(patch, report, lines, r.notedLines).items];
+    items = [...r.items, ...patchOnlyCoverage(patch, report, lines, r.notedLines)];
   }
   const base = basePhrase(report.base, root, modelWhy);
   const all = sortItems([{ status: 'pass', kind: 'base', message: report.base?.line ?? `base: the built-in model (${modelWhy})`, trace: [] }, ...inputItems, ...collapseNotes(items, patch, root)]);

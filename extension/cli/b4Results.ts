@@ -90,11 +90,6 @@ function firstChangedCode(h: Hunk): Hunk['lines'][number] | undefined {
   return h.lines.find((l) => l.kind !== 'context' && isCodeLine(l.text));
 }
 
-export interface Coverage {
-  /** A warning per hunk whose change the patch-only analysis did not simulate, and per C file it does not read. */
-  items: B4Item[];
-}
-
 /**
  * Patch-only mode: which changed code of the mail the analysis placed in a function it
  * simulated. A hunk whose changed code lies in no such function (the header names none, the
@@ -102,7 +97,7 @@ export interface Coverage {
  * function) is one 'warn' item, so a patch the analysis could not see is never a pass. Hunks a
  * note already speaks for are left to the note.
  */
-export function patchOnlyCoverage(patch: Patch, report: AnalysisReport, lines: MailLines, notedLines: Set<number>): Coverage {
+export function patchOnlyCoverage(patch: Patch, report: AnalysisReport, lines: MailLines, notedLines: Set<number>): B4Item[] {
   const spans = (report.functions ?? []).filter((f) => f.file === STDIN_NAME);
   const modelHas = new Set(report.origins.map((o) => o.function));
   const items: B4Item[] = [];
@@ -127,7 +122,7 @@ export function patchOnlyCoverage(patch: Patch, report: AnalysisReport, lines: M
       items.push({ status: 'warn', kind: 'not-analysed', place: lines.place(first.patchLine), message: `not analysed: ${why}`, rule: 'analysis-incomplete', trace: [], ...(fn ? { function: fn } : {}) });
     }
   }
-  return { items };
+  return items;
 }
 
 function headerText(h: Hunk): string {
