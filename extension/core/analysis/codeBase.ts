@@ -133,7 +133,7 @@ function mergeHunk(
     if (!fn.truncated) {
       // the patch holds the function from signature to closing brace: it replaces the entry
       next.functions.set(fn.name, { ...fn, ...(change ? { touched: change } : {}) });
-      next.texts.set(fn.name, hunk.lines.filter((l) => l.kind !== 'removed' && l.patchLine >= fn.loc.line && l.patchLine <= fn.endLine).map((l) => l.text));
+      next.texts.set(fn.name, linesBetween(hunk, fn.loc.line, fn.endLine).filter((l) => l.kind !== 'removed').map((l) => l.text));
       noteDepthCut(fn.name, fn, patch, label, notes);
       next.changed.add(fn.name);
       continue;
@@ -206,9 +206,13 @@ function applyOpsTableLines(next: CodeBase, hunk: Hunk): void {
 function noteSpan(next: CodeBase, fn: FunctionIr, post: readonly FunctionIr[], hunk: Hunk, file: string): void {
   const last = hunk.lines[hunk.lines.length - 1]?.patchLine ?? hunk.headerPatchLine;
   const from = fn.truncated && sectionNames(hunk, fn.name) ? hunk.headerPatchLine : fn.loc.line;
-  // a fragment's end is not in what was parsed: up to the next function the hunk shows, else the hunk's end
-  const following = post.filter((o) => o !== fn && !o.truncated && o.loc.line > from).map((o) => o.loc.line - 1);
-  const to = fn.truncated ? Math.min(last, ...following) : Math.min(Math.max(fn.endLine, from), last);
+  // a fragment's end is not in what was parsed: up to the next function the hunk shows, else the
+  // hunk's end (only a fragment looks: a hunk of thousands of whole functions stays linear)
+  let to = Math.min(Math.max(fn.endLine, from), last);
+  if (fn.truncated) {
+    to = last;
+    for (const o of post) if (o !== fn && !o.truncated && o.loc.line > from) to = Math.min(to, o.loc.line - 1);
+  }
   const spans = next.spans.get(fn.name) ?? new Map<string, { from: number; to: number }>();
   const had = spans.get(file);
   spans.set(file, had ? { from: Math.min(had.from, from), to: Math.max(had.to, to) } : { from, to });
@@ -219,12 +223,23 @@ function sectionNames(hunk: Hunk, name: string): boolean {
   return new RegExp(`\\b${name.replace(/[$]/g, '\\$&')}\\s*\\(`).test(hunk.section);
 }
 
+/** The hunk's lines on patch lines `from`..`to` (a hunk's lines are in patch-line order: found by bisection, so a hunk of many functions stays linear). */
+function linesBetween(hunk: Hunk, from: number, to: number): Hunk['lines'] {
+  const lines = hunk.lines;
+  let lo = 0;
+  let hi = lines.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (lines[mid]!.patchLine < from) lo = mid + 1; else hi = mid; }
+  const out: Hunk['lines'] = [];
+  for (let i = lo; i < lines.length && lines[i]!.patchLine <= to; i++) out.push(lines[i]!);
+  return out;
+}
+
 /** The hunk's lines from the first to the last line any of these statements starts on: the part of the hunk inside the function. */
 function hunkLinesOf(hunk: Hunk, stmts: Stmt[]): Hunk['lines'] {
   let lo = Infinity;
   let hi = -Infinity;
   for (const top of stmts) forEachStmt(top, (x) => { if (x.loc.change) { lo = Math.min(lo, x.loc.line); hi = Math.max(hi, x.loc.line); } });
-  return hunk.lines.filter((l) => l.patchLine >= lo && l.patchLine <= hi);
+  return linesBetween(hunk, lo, hi);
 }
 
 /** Whether added statements have a neighbour to go next to: the hunk shows some statement of the function besides its own. */
