@@ -6,10 +6,12 @@ import { closeSync, constants as fsConstants, existsSync, openSync, writeFileSyn
 import { join } from 'node:path';
 import { DEFAULT_MAX_INPUT_BYTES, errnoText, readRegularFile } from '../core/io/boundedRead';
 import { parseReviewText } from '../core/review/annotations';
+import { exportB4Review } from '../core/review/b4ReviewExport';
 import { composeReplyBatch } from '../core/review/replyComposer';
 import { splitAddressList } from '../core/review/mailHeaders';
 import type { ReviewFile } from '../core/review/types';
 import { readSeries } from '../core/series/seriesReader';
+import type { Series } from '../core/series/types';
 import { parseByteSize } from './args';
 import { EXIT_BAD_INPUT, EXIT_CLEAN, exitStatusHelp } from './exitStatus';
 import { inputsPhrase, problemLine, shown } from './messages';
@@ -24,6 +26,8 @@ export interface ReplyOptions {
   inputs: string[];
   annotations?: string;
   out?: string;
+  /** Write b4 review's import files (identity.txt, series.txt, NNNN.txt) here instead of .eml files. */
+  b4Review?: string;
   to: string[];
   cc: string[];
   force: boolean;
@@ -35,6 +39,7 @@ export interface ReplyOptions {
 
 export function replyUsage(): string {
   return `Usage: kvm-lens reply <inputs...> --annotations FILE --out DIR [options]
+       kvm-lens reply <inputs...> --annotations FILE --b4-review DIR [options]
 
 Writes one mailing-list reply (.eml) per patch that has comments or trailers in the
 review sidecar FILE, plus one to the cover letter for series-wide trailers.
@@ -42,6 +47,10 @@ review sidecar FILE, plus one to the cover letter for series-wide trailers.
 Options:
   --annotations FILE  the review sidecar (JSON) holding the annotations
   --out DIR           directory for the .eml files (created when missing)
+  --b4-review DIR     instead, write the review as \`b4 review\` imports it: identity.txt,
+                      series.txt, 0001.txt... (quoted diff, comments unquoted, trailers
+                      first in the note); b4 reads DIR = .git/b4-review/<tip>, <tip> from
+                      \`git rev-parse b4/review/<change-id>\`
   --to ADDR           another To: address; may be repeated
   --cc ADDR           a Cc: address; may be repeated
   --date ISO-DATE     Date of the replies (default: now)
@@ -68,7 +77,7 @@ export function parseReplyArgs(argv: string[]): { ok: true; options: ReplyOption
     if (arg === '--debug') continue; // read by main, which reports internal errors
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
     const name = eq >= 0 ? arg.slice(0, eq) : arg;
-    if (!['--annotations', '--out', '--to', '--cc', '--date', '--max-input-size'].includes(name)) return fail(`unknown option ${name}`);
+    if (!['--annotations', '--out', '--b4-review', '--to', '--cc', '--date', '--max-input-size'].includes(name)) return fail(`unknown option ${name}`);
     let value = eq >= 0 ? arg.slice(eq + 1) : undefined;
     if (value === undefined) {
       const next = argv[i + 1];
@@ -79,6 +88,7 @@ export function parseReplyArgs(argv: string[]): { ok: true; options: ReplyOption
     if (value === '') return fail(`${name} needs a value`);
     if (name === '--annotations') o.annotations = value;
     else if (name === '--out') o.out = value;
+    else if (name === '--b4-review') o.b4Review = value;
     // "a@x, b@y" is two recipients, as a mail client reads it
     else if (name === '--to') for (const a of splitAddressList(value)) o.to.push(a);
     else if (name === '--cc') for (const a of splitAddressList(value)) o.cc.push(a);
@@ -95,7 +105,8 @@ export function parseReplyArgs(argv: string[]): { ok: true; options: ReplyOption
   if (o.help) return { ok: true, options: o };
   if (o.inputs.length === 0) return fail('needs at least one patch, mbox or directory');
   if (o.annotations === undefined) return fail('needs --annotations FILE');
-  if (o.out === undefined) return fail('needs --out DIR');
+  if (o.out !== undefined && o.b4Review !== undefined) return fail('takes --out DIR or --b4-review DIR, not both');
+  if (o.out === undefined && o.b4Review === undefined) return fail('needs --out DIR (or --b4-review DIR)');
   return { ok: true, options: o };
 }
 
@@ -132,6 +143,8 @@ export async function replyCommand(argv: string[], io: ReplyIo): Promise<number>
     return EXIT_BAD_INPUT;
   }
 
+  if (o.b4Review !== undefined) return writeB4Review(series, review, o, io, failed);
+
   const composed = composeReplyBatch(series, review, { ...(o.date ? { date: o.date } : {}), to: o.to, cc: o.cc });
   for (const w of composed.warnings) io.err(`kvm-lens reply: warning: ${shown(w)}\n`);
   if (composed.replies.length === 0) {
@@ -153,18 +166,49 @@ export async function replyCommand(argv: string[], io: ReplyIo): Promise<number>
     }
   }
   for (const r of composed.replies) {
-    const file = join(dir, r.fileName);
     for (const w of r.warnings) io.err(`kvm-lens reply: warning: ${shown(w)}\n`);
-    try {
-      // --force replaces a regular file; it never writes through a symbolic link planted in DIR
-      const fd = openSync(file, o.force ? OVERWRITE_NO_FOLLOW : 'wx');
-      try { writeFileSync(fd, r.text); } finally { closeSync(fd); }
-    } catch (e) {
-      io.err(`kvm-lens reply: ${shown(file)}: cannot write (${errnoText(e)})\n`);
+    if (!writeOne(join(dir, r.fileName), r.text, o.force, io)) return EXIT_BAD_INPUT;
+  }
+  return failed ? EXIT_BAD_INPUT : EXIT_CLEAN;
+}
+
+/** Writes one file and names it on stdout; false (reported) when it cannot. */
+function writeOne(file: string, text: string, force: boolean, io: ReplyIo): boolean {
+  try {
+    // --force replaces a regular file; it never writes through a symbolic link planted in DIR
+    const fd = openSync(file, force ? OVERWRITE_NO_FOLLOW : 'wx');
+    try { writeFileSync(fd, text); } finally { closeSync(fd); }
+  } catch (e) {
+    io.err(`kvm-lens reply: ${shown(file)}: cannot write (${errnoText(e)})\n`);
+    return false;
+  }
+  io.out(`${shown(file)}\n`);
+  return true;
+}
+
+/** --b4-review DIR: the files b4 review imports (core/review/b4ReviewExport.ts). */
+function writeB4Review(series: Series, review: ReviewFile, o: ReplyOptions, io: ReplyIo, failed: boolean): number {
+  const exported = exportB4Review(series, review, o.date ? { date: o.date } : {});
+  if (exported.error !== undefined) { io.err(`kvm-lens reply: ${shown(exported.error)}\n`); return EXIT_BAD_INPUT; }
+  for (const w of exported.warnings) io.err(`kvm-lens reply: warning: ${shown(w)}\n`);
+  if (exported.files.size <= 1) {
+    io.err('kvm-lens reply: nothing to export: no open annotation or trailer matches this series\n');
+    return failed ? EXIT_BAD_INPUT : EXIT_CLEAN;
+  }
+  const dir = o.b4Review!;
+  const notMade = makeDirectory(dir);
+  if (notMade !== undefined) {
+    io.err(`kvm-lens reply: --b4-review ${shown(dir)}: cannot create the directory (${shown(notMade)})\n`);
+    return EXIT_BAD_INPUT;
+  }
+  if (!o.force) {
+    const existing = [...exported.files.keys()].map((n) => join(dir, n)).filter((f) => existsSync(f));
+    if (existing.length > 0) {
+      io.err(`kvm-lens reply: not overwriting ${inputsPhrase(existing)} (use --force)\n`);
       return EXIT_BAD_INPUT;
     }
-    io.out(`${shown(file)}\n`);
   }
+  for (const [name, text] of exported.files) if (!writeOne(join(dir, name), text, o.force, io)) return EXIT_BAD_INPUT;
   return failed ? EXIT_BAD_INPUT : EXIT_CLEAN;
 }
 

@@ -21,6 +21,8 @@ export interface ComposeOptions {
   date?: Date;
   to?: string[];
   cc?: string[];
+  /** Leave the trailer lines out of the body (they are still in `trailerLines`); default false. */
+  omitTrailers?: boolean;
 }
 
 export interface ComposedReply {
@@ -31,6 +33,12 @@ export interface ComposedReply {
   text: string;
   /** Problems with this reply: not threaded, comments whose line was not found. */
   warnings: string[];
+  /** The body alone (attribution, quote, comments, trailers unless omitted), LF line ends. */
+  body: string;
+  /** The trailer lines this reply gives, e.g. "Reviewed-by: Ada <ada@example.org>". */
+  trailerLines: string[];
+  /** How many comments it holds (0: a reply for trailers only). */
+  comments: number;
 }
 
 export interface ComposeResult {
@@ -294,9 +302,10 @@ function composeOne(s: Pending, series: Series, signer: Signer, opts: ComposeOpt
     }
   }
   while (body.length > 0 && body[body.length - 1] === '') body.pop();
-  if (s.trailers.length > 0 && signer.trailerId !== undefined) {
+  const trailerLines = signer.trailerId === undefined ? [] : s.trailers.map((t) => `${t.key}: ${signer.trailerId}`);
+  if (trailerLines.length > 0 && !opts.omitTrailers) {
     body.push('');
-    for (const t of s.trailers) body.push(`${t.key}: ${signer.trailerId}`);
+    for (const t of trailerLines) body.push(t);
   }
   // drop the blank line that would follow a comment before a quote block twice
   const bodyText = collapseBlankRuns(body).map(escapeControl).join('\n') + '\n';
@@ -322,7 +331,7 @@ function composeOne(s: Pending, series: Series, signer: Signer, opts: ComposeOpt
   const key: PatchKey = { title: p.title, index: number };
   if (p.messageId) key.messageId = p.messageId;
   if (diffId) key.diffId = diffId;
-  return { patch: key, fileName: `${String(number).padStart(4, '0')}-re-${slug(p.title)}.eml`, text: h.join('\n') + '\n\n' + bodyText, warnings };
+  return { patch: key, fileName: `${String(number).padStart(4, '0')}-re-${slug(p.title)}.eml`, text: h.join('\n') + '\n\n' + bodyText, warnings, body: bodyText, trailerLines: trailerLines.map(escapeControl), comments: s.annotations.length };
 }
 
 /** The right side of a Message-Id: the reviewer's mail domain, as a mail client would use; without an address, a reserved one. */
