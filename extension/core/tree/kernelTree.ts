@@ -415,7 +415,8 @@ function firstBadUtf8Line(buf: Buffer): number {
   return at < 0 ? 1 : text.slice(0, at).split('\n').length;
 }
 
-function byPath(a: { path: string }, b: { path: string }): number {
+/** Tree files in the order LocatedTree keeps them (code-unit order of their paths). */
+export function byPath(a: { path: string }, b: { path: string }): number {
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 

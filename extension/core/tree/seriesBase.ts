@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import type { Series } from '../series/types';
 import { GitRepository } from './gitRepository';
-import { decodeSource, inKvmScope, KVM_SCOPE, MAX_FILE_BYTES, X86_KVM_MARKER, type LocatedTree, type TreeFile, type TreeProblem } from './kernelTree';
+import { byPath, decodeSource, inKvmScope, KVM_SCOPE, MAX_FILE_BYTES, X86_KVM_MARKER, type LocatedTree, type TreeFile, type TreeProblem } from './kernelTree';
 
 export type BaseSource = 'base-commit' | 'blobs' | 'working-tree';
 
@@ -55,11 +55,20 @@ export interface FindBaseOptions {
 export async function findSeriesBase(located: LocatedTree, series: Series, options: FindBaseOptions): Promise<{ located: LocatedTree; base: SeriesBase }> {
   const where = located.root;
   const preimages = seriesPreimages(series);
-  const byPath = new Map(located.files.map((f) => [f.path, f]));
-  const matchesWorkTree = (format: 'sha1' | 'sha256') => [...preimages].filter(([p, id]) => {
-    const f = byPath.get(p);
-    return f !== undefined && gitBlobId(Buffer.from(f.text, 'utf8'), format).startsWith(id);
-  }).length;
+  const workFiles = new Map(located.files.map((f) => [f.path, f]));
+  // the changed files whose working-tree text is already their pre-image: hashed once
+  let hashed: { format: string; same: Set<string> } | undefined;
+  const sameAsWorkTree = (format: 'sha1' | 'sha256'): Set<string> => {
+    if (hashed?.format !== format) {
+      const same = new Set([...preimages].filter(([p, id]) => {
+        const f = workFiles.get(p);
+        return f !== undefined && gitBlobId(Buffer.from(f.text, 'utf8'), format).startsWith(id);
+      }).map(([p]) => p));
+      hashed = { format, same };
+    }
+    return hashed.same;
+  };
+  const matchesWorkTree = (format: 'sha1' | 'sha256') => sameAsWorkTree(format).size;
   const baseCommit = series.baseCommit?.id;
   const workTree = (exact: number, why: string): { located: LocatedTree; base: SeriesBase } => ({
     located,
@@ -74,7 +83,10 @@ export async function findSeriesBase(located: LocatedTree, series: Series, optio
     : exact === preimages.size ? `, whose ${counted(exact)} the series changes are its exact pre-images (blob ids match)`
       : `; ${preimages.size - exact} of the ${counted(preimages.size)} the series changes differ from the series' pre-images, so patches apply with fuzz or not at all`;
 
-  if (!options.git) return workTree(matchesWorkTree('sha1'), `${worktreeVerdict(matchesWorkTree('sha1'))} (git not run: the workspace is not trusted)`);
+  if (!options.git) {
+    const exact = matchesWorkTree('sha1');
+    return workTree(exact, `${worktreeVerdict(exact)} (git not run: the workspace is not trusted)`);
+  }
   const opened = await GitRepository.open(where);
   if (!opened.ok) {
     const exact = matchesWorkTree('sha1');
@@ -83,7 +95,6 @@ export async function findSeriesBase(located: LocatedTree, series: Series, optio
   const repo = opened.repo;
   const prefix = path.relative(repo.top, where).split(path.sep).filter(Boolean).join('/');
   const inRepo = (rel: string) => (prefix ? `${prefix}/${rel}` : rel);
-  const wtExact = matchesWorkTree(repo.objectFormat);
 
   // why base-commit was not used, for the line ("" without one)
   let commitWhy = !baseCommit ? '' : repo.shallow
@@ -117,7 +128,7 @@ export async function findSeriesBase(located: LocatedTree, series: Series, optio
           : differing.length === 0 ? ` (the ${counted(preimages.size)} the series changes are there as its blob ids say)`
             : ` (${fromBlobs ? `${counted(fromBlobs)} the series changes differ there and were taken from their blobs` : ''}${fromBlobs && exact < preimages.size ? '; ' : ''}${exact < preimages.size ? `${preimages.size - exact} of the ${counted(preimages.size)} the series changes are neither there nor in the repository as its blob ids say` : ''})`;
         return {
-          located: { root: where, files: [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)), problems },
+          located: { root: where, files: [...files.values()].sort(byPath), problems },
           base: {
             source: 'base-commit', exact: exact === preimages.size, commit, preimages: { total: preimages.size, exact },
             line: `base: base-commit ${short(commit)} in ${where}${agree}`,
@@ -130,6 +141,8 @@ export async function findSeriesBase(located: LocatedTree, series: Series, optio
   }
 
   if (preimages.size === 0) return workTree(0, `${worktreeVerdict(0)}${commitWhy ? ` (${commitWhy})` : ''}`);
+  // only now: a base read from base-commit never needed the working tree's hashes
+  const wtExact = matchesWorkTree(repo.objectFormat);
   if (wtExact === preimages.size) return workTree(wtExact, `${worktreeVerdict(wtExact)}${commitWhy ? ` (${commitWhy})` : ''}`);
 
   // the working tree is not the base (a series already applied with b4 shazam, a newer checkout): take the pre-images from the blobs
@@ -140,17 +153,17 @@ export async function findSeriesBase(located: LocatedTree, series: Series, optio
     return workTree(wtExact, `${worktreeVerdict(wtExact)} (${why}${commitNote()})`);
   }
   const problems = [...located.problems];
-  const files = new Map(byPath);
+  const files = new Map(workFiles);
   let exact = 0;
   for (const [p, id] of preimages) {
     const full = blobs.get(id);
     const buf = full ? texts.get(full) : undefined;
     if (buf) { files.set(p, treeFile(where, p, buf, problems)); exact++; }
-    else if (byPath.has(p) && gitBlobId(Buffer.from(byPath.get(p)!.text, 'utf8'), repo.objectFormat).startsWith(id)) exact++;
+    else if (sameAsWorkTree(repo.objectFormat).has(p)) exact++;
   }
   const missing = preimages.size - exact;
   return {
-    located: { root: where, files: [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)), problems },
+    located: { root: where, files: [...files.values()].sort(byPath), problems },
     base: {
       source: 'blobs', exact: missing === 0, preimages: { total: preimages.size, exact },
       line: `base: blobs of ${counted(exact)} the series changes found in ${where}, the other KVM sources from its working tree`
