@@ -62,7 +62,18 @@ export class SeriesDocuments implements vscode.Disposable {
     if (doc.languageId === 'diff') return true;
     if (!readSettings().seriesFiles.some((glob) => vscode.languages.match({ pattern: glob }, doc) > 0)) return false;
     // a reply (the ones Compose writes, one saved from a mail client) quotes a patch; it is not one
-    return !isReviewReply(doc.getText());
+    return !this.isReply(doc);
+  }
+
+  /** Per document version: isSeries is asked on every keystroke, and the text need not be read again for each. */
+  private readonly replies = new WeakMap<vscode.TextDocument, { version: number; reply: boolean }>();
+
+  private isReply(doc: vscode.TextDocument): boolean {
+    const known = this.replies.get(doc);
+    if (known?.version === doc.version) return known.reply;
+    const reply = isReviewReply(doc.getText());
+    this.replies.set(doc, { version: doc.version, reply });
+    return reply;
   }
 
   reanalyseAll(): void {
