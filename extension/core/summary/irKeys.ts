@@ -38,6 +38,17 @@ export function stmtKey(s: Stmt): string {
   }
 }
 
+/** Child statement lists of a statement as they are (a single-statement branch as a list of one), without changing it. */
+export function childLists(s: Stmt): Stmt[][] {
+  switch (s.k) {
+    case 'block': return [s.body];
+    case 'if': return s.else ? [[s.then], [s.else]] : [[s.then]];
+    case 'loop': return [[s.body]];
+    case 'switch': return s.cases.map((c) => c.body);
+    default: return [];
+  }
+}
+
 /** Child statement lists of a statement, for walking and editing in place. */
 export function childBlocks(s: Stmt): Stmt[][] {
   switch (s.k) {

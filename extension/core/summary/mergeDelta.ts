@@ -8,7 +8,7 @@
 // is rebuilt in one pass at the end (splicing as we go made a long hunk quadratic).
 import type { FunctionIr, Stmt } from './ir';
 import { limitIrDepth } from './irDepth';
-import { childBlocks, stmtKey } from './irKeys';
+import { childBlocks, childLists, stmtKey } from './irKeys';
 
 export interface MergeResult {
   fn: FunctionIr;
@@ -87,16 +87,6 @@ function pushChildren(stack: { s: Stmt; parent: Stmt | null }[], s: Stmt, parent
   for (let l = lists.length - 1; l >= 0; l--) {
     const list = lists[l];
     for (let i = list.length - 1; i >= 0; i--) stack.push({ s: list[i], parent });
-  }
-}
-
-function childLists(s: Stmt): Stmt[][] {
-  switch (s.k) {
-    case 'block': return [s.body];
-    case 'if': return s.else ? [[s.then], [s.else]] : [[s.then]];
-    case 'loop': return [[s.body]];
-    case 'switch': return s.cases.map((c) => c.body);
-    default: return [];
   }
 }
 

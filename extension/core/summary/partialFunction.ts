@@ -3,7 +3,7 @@
 // text of the function does not match the hunk's context and removed lines, so merging would
 // put the change in the wrong place or keep a line the patch removes.
 import type { Expr, FunctionIr, Loc, Stmt } from './ir';
-import { forEachStmt, stmtKey } from './irKeys';
+import { childLists, forEachStmt, stmtKey } from './irKeys';
 
 /** Code the hunk does not show: its condition and value are unknown, so both ways are taken. */
 function unseen(loc: Loc, returnsVoid: boolean): Stmt {
@@ -146,17 +146,8 @@ function flattenShown(list: Stmt[]): Stmt[] {
     if (s.k === 'label' || s.k === 'break' || s.k === 'continue') return;
     out.push(s);
     if (s.loc.change === 'removed') return;
-    forEachChild(s, visit);
+    for (const list of childLists(s)) list.forEach(visit);
   };
   list.forEach(visit);
   return out;
-}
-
-function forEachChild(s: Stmt, visit: (s: Stmt) => void): void {
-  switch (s.k) {
-    case 'if': visit(s.then); if (s.else) visit(s.else); break;
-    case 'loop': visit(s.body); break;
-    case 'switch': for (const c of s.cases) c.body.forEach(visit); break;
-    default: break;
-  }
 }
