@@ -213,6 +213,7 @@ export function usageText(): string {
   return `Usage: ${PROGRAM} check <inputs...> [options]
        ${PROGRAM} reply <inputs...> --annotations FILE --out DIR [--to/--cc ADDR]...
        ${PROGRAM} b4-check [--text] [--tree DIR | --no-tree] < message.eml
+       ${PROGRAM} b4-review import|export <inputs...> [--annotations FILE] [--branch NAME]
        ${PROGRAM} --help | --version
 
 Simulates the AMD SEV-ES vCPU lifecycle over a KVM patch series and reports code paths

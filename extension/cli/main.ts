@@ -5,6 +5,7 @@
 import type { BoundedRead } from '../core/io/boundedRead';
 import { parseCheckArgs } from './args';
 import { readProcessStdin, runB4Check } from './b4Check';
+import { b4ReviewCommand, parseB4ReviewArgs } from './b4Review';
 import { checkCommand } from './checkCommand';
 import { EXIT_BAD_INPUT, EXIT_INTERNAL } from './exitStatus';
 import { internalErrorText, wantsDebug } from './internalError';
@@ -41,6 +42,10 @@ export function processIo(): CliIo {
 /** What the command was working on, for the line that reports an internal error. */
 function subjectOf(argv: string[]): string {
   if (argv[0] === 'b4-check') return 'checking the message on standard input';
+  if (argv[0] === 'b4-review') {
+    const r = parseB4ReviewArgs(argv.slice(1));
+    return r.ok && r.options.inputs.length ? `moving the review of ${inputsPhrase(r.options.inputs)} ${r.options.action === 'import' ? 'from' : 'to'} b4 review` : 'moving a review to or from b4 review';
+  }
   if (argv[0] === 'reply') {
     const r = parseReplyArgs(argv.slice(1));
     return r.ok && r.options.inputs.length ? `composing replies to ${inputsPhrase(r.options.inputs)}` : 'composing replies';
@@ -60,6 +65,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   try {
     if (argv[0] === 'reply') code = await replyCommand(argv.slice(1), guarded);
     else if (argv[0] === 'b4-check') code = await runB4Check(argv.slice(1), guarded);
+    else if (argv[0] === 'b4-review') code = await b4ReviewCommand(argv.slice(1), guarded);
     else code = await checkCommand(argv, guarded);
   } catch (e) {
     err(internalErrorText(e, subjectOf(argv), debug));

@@ -158,6 +158,15 @@ export function anchorAt(patch: Patch, patchLine: number, fileText?: string): Li
   return hit && toAnchor(hit);
 }
 
+/**
+ * The lines of the commit message (or the whole cover letter) as the patch file shows them, in
+ * order: what a reply quotes above the diff and what b4 numbers as `:message` lines.
+ */
+export function messageLinesOf(patch: Patch, fileText?: string): { patchLine: number; text: string }[] {
+  const files = new FileLines(fileText === undefined ? undefined : new Map([[patch.file, fileText]]));
+  return messageLines(patch, files.get(patch.file)).map((a) => ({ patchLine: a.patchLine, text: a.text }));
+}
+
 // ---------------------------------------------------------------- validation
 
 type Json = Record<string, unknown>;

@@ -21,78 +21,7 @@ const EXAMPLE_DIR = join(ROOT, 'examples/sev-es-debug-rfc');
 const REVIEWER = { name: 'Zoë Révieweŕ', email: 'zoe@example.org' };
 const DATE = new Date('2026-11-05T12:00:00Z');
 
-// ---------------------------------------------------------------- b4's format, our own reader
-
-interface B4Comment { path: string; line: number; text: string; content?: string }
-interface B4PatchReview { note: string; comments: B4Comment[]; quoted: string[] }
-
-function readB4PatchFile(text: string): B4PatchReview {
-  let note = '';
-  let diff = '';
-  if (text.startsWith('> diff --git ')) diff = text;
-  else {
-    const at = text.indexOf('\n> diff --git ');
-    if (at < 0) note = text.trim();
-    else { note = text.slice(0, at).trim(); diff = text.slice(at + 1); }
-  }
-  const comments: B4Comment[] = [];
-  const quoted: string[] = [];
-  let aFile = ''; let bFile = ''; let a = 0; let b = 0; let inHunk = false;
-  let last: { path: string; line: number; content?: string } | undefined;
-  let pending: string[] = [];
-  const flush = (): void => {
-    const t = pending.join('\n').trim();
-    if (t !== '' && last) comments.push({ ...last, text: t });
-    pending = [];
-  };
-  for (const line of diff === '' ? [] : diff.split('\n')) {
-    if (!line.startsWith('>')) { pending.push(line); continue; }
-    flush();
-    const raw = line.startsWith('> ') ? line.slice(2) : line.slice(1);
-    quoted.push(raw);
-    const g = /^diff --git a\/(.*) b\/(.*)$/.exec(raw);
-    if (g) { aFile = g[1]!; bFile = g[2]!; inHunk = false; continue; }
-    if (raw.startsWith('--- ') || raw.startsWith('+++ ')) continue;
-    const h = /^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@/.exec(raw);
-    if (h) { a = Number(h[1]); b = Number(h[2]); inHunk = true; last = { path: bFile, line: b }; continue; }
-    if (!inHunk) continue;
-    if (raw.startsWith('-')) last = { path: aFile, line: a++, content: raw };
-    else if (raw.startsWith('+')) last = { path: bFile, line: b++, content: raw };
-    else if (raw.startsWith(' ') || raw === '') { last = { path: bFile, line: b, content: raw }; a++; b++; }
-  }
-  flush();
-  return { note, comments, quoted };
-}
-
-/** Every line of the patch's real diff with the place b4 gives it (old side for removed lines). */
-function realLines(p: Patch): { path: string; line: number; content: string }[] {
-  const out: { path: string; line: number; content: string }[] = [];
-  for (const d of p.diffs) {
-    for (const h of d.hunks) {
-      for (const l of h.lines) {
-        const prefix = l.kind === 'added' ? '+' : l.kind === 'removed' ? '-' : ' ';
-        out.push(l.kind === 'removed' ? { path: d.oldPath!, line: l.oldLine!, content: prefix + l.text } : { path: d.newPath!, line: l.newLine!, content: prefix + l.text });
-      }
-    }
-  }
-  return out;
-}
-
-/** A comment's place found again by its text, the occurrence nearest the counted one (as b4 does). */
-function resolve(c: B4Comment, p: Patch): { path: string; line: number } {
-  const bare = (s: string): string => (s !== '' && '+- '.includes(s[0]!) ? s.slice(1) : s);
-  const hits = realLines(p).filter((r) => c.content !== undefined && bare(r.content) === bare(c.content));
-  if (hits.length === 0) return { path: c.path, line: c.line };
-  hits.sort((x, y) => Number(x.path !== c.path) - Number(y.path !== c.path) || Math.abs(x.line - c.line) - Math.abs(y.line - c.line));
-  return { path: hits[0]!.path, line: hits[0]!.line };
-}
-
-/** email.utils.parseaddr's reading of "Name <email>" / "\"Name\" <email>" for the lines we write. */
-function parseIdentity(line: string): { name: string; email: string } | undefined {
-  const m = /^\s*(?:"((?:[^"\\]|\\.)*)"|([^<"]*?))\s*<([^<>\s]+@[^<>\s]+)>\s*$/.exec(line);
-  if (!m) return undefined;
-  return { name: (m[1]?.replace(/\\(.)/g, '$1') ?? m[2] ?? '').trim(), email: m[3]! };
-}
+import { parseIdentity, readB4PatchFile, realLines, resolve } from './b4Rules';
 
 // ---------------------------------------------------------------- the review on the example series
 
