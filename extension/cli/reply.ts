@@ -49,8 +49,9 @@ Options:
   --out DIR           directory for the .eml files (created when missing)
   --b4-review DIR     instead, write the review as \`b4 review\` imports it: identity.txt,
                       series.txt, 0001.txt... (quoted diff, comments unquoted, trailers
-                      first in the note); b4 reads DIR = .git/b4-review/<tip>, <tip> from
-                      \`git rev-parse b4/review/<change-id>\`
+                      first in the note, as text); b4 reads DIR = .git/b4-review/<tip>,
+                      <tip> from \`git rev-parse b4/review/<change-id>\`. To hand b4 the
+                      trailers too, use \`kvm-lens b4-review export\`
   --to ADDR           another To: address; may be repeated
   --cc ADDR           a Cc: address; may be repeated
   --date ISO-DATE     Date of the replies (default: now)
