@@ -48,9 +48,12 @@ export async function readReviewBranch(top: string, name: string): Promise<Found
   const tip = await runGit(top, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`]);
   if (tip.code !== 0) return { ok: false, why: `there is no branch ${escapeControl(name)}` };
   const sha = tip.stdout.toString('utf8').trim();
-  const msg = await runGit(top, ['log', '-1', '--format=%B', '--end-of-options', sha]);
-  if (msg.code !== 0) return { ok: false, why: `${escapeControl(name)}: ${firstError(msg)}` };
-  const parsed = parseTrackingMessage(msg.stdout.toString('utf8'));
+  // the raw commit, not `git log`, whose output a configuration (log.showSignature) can add to
+  const raw = await runGit(top, ['cat-file', 'commit', sha]);
+  if (raw.code !== 0) return { ok: false, why: `${escapeControl(name)}: ${firstError(raw)}` };
+  const text = raw.stdout.toString('utf8');
+  const body = text.indexOf('\n\n');
+  const parsed = parseTrackingMessage(body < 0 ? '' : text.slice(body + 2));
   if (!parsed.ok) return { ok: false, why: `${escapeControl(name)}: ${parsed.why}` };
   return { ok: true, value: { ...parsed.commit, name, tip: sha } };
 }

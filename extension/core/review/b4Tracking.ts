@@ -81,7 +81,8 @@ export function patchesOf(tracking: Json): Json[] {
 export function reviewOf(target: Json, email: string): Json | undefined {
   const reviews = target['reviews'];
   if (!isObject(reviews)) return undefined;
-  const own = reviews[email];
+  // an own key only: "__proto__" or "toString" must not find Object.prototype
+  const own = Object.hasOwn(reviews, email) ? reviews[email] : undefined;
   return isObject(own) ? own : undefined;
 }
 
@@ -96,8 +97,8 @@ export function ensureReview(target: Json, email: string, name: string): Json {
   let reviews = target['reviews'];
   if (!isObject(reviews)) { reviews = {}; target['reviews'] = reviews; }
   const all = reviews as Json;
-  let own = all[email];
-  if (!isObject(own)) { own = {}; all[email] = own; }
+  let own = Object.hasOwn(all, email) ? all[email] : undefined;
+  if (!isObject(own)) { own = {}; Object.defineProperty(all, email, { value: own, enumerable: true, writable: true, configurable: true }); }
   (own as Json)['name'] = name;
   return own as Json;
 }
