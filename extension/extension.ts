@@ -13,6 +13,7 @@ import { SeriesDocuments } from './editor/seriesDocuments';
 import { SeriesView } from './editor/seriesView';
 import { SimulationPanel } from './editor/simulationPanel';
 import { ReviewComments } from './editor/reviewComments';
+import { B4ReviewCommands } from './editor/b4ReviewCommands';
 import { LensStatusBar } from './editor/statusBar';
 import { AnalysisClient } from './worker/analysisClient';
 
@@ -29,6 +30,8 @@ export interface KvmLensApi {
   explainPage(): ShownExplanation | undefined;
   /** The kernel tree series are checked against and whose C files are audited, if any (tests). */
   kernelTree(): string | undefined;
+  /** The review comment threads shown on a series document: line and comment texts (tests). */
+  reviewThreads(uri: vscode.Uri): { line: number; bodies: string[] }[];
 }
 
 export function activate(context: vscode.ExtensionContext): KvmLensApi {
@@ -73,7 +76,8 @@ export function activate(context: vscode.ExtensionContext): KvmLensApi {
     }),
     vscode.commands.registerCommand('kvmLens.showOutput', () => output.show()),
   );
-  context.subscriptions.push(new ReviewComments(documents, output));
+  const review = new ReviewComments(documents, output);
+  context.subscriptions.push(review, new B4ReviewCommands(documents, review, output));
 
   const simulation = new SimulationPanel(context.extensionUri, client, documents);
   // from a patch's CodeLens: the document and the line the patch starts on
@@ -110,6 +114,7 @@ export function activate(context: vscode.ExtensionContext): KvmLensApi {
     seriesView,
     explainPage: () => explain.current(),
     kernelTree: () => kernel.root,
+    reviewThreads: (uri) => review.shownThreads(uri),
   };
 }
 

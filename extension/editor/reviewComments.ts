@@ -40,7 +40,7 @@ class Note implements vscode.Comment {
 }
 
 /** A series as the review sees it: where its sidecar lives and what its patches are now. */
-interface ReviewScope {
+export interface ReviewScope {
   sidecar: string;
   series: Series;
   texts: Map<string, string>;
@@ -76,7 +76,7 @@ export class ReviewComments implements vscode.Disposable {
   }
 
   /** The series a document belongs to (with its sibling patch files) and its sidecar. */
-  private scope(doc: vscode.TextDocument): ReviewScope {
+  scope(doc: vscode.TextDocument): ReviewScope {
     const file = doc.uri.fsPath;
     const siblings = siblingTexts(doc, file);
     const texts = new Map<string, string>([[file, doc.getText()], ...siblings.map((s) => [s.file, s.text] as [string, string])]);
@@ -105,12 +105,26 @@ export class ReviewComments implements vscode.Disposable {
     }
   }
 
-  private reviewer(scope: ReviewScope): { name: string; email: string } {
+  /** The reviewer for a new review file: kvmLens.reviewer.*, else git config (trusted workspace only). */
+  reviewer(scope: ReviewScope): { name: string; email: string } {
     const c = vscode.workspace.getConfiguration('kvmLens.reviewer');
     // restricted mode runs no process: git config only in a trusted workspace
     const id = reviewerIdentity({ name: c.get<string>('name', ''), email: c.get<string>('email', '') }, { cwd: dirname(scope.sidecar), git: vscode.workspace.isTrusted });
     if (id.problem) this.output.appendLine(`review: ${id.problem}`);
     return { name: id.name, email: id.email };
+  }
+
+  /** Shows the sidecars as they are now in every open series document (after something else wrote one). */
+  refresh(): void {
+    for (const d of vscode.workspace.textDocuments) this.show(d);
+  }
+
+  /** The threads shown on a document now: each one's 1-based line and its comments' text (tests). */
+  shownThreads(uri: vscode.Uri): { line: number; bodies: string[] }[] {
+    return (this.threads.get(uri.toString()) ?? []).map((t) => ({
+      line: (t.range?.start.line ?? 0) + 1,
+      bodies: t.comments.map((c) => (c instanceof Note ? c.annotation.body : typeof c.body === 'string' ? c.body : c.body.value)),
+    }));
   }
 
   /** Shows the document's annotations as threads, where their lines are now. */
