@@ -93,6 +93,16 @@ suite('KVM Lens in restricted mode (an untrusted workspace)', function () {
     noProcess('adding a review comment');
   });
 
+  test('Send and Import Review to/from b4 review say they need a trusted workspace, and run no git', async () => {
+    const uri = vscode.Uri.file(at.series);
+    for (const command of ['kvmLens.review.sendToB4', 'kvmLens.review.importFromB4']) {
+      const out = await vscode.commands.executeCommand<{ kind: string; message: string }>(command, uri, { confirmed: true });
+      assert.strictEqual(out.kind, 'failed', command);
+      assert.match(out.message, /runs git in the kernel checkout, which KVM Lens does only in a trusted workspace/, command);
+    }
+    noProcess('running the b4 review commands');
+  });
+
   test('a user-level kvmLens.kernelTree is honoured (and the workspace folder is the tree again without it)', async () => {
     const config = () => vscode.workspace.getConfiguration('kvmLens');
     await config().update('kernelTree', at.outside, vscode.ConfigurationTarget.Global);
