@@ -143,7 +143,7 @@ export async function b4ReviewCommand(argv: string[], io: B4ReviewIo): Promise<n
   const top = await repositoryTop(o.repo ?? process.cwd());
   if (!top.ok) { io.err(`${NAME}: ${shown(top.why)}\n`); return EXIT_BAD_INPUT; }
   const branch = await findReviewBranch(top.value, series, o.branch);
-  if (!branch.ok) { io.err(`${NAME}: ${shown(branch.why)}\n`); return EXIT_BAD_INPUT; }
+  if (!branch.ok) { io.err(`${NAME}: ${shown(branch.why)}${'choose' in branch ? ': name one with --branch' : ''}\n`); return EXIT_BAD_INPUT; }
   const b = branch.value;
   const gitEmail = await gitUserEmail(top.value);
 

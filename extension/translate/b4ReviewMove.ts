@@ -80,11 +80,6 @@ function plural(n: number, one: string): string {
 const cancelled: MoveOutcome = { kind: 'cancelled', message: '' };
 const failed = (message: string): MoveOutcome => ({ kind: 'failed', message });
 
-/** The CLI's hint to name a branch with --branch has no place in the editor, which offers a pick. */
-function editorWhy(why: string): string {
-  return why.replace(/: name one with --branch$/, '');
-}
-
 /**
  * The series' review branch: the one named, else the single one that matches, else the one the
  * user picks among several. 'cancelled' when the user picked none.
@@ -97,7 +92,7 @@ export async function chooseReviewBranch(top: string, series: Series, named: str
   const found = await findReviewBranch(top, series);
   if (found.ok) return { ok: true, branch: found.value };
   const names = await reviewBranches(top);
-  if (names.length < 2) return { ok: false, why: editorWhy(found.why) };
+  if (names.length < 2) return { ok: false, why: found.why };
   const choices: BranchChoice[] = [];
   for (const name of names) {
     const read = await readReviewBranch(top, name);
@@ -105,7 +100,7 @@ export async function chooseReviewBranch(top: string, series: Series, named: str
     choices.push({ name, subject: typeof series0['subject'] === 'string' ? series0['subject'] : '', matches: read.ok && matchScore(series, read.value.tracking) > 0 });
   }
   choices.sort((a, b) => Number(b.matches) - Number(a.matches));
-  const picked = await ask.pickBranch(choices, editorWhy(found.why));
+  const picked = await ask.pickBranch(choices, found.why);
   if (picked === undefined) return 'cancelled';
   const read = await readReviewBranch(top, picked);
   return read.ok ? { ok: true, branch: read.value } : read;

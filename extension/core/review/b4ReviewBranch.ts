@@ -74,9 +74,10 @@ export function matchScore(series: Series, tracking: Json): number {
 
 /**
  * The review branch of `series`: the one named, else the single branch that matches it best
- * (Message-Ids, then titles). Several or none: why, with the branches to choose from.
+ * (Message-Ids, then titles). Several or none: why, with the branches to choose from, and
+ * `choose` set.
  */
-export async function findReviewBranch(top: string, series: Series, named?: string): Promise<Found<ReviewBranch>> {
+export async function findReviewBranch(top: string, series: Series, named?: string): Promise<Found<ReviewBranch> | { ok: false; why: string; choose: true }> {
   if (named !== undefined) return readReviewBranch(top, reviewBranchName(named));
   const names = await reviewBranches(top);
   if (names.length === 0) return { ok: false, why: `${top} has no ${REVIEW_BRANCH_PREFIX}* branch (\`b4 review\` makes one when it takes a series)` };
@@ -89,11 +90,12 @@ export async function findReviewBranch(top: string, series: Series, named?: stri
   const winners = scored.filter((s) => s.score === best && best > 0);
   if (winners.length === 1) return { ok: true, value: winners[0]!.branch };
   const list = (winners.length > 1 ? winners.map((w) => w.branch.name) : names).slice(0, 8).join(', ');
+  // `choose`: the caller names one (the CLI's --branch, the editor's pick)
   return {
-    ok: false,
+    ok: false, choose: true,
     why: winners.length > 1
-      ? `several b4 review branches match this series (${list}): name one with --branch`
-      : `no b4 review branch matches this series by Message-Id or titles (branches: ${list}): name one with --branch`,
+      ? `several b4 review branches match this series (${list})`
+      : `no b4 review branch matches this series by Message-Id or titles (branches: ${list})`,
   };
 }
 

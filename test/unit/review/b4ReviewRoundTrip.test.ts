@@ -372,9 +372,14 @@ describe('kvm-lens b4-review: bad input is one clear line', () => {
     const notTracking = await cli(['b4-review', 'export', seriesDir, '--annotations', file, '--repo', repo, '--branch', 'plain']);
     assert.equal(notTracking.code, 2);
     assert.match(notTracking.err, /b4\/review\/plain: its tip commit has no "--- b4-review-tracking ---" line/);
+    git(repo, ['branch', '-f', 'b4/review/copy', BRANCH]);
+    const several = await cli(['b4-review', 'export', seriesDir, '--annotations', file, '--repo', repo]);
+    git(repo, ['branch', '-D', 'b4/review/copy']);
+    assert.equal(several.code, 2);
+    assert.match(several.err, /several b4 review branches match this series \(b4\/review\/20261105-sev-es-debug-rfc-v1, b4\/review\/copy\): name one with --branch\n$/);
     const noAction = await cli(['b4-review', seriesDir]);
     assert.equal(noAction.code, 2);
     assert.match(noAction.err, /the action is import or export/);
-    for (const x of [none, unknown, notTracking, noAction]) assert.ok(!/\n\s+at /.test(x.err), 'no stack trace');
+    for (const x of [none, unknown, notTracking, several, noAction]) assert.ok(!/\n\s+at /.test(x.err), 'no stack trace');
   });
 });
