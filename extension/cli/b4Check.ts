@@ -32,7 +32,7 @@ import type { Patch, Series } from '../core/series/types';
 import { escapeControl } from '../core/text/controlChars';
 import { blocksX86Kvm, kernelTreeAround } from '../core/tree/kernelTree';
 import { parseByteSize } from './args';
-import { cDiffs, MailLines, outsideItem, patchOnlyCoverage, reportItems, STDIN_NAME, treeProblemItems, type B4Item } from './b4Results';
+import { cDiffs, MailLines, outsideItem, reportItems, STDIN_NAME, treeProblemItems, type B4Item } from './b4Results';
 import { EXIT_BAD_INPUT, EXIT_CLEAN } from './exitStatus';
 import { internalErrorText } from './internalError';
 import { shown } from './messages';
@@ -232,8 +232,7 @@ async function analyse(series: Series, patch: Patch, lines: MailLines, inputItem
     } else {
       report = tree;
       root = tree.root;
-      const r = reportItems({ report, patch, mode: 'tree', lines });
-      items = [...r.items, ...treeProblemItems(tree.problems, patch, lines)];
+      items = [...reportItems({ report, patch, mode: 'tree', lines }), ...treeProblemItems(tree.problems, patch, lines)];
       // C files outside the KVM sources: the tree does not read them either
       for (const d of cDiffs(patch).outside) items.push(outsideItem(d, lines));
     }
@@ -241,8 +240,11 @@ async function analyse(series: Series, patch: Patch, lines: MailLines, inputItem
   if (report === undefined) {
     // b4 calls us once per patch, again on every re-run: an identical message is answered from the cache
     report = await analyzeSeries(series, DEFAULT_OPTIONS, 0, ReportCache.open([]));
-    const r = reportItems({ report, patch, mode: 'model', lines });
-    items = [...r.items, ...patchOnlyCoverage(patch, report, lines, r.notedLines)];
+    // the analysis notes every change it could not place; a C file outside the KVM sources is
+    // said to be that, not a function the model lacks
+    const outside = cDiffs(patch).outside;
+    const outsideFiles = new Set(outside.map((d) => d.newPath ?? d.oldPath));
+    items = [...reportItems({ report, patch, mode: 'model', lines }).filter((i) => !(i.kind === 'not-analysed' && i.place && outsideFiles.has(i.place.file))), ...outside.map((d) => outsideItem(d, lines))];
   }
   const base = basePhrase(report.base, root, modelWhy);
   const all = sortItems([{ status: 'pass', kind: 'base', message: report.base?.line ?? `base: the built-in model (${modelWhy})`, trace: [] }, ...inputItems, ...collapseNotes(items, patch, root)]);

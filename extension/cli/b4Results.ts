@@ -7,6 +7,7 @@
 
 import type { AnalysisReport, Finding, TraceStep } from '../core/findings';
 import { isBudgetNote } from '../core/analysis/budget';
+import { isCodeLine } from '../core/analysis/hunkCoverage';
 import { sectionFunctionName } from '../core/parse/hunkFragments';
 import type { FileDiff, Hunk, Patch } from '../core/series/types';
 import { inKvmScope } from '../core/tree/kernelTree';
@@ -78,57 +79,9 @@ export class MailLines {
   }
 }
 
-/** Changed lines with code on them: not blank, not only a comment, not an #include. */
-function isCodeLine(text: string): boolean {
-  const t = text.trim();
-  if (t === '' || t.startsWith('//') || t.startsWith('/*') || t.startsWith('*') || t.startsWith('#include')) return false;
-  return true;
-}
-
 /** The first changed code line of a hunk, or undefined when it changes only blanks and comments. */
 function firstChangedCode(h: Hunk): Hunk['lines'][number] | undefined {
   return h.lines.find((l) => l.kind !== 'context' && isCodeLine(l.text));
-}
-
-/**
- * Patch-only mode: which changed code of the mail the analysis placed in a function it
- * simulated. A hunk whose changed code lies in no such function (the header names none, the
- * function is in neither the built-in model nor the mail whole, the code sits outside any
- * function) is one 'warn' item, so a patch the analysis could not see is never a pass. Hunks a
- * note already speaks for are left to the note.
- */
-export function patchOnlyCoverage(patch: Patch, report: AnalysisReport, lines: MailLines, notedLines: Set<number>): B4Item[] {
-  const spans = (report.functions ?? []).filter((f) => f.file === STDIN_NAME);
-  const modelHas = new Set(report.origins.map((o) => o.function));
-  const items: B4Item[] = [];
-  const { inScope, outside } = cDiffs(patch);
-  for (const d of [...inScope, ...outside]) {
-    for (const h of d.hunks) {
-      const changed = h.lines.filter((l) => l.kind !== 'context' && isCodeLine(l.text));
-      if (changed.length === 0) continue;
-      if (changed.some((l) => notedLines.has(l.patchLine))) continue;
-      if (changed.some((l) => spans.some((s) => s.line <= l.patchLine && l.patchLine <= s.endLine))) continue;
-      if (outside.includes(d)) {
-        items.push(outsideItem(d, lines));
-        break;
-      }
-      const first = changed[0]!;
-      const fn = sectionFunctionName(h.section);
-      const why = fn === undefined
-        ? `the hunk header (${headerText(h)}) names no function and the hunk holds no whole one, so its change is placed in no function and not simulated`
-        : !modelHas.has(fn)
-          ? `${fn}() is in neither the built-in model nor this patch whole, so this change is not simulated`
-          : `this change could not be placed in ${fn}() as the built-in model has it, so it is not simulated`;
-      items.push({ status: 'warn', kind: 'not-analysed', place: lines.place(first.patchLine), message: `not analysed: ${why}`, rule: 'analysis-incomplete', trace: [], ...(fn ? { function: fn } : {}) });
-    }
-  }
-  return items;
-}
-
-function headerText(h: Hunk): string {
-  const old = `-${h.oldStart}${h.oldCount === 1 ? '' : ',' + h.oldCount}`;
-  const neu = `+${h.newStart}${h.newCount === 1 ? '' : ',' + h.newCount}`;
-  return `@@ ${old} ${neu} @@${h.section ? ' ' + h.section : ''}`;
 }
 
 /** A C file the analysis does not read (outside arch/x86/kvm without vmx/, the kvm*.h headers, virt/kvm). */
@@ -163,9 +116,8 @@ export interface ReportItemsInput {
  * patch's code (or a budget or bound that cut the analysis) is a 'warn' saying what was not
  * analysed; the rest is context.
  */
-export function reportItems({ report, patch, mode, lines }: ReportItemsInput): { items: B4Item[]; notedLines: Set<number> } {
+export function reportItems({ report, patch, mode, lines }: ReportItemsInput): B4Item[] {
   const items: B4Item[] = [];
-  const notedLines = new Set<number>();
   const ranges = changedRanges(patch);
   const onChangedLines = (f: Finding): boolean => (ranges.get(f.location.file) ?? []).some(([a, b]) => a <= f.location.line && f.location.line <= b);
   const traceOf = (f: Finding): string[] => f.trace.map((s, i) => traceLine(s, i + 1, lines));
@@ -174,8 +126,10 @@ export function reportItems({ report, patch, mode, lines }: ReportItemsInput): {
     const fn = f.location.function ? { function: f.location.function } : {};
     if (f.rule === 'analysis-incomplete') {
       const mine = f.location.file === STDIN_NAME || (mode === 'tree' && onChangedLines(f)) || isBudgetNote(f.message);
-      if (f.location.file === STDIN_NAME) notedLines.add(f.location.line);
-      items.push({ status: mine ? 'warn' : 'pass', kind: mine ? 'not-analysed' : 'note', ...(place ? { place } : {}), message: mine ? `analysis incomplete: ${f.message}` : f.message, rule: f.rule, trace: [], ...fn });
+      // the place names the file: a note's own "path: " prefix would say it twice
+      const text = place && f.message.startsWith(`${place.file}: `) ? f.message.slice(place.file.length + 2) : f.message;
+      const message = mine && !text.startsWith('not analysed') ? `analysis incomplete: ${text}` : text;
+      items.push({ status: mine ? 'warn' : 'pass', kind: mine ? 'not-analysed' : 'note', ...(place ? { place } : {}), message, rule: f.rule, trace: [], ...fn });
       continue;
     }
     if (f.introducedBy !== STDIN_NAME) {
@@ -192,7 +146,7 @@ export function reportItems({ report, patch, mode, lines }: ReportItemsInput): {
     if (f.fixedBy !== STDIN_NAME) continue;
     items.push({ status: 'pass', kind: 'fixed', message: `fixed by this patch: ${f.message}`, rule: f.rule, trace: [], ...(f.location.function ? { function: f.location.function } : {}) });
   }
-  return { items, notedLines };
+  return items;
 }
 
 /** Where a finding is shown: its C line; a patch-only finding in the built-in model's code at the patch's hunk for that function. */

@@ -13,6 +13,7 @@ import type { Operation } from '../simulate/operations';
 import type { BuiltinModel } from '../model/builtinModel';
 import { entryPointsOfHunk, type RemovedEntryPoint } from './newEntryPoints';
 import { Budget } from './budget';
+import { spanInHunk, untakenChange } from './hunkCoverage';
 
 export interface IncompleteNote {
   file: string;
@@ -76,7 +77,8 @@ export async function applyPatch(base: CodeBase, patch: Patch, budget: Budget = 
     for (const hunk of diff.hunks) {
       // parsing, lowering and merging are each linear in the hunk: a unit per line per stage
       budget.spend(3 * hunk.lines.length, 'merge', () => `${path} in ${patch.file}:${hunk.headerPatchLine}`);
-      applyOpsTableLines(next, hunk);
+      const table = applyOpsTableLines(next, hunk);
+      const notesBefore = notes.length;
       const entries = await entryPointsOfHunk(hunk, patch);
       for (const r of entries.removed) {
         next.removedOperations.push(r);
@@ -100,6 +102,9 @@ export async function applyPatch(base: CodeBase, patch: Patch, budget: Budget = 
       }
       mergeHunk(next, diff, hunk, pre.functions, post.functions, patch, label, notes, touched);
       summarizeMs += performance.now() - t1;
+      const noted = new Set(notes.slice(notesBefore).map((n) => n.line));
+      const untaken = untakenChange(hunk, path, { pre: pre.functions, post: post.functions, table, noted });
+      if (untaken) notes.push({ ...untaken, file: patch.file, patch: label });
     }
   }
   return { next, notes, functions: [...touched], parseMs, summarizeMs };
@@ -142,12 +147,10 @@ function mergeHunk(
     const base = next.functions.get(fn.name);
     const preFn = pre.find((p) => p.name === fn.name);
     if (!base) {
-      if (hasRelevantCode(fn.body)) {
-        notes.push({
-          file: patch.file, line: change?.line ?? hunk.headerPatchLine, function: fn.name, patch: label,
-          message: `${fn.name}() is changed here, but neither the series nor the built-in model holds the whole function, so this change is not simulated`,
-        });
-      }
+      notes.push({
+        file: patch.file, line: change?.line ?? hunk.headerPatchLine, function: fn.name, patch: label,
+        message: `${fn.name}() is changed here, but neither the series nor the built-in model holds the whole function, so this change is not simulated`,
+      });
       continue;
     }
     const touchedLoc = change ?? (preFn ? firstChange(preFn) : undefined);
@@ -188,15 +191,16 @@ function mergeHunk(
 }
 
 /** `.op = fn,` lines inside a kvm_x86_ops initializer rewire indirect calls. */
-function applyOpsTableLines(next: CodeBase, hunk: Hunk): void {
+function applyOpsTableLines(next: CodeBase, hunk: Hunk): boolean {
   const inTable = /\bkvm_x86_ops\b/.test(hunk.section) || hunk.lines.some((l) => /\bstruct kvm_x86_ops\b.*=\s*\{/.test(l.text));
-  if (!inTable) return;
+  if (!inTable) return false;
   for (const l of hunk.lines) {
     const m = OPS_LINE.exec(l.text);
     if (!m) continue;
     if (l.kind === 'added') next.ops.set(m[1], m[2]);
     else if (l.kind === 'removed' && next.ops.get(m[1]) === m[2]) next.ops.delete(m[1]);
   }
+  return true;
 }
 
 /**
@@ -204,23 +208,11 @@ function applyOpsTableLines(next: CodeBase, hunk: Hunk): void {
  * fragment from the @@ line that names it (the hunk starts inside it) to its last line in the hunk.
  */
 function noteSpan(next: CodeBase, fn: FunctionIr, post: readonly FunctionIr[], hunk: Hunk, file: string): void {
-  const last = hunk.lines[hunk.lines.length - 1]?.patchLine ?? hunk.headerPatchLine;
-  const from = fn.truncated && sectionNames(hunk, fn.name) ? hunk.headerPatchLine : fn.loc.line;
-  // a fragment's end is not in what was parsed: up to the next function the hunk shows, else the
-  // hunk's end (only a fragment looks: a hunk of thousands of whole functions stays linear)
-  let to = Math.min(Math.max(fn.endLine, from), last);
-  if (fn.truncated) {
-    to = last;
-    for (const o of post) if (o !== fn && !o.truncated && o.loc.line > from) to = Math.min(to, o.loc.line - 1);
-  }
+  const { from, to } = spanInHunk(fn, post, hunk);
   const spans = next.spans.get(fn.name) ?? new Map<string, { from: number; to: number }>();
   const had = spans.get(file);
   spans.set(file, had ? { from: Math.min(had.from, from), to: Math.max(had.to, to) } : { from, to });
   next.spans.set(fn.name, spans);
-}
-
-function sectionNames(hunk: Hunk, name: string): boolean {
-  return new RegExp(`\\b${name.replace(/[$]/g, '\\$&')}\\s*\\(`).test(hunk.section);
 }
 
 /** The hunk's lines on patch lines `from`..`to` (a hunk's lines are in patch-line order: found by bisection, so a hunk of many functions stays linear). */
@@ -265,12 +257,6 @@ function firstChangedLoc(s: Stmt): Loc | undefined {
     if ((x.loc.change === 'added' || x.loc.change === 'removed') && (!best || x.loc.line < best.line)) best = x.loc;
   });
   return best;
-}
-
-/** Code that can matter to the lifecycle: any state read/write, flag, call or return value. */
-function hasRelevantCode(s: Stmt): boolean {
-  const text = JSON.stringify(s);
-  return /"k":"(flag|vmsa)"|"k":"call"|"k":"return"/.test(text);
 }
 
 /** The code after the whole series, for one-off simulations (what-if sequences, tests). */
