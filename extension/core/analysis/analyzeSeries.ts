@@ -194,10 +194,17 @@ function preferSeries(h: FoundHazard, seriesFiles: Set<string>): SourceLocation 
 function incompleteFindings(notes: IncompleteNote[], final: ExploreResult, seriesFiles: Set<string>): Finding[] {
   const out: Finding[] = [];
   const seen = new Set<string>();
+  const keys = new Map<string, number>();
   const add = (file: string, line: number, message: string, fn?: string, patch?: string): void => {
-    const key = `analysis-incomplete|${file}|${line}|${message}`;
-    if (seen.has(key)) return;
-    seen.add(key);
+    const place = `${file}|${line}|${message}`;
+    if (seen.has(place)) return;
+    seen.add(place);
+    // the key leaves the line out, so an edit above the note does not make it a new one in CI
+    // (SARIF partialFingerprints); the same note twice in a file is told apart by its order
+    const stable = `analysis-incomplete|${file}|${fn ?? ''}|${message}`;
+    const n = keys.get(stable) ?? 0;
+    keys.set(stable, n + 1);
+    const key = n === 0 ? stable : `${stable}|${n + 1}`;
     out.push({
       rule: 'analysis-incomplete', severity: 'info', message,
       location: { file, line, column: 1, ...(fn ? { function: fn } : {}), ...(patch ? { patch } : {}) },
