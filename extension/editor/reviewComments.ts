@@ -4,14 +4,15 @@
 // added to the review, trailers given per patch or for the whole series, and the replies
 // composed in the kernel's trimmed interleaved style, previewed before they are written.
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { errnoText } from '../core/io/boundedRead';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { Finding } from '../core/findings';
 import {
-  anchorAt, authorText, findingToAnnotation, loadReviewFile, newReview, patchKeyOf, placeAnnotations, reviewerIdentity, saveReviewFile, sidecarPath,
+  SIDECAR_SUFFIX, anchorAt, authorText, findingToAnnotation, formatReviewFile, loadReviewFile, newReview, patchKeyOf, placeAnnotations, reviewerIdentity, saveReviewFile, sidecarPath,
 } from '../core/review/annotations';
+import { readTextFileSync } from '../core/review/sidecarFile';
 import { composeReplyBatch, previewText } from '../core/review/replyComposer';
 import type { Annotation, ReviewFile, ReviewTrailer } from '../core/review/types';
 import { assembleSeries, parseSeriesText } from '../core/series/seriesReader';
@@ -50,6 +51,12 @@ export class ReviewComments implements vscode.Disposable {
   private readonly controller = vscode.comments.createCommentController('kvmLens.review', 'KVM Lens review');
   private readonly threads = new Map<string, vscode.CommentThread[]>();
   private readonly subscriptions: vscode.Disposable[] = [];
+  /** One watcher per directory that holds an open series' review file. */
+  private readonly watchers = new Map<string, FSWatcher>();
+  /** The text this editor last wrote to each review file: its own saves need no redraw. */
+  private readonly written = new Map<string, string>();
+  private readonly changedOnDisk = new Set<string>();
+  private changeTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly documents: SeriesDocuments, private readonly output: vscode.OutputChannel) {
     this.controller.options = { prompt: 'Comment on this line for the reply', placeHolder: 'Your review comment (plain text, it is quoted under this line)' };
@@ -98,6 +105,7 @@ export class ReviewComments implements vscode.Disposable {
 
   private save(scope: ReviewScope, review: ReviewFile): void {
     try {
+      this.written.set(scope.sidecar, formatReviewFile(review));
       const result = saveReviewFile(scope.sidecar, review);
       for (const m of result.messages) { this.output.appendLine(`review: ${m}`); void vscode.window.showWarningMessage(`KVM Lens: ${m}`); }
     } catch (e) {
@@ -127,10 +135,57 @@ export class ReviewComments implements vscode.Disposable {
     }));
   }
 
+  /**
+   * Watches the directory of a review file, so one another program writes (\`kvm-lens b4-review
+   * import\`, a hand edit, a checkout) is shown at once. fs.watch on the directory, as the
+   * editor's own watcher sees only the workspace's folders and a series often lies elsewhere.
+   */
+  private watch(sidecar: string): void {
+    const dir = dirname(sidecar);
+    if (this.watchers.has(dir)) return;
+    let w: FSWatcher;
+    try {
+      w = watch(dir, { persistent: false }, (_event, name) => {
+        const file = name === null ? undefined : join(dir, name.toString());
+        if (file !== undefined && file.endsWith(SIDECAR_SUFFIX)) this.sidecarChanged(file);
+      });
+    } catch {
+      return; // a directory that cannot be watched: the threads follow this editor's own changes only
+    }
+    w.on('error', () => { w.close(); this.watchers.delete(dir); });
+    this.watchers.set(dir, w);
+  }
+
+  private sidecarChanged(file: string): void {
+    const ours = this.written.get(file);
+    if (ours !== undefined) {
+      const now = readTextFileSync(file);
+      if (now.ok && now.text === ours) return;
+    }
+    this.changedOnDisk.add(file);
+    // a writer's rename and a save in quick succession are one change
+    clearTimeout(this.changeTimer);
+    this.changeTimer = setTimeout(() => {
+      const files = new Set(this.changedOnDisk);
+      this.changedOnDisk.clear();
+      for (const d of vscode.workspace.textDocuments) {
+        if (!this.documents.isSeries(d) || d.uri.scheme !== 'file' || !files.has(this.scope(d).sidecar)) continue;
+        const editing = (this.threads.get(d.uri.toString()) ?? []).some((t) => t.comments.some((c) => c.mode === vscode.CommentMode.Editing));
+        if (editing) {
+          // redrawing would drop the comment being written
+          this.output.appendLine(`review: ${basename(d.uri.fsPath)}'s review file changed on disk while a comment is being edited; it is shown once the edit is saved`);
+          continue;
+        }
+        this.show(d);
+      }
+    }, 150);
+  }
+
   /** Shows the document's annotations as threads, where their lines are now. */
   private show(doc: vscode.TextDocument): void {
     if (!this.documents.isSeries(doc) || doc.uri.scheme !== 'file') return;
     const scope = this.scope(doc);
+    this.watch(scope.sidecar);
     const loaded = loadReviewFile(scope.sidecar);
     const key = doc.uri.toString();
     for (const t of this.threads.get(key) ?? []) t.dispose();
@@ -323,6 +378,8 @@ export class ReviewComments implements vscode.Disposable {
   }
 
   dispose(): void {
+    clearTimeout(this.changeTimer);
+    for (const w of this.watchers.values()) w.close();
     for (const threads of this.threads.values()) for (const t of threads) t.dispose();
     for (const s of this.subscriptions) s.dispose();
   }

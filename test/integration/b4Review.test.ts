@@ -6,7 +6,7 @@
 // that has no review file yet ("Import Review from b4 review"), shown at once as a thread.
 /// <reference types="mocha" />
 import * as assert from 'node:assert';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -33,6 +33,7 @@ suite('KVM Lens and b4 review', () => {
     made = makeB4ReviewCheckout(work, join(ROOT, 'extension/core/model/builtin'), join(ROOT, 'examples/sev-es-debug-rfc'), join(work, 'linux/review'));
     // the same series once more, without a review file: where the import goes
     cpSync(made.seriesDir, join(made.repo, 'review-again'), { recursive: true });
+    cpSync(made.seriesDir, join(made.repo, 'review-cli'), { recursive: true, filter: (src) => !src.endsWith('.kvm-lens-review.json') });
     const ext = vscode.extensions.getExtension<Api>(`${pkg.publisher}.${pkg.name}`);
     assert.ok(ext);
     api = await ext.activate();
@@ -73,5 +74,19 @@ suite('KVM Lens and b4 review', () => {
     assert.strictEqual(review.reviewer.email, REVIEWER.email, 'the reviewer from git config in the checkout');
     const threads = await poll(() => { const t = api.reviewThreads(doc.uri); return t.length > 0 ? t : undefined; }, 5_000);
     assert.deepStrictEqual(threads?.map((t) => [t.line, t.bodies.map(flat)]), [[guard, [COMMENT]]]);
+  });
+
+  test('a review file another program writes (kvm-lens b4-review import in a terminal) is shown at once, and its removal too', async () => {
+    const dir = join(made.repo, 'review-cli');
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(join(dir, PATCH_2)));
+    await vscode.window.showTextDocument(doc);
+    assert.deepStrictEqual(api.reviewThreads(doc.uri), [], 'no review here yet');
+    const sidecar = join(dir, '.kvm-lens-review.json');
+    writeFileSync(sidecar, readFileSync(join(made.repo, 'review-again', '.kvm-lens-review.json')));
+    const shown = await poll(() => { const t = api.reviewThreads(doc.uri); return t.length > 0 ? t : undefined; }, 5_000);
+    assert.deepStrictEqual(shown?.map((t) => [t.line, t.bodies.map(flat)]), [[guard, [COMMENT]]]);
+    rmSync(sidecar);
+    const gone = await poll(() => (api.reviewThreads(doc.uri).length === 0 ? true : undefined), 5_000);
+    assert.ok(gone, 'the thread went with its review file');
   });
 });
