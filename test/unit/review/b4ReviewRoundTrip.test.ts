@@ -1,16 +1,16 @@
 // The review moved between the editor's sidecar and b4 review, both ways, in a kernel-like git
-// checkout made here: our model C as the base, the example series applied with `git am` on a
-// b4/review/<change-id> branch, and a tracking commit on top laid out as b4's
-// create_review_branch() lays it out (b4's development head, src/b4/review/_review.py). Where a
+// checkout made here (../support/b4ReviewCheckout.ts: our model C as the base, the example series
+// applied with `git am` on a b4/review/<change-id> branch), its tracking commit replaced by one
+// with every field b4's create_review_branch() writes (b4's development head,
+// src/b4/review/_review.py), so the test sees that the fields kvm-lens does not know survive. Where a
 // comment lands is checked against git itself: a `b/<file>` line is that line of the file in the
 // patch's commit, an `a/<file>` line that line in its parent, a `:message` line that line of the
 // commit message after its subject, which is how b4 numbers them.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { main } from '../../../extension/cli/main';
 import { loadReviewFile, placeAnnotations } from '../../../extension/core/review/annotations';
@@ -22,19 +22,12 @@ import { readSeries } from '../../../extension/core/series/seriesReader';
 import type { HunkLine, Patch, Series } from '../../../extension/core/series/types';
 import { EXAMPLE_DIR, ROOT, TEST_TIMEOUT_MS } from '../cli/cliHarness';
 import { readB4PatchFile, resolve } from './b4Rules';
+import { BRANCH, CHANGE_ID, git, makeB4ReviewCheckout } from '../support/b4ReviewCheckout';
 
 const T = { timeout: TEST_TIMEOUT_MS };
 const MODEL = join(ROOT, 'extension/core/model/builtin');
 const REVIEWER = { name: 'Zoë Révieweŕ', email: 'zoe@example.org' };
-const BRANCH = 'b4/review/20261105-sev-es-debug-rfc-v1';
 const DATE = '2026-11-05T12:00:00Z';
-
-function git(cwd: string, args: string[], input?: string): string {
-  return execFileSync('git', args, {
-    cwd, encoding: 'utf8', input,
-    env: { ...process.env, GIT_AUTHOR_DATE: DATE, GIT_COMMITTER_DATE: DATE },
-  }).replace(/\n$/, '');
-}
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -50,22 +43,12 @@ let series: Series;
 let cleanTracking: Json;
 let cleanTip: string;
 
-/** The example series as it came from the list: each mail with a Message-Id. */
-function writeSentSeries(dir: string): void {
-  mkdirSync(dir);
-  for (const f of readdirSync(EXAMPLE_DIR).filter((n) => n.endsWith('.patch')).sort()) {
-    const n = Number(f.slice(0, 4));
-    const text = readFileSync(join(EXAMPLE_DIR, f), 'utf8').replace(/^(From: .*)$/m, `$1\nMessage-Id: <20261105-sev-es-${n}@example.org>`);
-    writeFileSync(join(dir, f), text);
-  }
-}
-
 /** The tracking JSON as b4's create_review_branch() writes it for this series. */
 function trackingFor(s: Series, base: string, first: string): Json {
   const info = (p: Patch) => ({ msgid: p.messageId ?? '', to: 'kvm@vger.kernel.org', cc: '', references: '', sentdate: 'Thu, 5 Nov 2026 12:00:00 +0000' });
   return {
     series: {
-      identifier: 'kvm', status: 'reviewing', revision: 1, 'change-id': BRANCH.slice('b4/review/'.length),
+      identifier: 'kvm', status: 'reviewing', revision: 1, 'change-id': CHANGE_ID,
       link: `https://lore.kernel.org/r/${s.coverLetter!.messageId}`, subject: s.coverLetter!.subject,
       fromname: 'A Developer', fromemail: 'dev@example.org', expected: 3, complete: true,
       'base-commit': base, 'prerequisite-commits': [], 'first-patch-commit': first,
@@ -84,28 +67,18 @@ function trackingMessage(s: Series, tracking: Json): string {
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'kvm-lens-b4review-'));
-  seriesDir = join(work, 'series');
-  writeSentSeries(seriesDir);
+  const made = makeB4ReviewCheckout(work, MODEL, EXAMPLE_DIR);
+  repo = made.repo;
+  seriesDir = made.seriesDir;
+  // b4 treats git's user.email as "mine": the reviewer of these tests
+  git(repo, ['config', 'user.name', REVIEWER.name]);
+  git(repo, ['config', 'user.email', REVIEWER.email]);
   series = await readSeries([seriesDir]);
   assert.equal(series.patches.length, 3);
   assert.ok(series.coverLetter?.messageId, 'the cover letter has its Message-Id');
-  repo = join(work, 'linux');
-  mkdirSync(repo);
-  git(repo, ['init', '-q', '-b', 'master']);
-  git(repo, ['config', 'user.name', REVIEWER.name]);
-  git(repo, ['config', 'user.email', REVIEWER.email]);
-  for (const [p, src] of [['arch/x86/kvm/x86.c', 'x86.c'], ['arch/x86/kvm/svm/svm.c', 'svm.c'], ['arch/x86/kvm/svm/sev.c', 'sev.c']] as const) {
-    mkdirSync(dirname(join(repo, p)), { recursive: true });
-    writeFileSync(join(repo, p), readFileSync(join(MODEL, src), 'utf8'));
-  }
-  git(repo, ['add', '-A']);
-  git(repo, ['commit', '-q', '-m', 'base']);
-  const base = git(repo, ['rev-parse', 'HEAD']);
-  git(repo, ['checkout', '-q', '-b', BRANCH]);
-  git(repo, ['am', '-q', ...readdirSync(seriesDir).filter((f) => !f.startsWith('0000')).sort().map((f) => join(seriesDir, f))]);
-  const first = git(repo, ['rev-list', '--reverse', `${base}..HEAD`]).split('\n')[0]!;
-  cleanTracking = trackingFor(series, base, first);
-  git(repo, ['commit', '-q', '--allow-empty', '-F', '-'], trackingMessage(series, cleanTracking));
+  const first = git(repo, ['rev-list', '--reverse', `${made.base}..HEAD~1`]).split('\n')[0]!;
+  cleanTracking = trackingFor(series, made.base, first);
+  git(repo, ['commit', '-q', '--amend', '--allow-empty', '-F', '-'], trackingMessage(series, cleanTracking));
   cleanTip = git(repo, ['rev-parse', 'HEAD']);
 });
 
@@ -181,7 +154,7 @@ describe('kvm-lens b4-review export: the editor\'s review into b4 review\'s trac
     const file = writeReview('editor.json', editorReview());
     const r = await cli(['b4-review', 'export', seriesDir, '--annotations', file, '--repo', repo]);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /^added 5 comments and 2 trailers to b4\/review\/20261105-sev-es-debug-rfc-v1 \(/);
+    assert.match(r.out, new RegExp(`^added 5 comments and 2 trailers to ${BRANCH} \\(`));
     const t = tipTracking();
     const shas = git(repo, ['rev-list', '--reverse', `${(cleanTracking['series'] as Json)['base-commit']}..${BRANCH}~1`]).split('\n');
     assert.equal(shas.length, 3);
@@ -376,7 +349,7 @@ describe('kvm-lens b4-review: bad input is one clear line', () => {
     const several = await cli(['b4-review', 'export', seriesDir, '--annotations', file, '--repo', repo]);
     git(repo, ['branch', '-D', 'b4/review/copy']);
     assert.equal(several.code, 2);
-    assert.match(several.err, /several b4 review branches match this series \(b4\/review\/20261105-sev-es-debug-rfc-v1, b4\/review\/copy\): name one with --branch\n$/);
+    assert.match(several.err, new RegExp(`several b4 review branches match this series \\(${BRANCH}, b4/review/copy\\): name one with --branch\n$`));
     const noAction = await cli(['b4-review', seriesDir]);
     assert.equal(noAction.code, 2);
     assert.match(noAction.err, /the action is import or export/);
