@@ -174,8 +174,8 @@ function applyValue(options: CheckOptions, name: string, value: string): void {
       options.output = value;
       return;
     case '--max-input-size': {
-      const bytes = parseByteSize(value);
-      if (bytes === undefined) fail(`--max-input-size needs a size in bytes such as 1048576, 512k, 64M or 1G, got "${value}"`);
+      const bytes = sizeOption(value);
+      if (typeof bytes === 'string') fail(bytes);
       options.maxInputBytes = bytes;
       return;
     }
@@ -192,6 +192,17 @@ function applyValue(options: CheckOptions, name: string, value: string): void {
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** --max-input-size's value in bytes, or the message for one that is not a size. */
+export function sizeOption(value: string): number | string {
+  return parseByteSize(value) ?? `--max-input-size needs a size in bytes such as 1048576, 512k, 64M or 1G, got "${value}"`;
+}
+
+/** --date's value, or the message for one that is not a date. */
+export function dateOption(value: string): Date | string {
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? `--date needs a date such as 2026-11-05T12:00:00Z, got "${value}"` : d;
+}
 
 /** "4096", "512k", "64M", "1G" (binary units, case-insensitive, an optional trailing B) as bytes; undefined if not a positive size. */
 export function parseByteSize(text: string): number | undefined {

@@ -31,7 +31,7 @@ import { assembleSeries, parseSeriesBytes } from '../core/series/seriesReader';
 import type { Patch, Series } from '../core/series/types';
 import { escapeControl } from '../core/text/controlChars';
 import { blocksX86Kvm, kernelTreeAround } from '../core/tree/kernelTree';
-import { parseByteSize } from './args';
+import { sizeOption } from './args';
 import { cDiffs, MailLines, outsideItem, reportItems, STDIN_NAME, treeProblemItems, type B4Item } from './b4Results';
 import { EXIT_BAD_INPUT, EXIT_CLEAN } from './exitStatus';
 import { internalErrorText } from './internalError';
@@ -409,8 +409,8 @@ export async function runB4Check(argv: string[], io: B4Io): Promise<number> {
     }
     if (arg === '--max-input-size' || arg.startsWith('--max-input-size=')) {
       const v = value();
-      const bytes = v === undefined ? undefined : parseByteSize(v);
-      if (bytes === undefined) return bad(`--max-input-size needs a size in bytes such as 1048576, 512k, 64M or 1G, got "${shown(v ?? '')}"`);
+      const bytes = sizeOption(shown(v ?? ''));
+      if (typeof bytes === 'string') return bad(bytes);
       maxBytes = bytes;
       continue;
     }

@@ -5,17 +5,17 @@
 // `import` brings the comments and trailers b4 holds for the reviewer into the sidecar.
 
 import { existsSync } from 'node:fs';
-import { isUtf8 } from 'node:buffer';
-import { DEFAULT_MAX_INPUT_BYTES, readRegularFile } from '../core/io/boundedRead';
-import { newReview, parseReviewText, saveReviewFile, sidecarPath } from '../core/review/annotations';
+import { DEFAULT_MAX_INPUT_BYTES } from '../core/io/boundedRead';
+import { newReview, saveReviewFile, sidecarPath } from '../core/review/annotations';
 import { findReviewBranch, gitUserEmail, repositoryTop, writeReviewBranch } from '../core/review/b4ReviewBranch';
 import { exportToTracking, importFromTracking } from '../core/review/b4ReviewState';
 import { reviewOf, seriesOf } from '../core/review/b4Tracking';
 import type { ReviewFile } from '../core/review/types';
 import { readSeries } from '../core/series/seriesReader';
-import { parseByteSize } from './args';
 import { EXIT_BAD_INPUT, EXIT_CLEAN, exitStatusHelp } from './exitStatus';
 import { inputsPhrase, problemLine, shown } from './messages';
+import { optionWords, sizeOrDate } from './optionWords';
+import { readReviewInput } from './reviewFileInput';
 
 export interface B4ReviewIo {
   out: (text: string) => void;
@@ -72,35 +72,27 @@ export function parseB4ReviewArgs(argv: string[]): { ok: true; options: B4Review
   const fail = (m: string): { ok: false; message: string } => ({ ok: false, message: `${NAME}: ${m} (see ${NAME} --help)` });
   const o: B4ReviewOptions = { action: 'export', inputs: [], dryRun: false, help: false };
   let action: string | undefined;
-  let ended = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (ended || !arg.startsWith('-') || arg === '-') {
-      if (action === undefined) action = arg;
-      else o.inputs.push(arg);
+  const words = optionWords(argv, ['--dry-run'], ['--annotations', '--branch', '--repo', '--reviewer', '--date', '--max-input-size']);
+  if (typeof words === 'string') return fail(words);
+  for (const w of words) {
+    if (w.kind === 'positional') {
+      if (action === undefined) action = w.value;
+      else o.inputs.push(w.value);
       continue;
     }
-    if (arg === '--') { ended = true; continue; }
-    if (arg === '--help' || arg === '-h') { o.help = true; continue; }
-    if (arg === '--dry-run') { o.dryRun = true; continue; }
-    if (arg === '--debug') continue; // read by main
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const name = eq >= 0 ? arg.slice(0, eq) : arg;
-    if (!['--annotations', '--branch', '--repo', '--reviewer', '--date', '--max-input-size'].includes(name)) return fail(`unknown option ${name}`);
-    const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || value === '' || (eq < 0 && value.startsWith('--'))) return fail(`${name} needs a value`);
+    if (w.kind === 'flag') {
+      if (w.name === '--dry-run') o.dryRun = true;
+      else if (w.name !== '--debug') o.help = true;
+      continue;
+    }
+    const { name, value } = w;
     if (name === '--annotations') o.annotations = value;
     else if (name === '--branch') o.branch = value;
     else if (name === '--repo') o.repo = value;
     else if (name === '--reviewer') o.reviewer = value;
-    else if (name === '--max-input-size') {
-      const bytes = parseByteSize(value);
-      if (bytes === undefined) return fail(`--max-input-size needs a size in bytes such as 1048576, 512k, 64M or 1G, got "${value}"`);
-      o.maxInputBytes = bytes;
-    } else {
-      const d = new Date(value);
-      if (Number.isNaN(d.getTime())) return fail(`--date needs a date such as 2026-11-05T12:00:00Z, got "${value}"`);
-      o.date = d;
+    else {
+      const bad = sizeOrDate(o, name, value);
+      if (bad !== undefined) return fail(bad);
     }
   }
   if (o.help) return { ok: true, options: o };
@@ -115,13 +107,7 @@ function plural(n: number, one: string): string {
 }
 
 async function readReview(file: string, maxBytes: number, io: B4ReviewIo): Promise<ReviewFile | undefined | 'missing'> {
-  if (!existsSync(file)) return 'missing';
-  const read = await readRegularFile(file, maxBytes);
-  if (!read.ok) { io.err(`${NAME}: ${shown(file)}: cannot read the review file: ${shown(read.reason)}\n`); return undefined; }
-  if (!isUtf8(read.bytes)) io.err(`${NAME}: ${shown(file)}: warning: the review file is not valid UTF-8; bad bytes read as U+FFFD\n`);
-  const loaded = parseReviewText(read.bytes.toString('utf8'), file);
-  for (const p of loaded.problems) io.err(`${NAME}: ${shown(p)}\n`);
-  return loaded.review;
+  return existsSync(file) ? readReviewInput(file, maxBytes, io.err, NAME) : 'missing';
 }
 
 export async function b4ReviewCommand(argv: string[], io: B4ReviewIo): Promise<number> {

@@ -1,21 +1,20 @@
 // `kvm-lens reply <series...> --annotations FILE --out DIR`: writes the reviewer's replies, one
 // .eml per patch with comments or trailers, ready for `git send-email` or a mail client.
 
-import { isUtf8 } from 'node:buffer';
 import { closeSync, constants as fsConstants, existsSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_MAX_INPUT_BYTES, errnoText, readRegularFile } from '../core/io/boundedRead';
-import { parseReviewText } from '../core/review/annotations';
+import { DEFAULT_MAX_INPUT_BYTES, errnoText } from '../core/io/boundedRead';
 import { exportB4Review } from '../core/review/b4ReviewExport';
 import { composeReplyBatch } from '../core/review/replyComposer';
 import { splitAddressList } from '../core/review/mailHeaders';
 import type { ReviewFile } from '../core/review/types';
 import { readSeries } from '../core/series/seriesReader';
 import type { Series } from '../core/series/types';
-import { parseByteSize } from './args';
 import { EXIT_BAD_INPUT, EXIT_CLEAN, exitStatusHelp } from './exitStatus';
 import { inputsPhrase, problemLine, shown } from './messages';
 import { makeDirectory } from './outputDir';
+import { optionWords, sizeOrDate } from './optionWords';
+import { readReviewInput } from './reviewFileInput';
 
 export interface ReplyIo {
   out: (text: string) => void;
@@ -68,39 +67,25 @@ ${exitStatusHelp('the replies were written, or there was nothing to reply to')}`
 export function parseReplyArgs(argv: string[]): { ok: true; options: ReplyOptions } | { ok: false; message: string } {
   const o: ReplyOptions = { inputs: [], to: [], cc: [], force: false, help: false };
   const fail = (m: string): { ok: false; message: string } => ({ ok: false, message: `kvm-lens reply: ${m} (see kvm-lens reply --help)` });
-  let ended = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (ended || !arg.startsWith('-') || arg === '-') { o.inputs.push(arg); continue; }
-    if (arg === '--') { ended = true; continue; }
-    if (arg === '--force') { o.force = true; continue; }
-    if (arg === '--help' || arg === '-h') { o.help = true; continue; }
-    if (arg === '--debug') continue; // read by main, which reports internal errors
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const name = eq >= 0 ? arg.slice(0, eq) : arg;
-    if (!['--annotations', '--out', '--b4-review', '--to', '--cc', '--date', '--max-input-size'].includes(name)) return fail(`unknown option ${name}`);
-    let value = eq >= 0 ? arg.slice(eq + 1) : undefined;
-    if (value === undefined) {
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith('--')) return fail(`${name} needs a value`);
-      value = next;
-      i++;
+  const words = optionWords(argv, ['--force'], ['--annotations', '--out', '--b4-review', '--to', '--cc', '--date', '--max-input-size']);
+  if (typeof words === 'string') return fail(words);
+  for (const w of words) {
+    if (w.kind === 'positional') { o.inputs.push(w.value); continue; }
+    if (w.kind === 'flag') {
+      if (w.name === '--force') o.force = true;
+      else if (w.name !== '--debug') o.help = true;
+      continue;
     }
-    if (value === '') return fail(`${name} needs a value`);
+    const { name, value } = w;
     if (name === '--annotations') o.annotations = value;
     else if (name === '--out') o.out = value;
     else if (name === '--b4-review') o.b4Review = value;
     // "a@x, b@y" is two recipients, as a mail client reads it
     else if (name === '--to') for (const a of splitAddressList(value)) o.to.push(a);
     else if (name === '--cc') for (const a of splitAddressList(value)) o.cc.push(a);
-    else if (name === '--max-input-size') {
-      const bytes = parseByteSize(value);
-      if (bytes === undefined) return fail(`--max-input-size needs a size in bytes such as 1048576, 512k, 64M or 1G, got "${value}"`);
-      o.maxInputBytes = bytes;
-    } else {
-      const d = new Date(value);
-      if (Number.isNaN(d.getTime())) return fail(`--date needs a date such as 2026-11-05T12:00:00Z, got "${value}"`);
-      o.date = d;
+    else {
+      const bad = sizeOrDate(o, name, value);
+      if (bad !== undefined) return fail(bad);
     }
   }
   if (o.help) return { ok: true, options: o };
@@ -111,19 +96,6 @@ export function parseReplyArgs(argv: string[]): { ok: true; options: ReplyOption
   return { ok: true, options: o };
 }
 
-/** The review sidecar, read with the size limit and never from a FIFO or a device. */
-async function readReview(file: string, maxBytes: number, io: ReplyIo): Promise<ReviewFile | undefined> {
-  const read = await readRegularFile(file, maxBytes);
-  if (!read.ok) {
-    io.err(`kvm-lens reply: ${shown(file)}: cannot read the review file: ${shown(read.reason)}\n`);
-    return undefined;
-  }
-  if (!isUtf8(read.bytes)) io.err(`kvm-lens reply: ${shown(file)}: warning: the review file is not valid UTF-8; bad bytes read as U+FFFD\n`);
-  const loaded = parseReviewText(read.bytes.toString('utf8'), file);
-  for (const p of loaded.problems) io.err(`kvm-lens reply: ${shown(p)}\n`);
-  return loaded.review;
-}
-
 export async function replyCommand(argv: string[], io: ReplyIo): Promise<number> {
   const parsed = parseReplyArgs(argv);
   if (!parsed.ok) { io.err(shown(parsed.message) + '\n'); return EXIT_BAD_INPUT; }
@@ -131,7 +103,7 @@ export async function replyCommand(argv: string[], io: ReplyIo): Promise<number>
   if (o.help) { io.out(replyUsage()); return EXIT_CLEAN; }
   const maxBytes = o.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
 
-  const review = await readReview(o.annotations!, maxBytes, io);
+  const review = await readReviewInput(o.annotations!, maxBytes, io.err, 'kvm-lens reply');
   if (!review) return EXIT_BAD_INPUT;
   const series = await readSeries(o.inputs, { maxInputBytes: maxBytes });
   let failed = false;
