@@ -32,6 +32,13 @@ export interface TraceStep {
   note: string;        // what this step did, in kernel terms
 }
 
+/** One patch of the series: its file, the line its message starts on there, its subject. */
+export interface PatchRef {
+  file: string;
+  line: number;
+  subject: string;
+}
+
 export interface Finding {
   rule: RuleId;
   severity: Severity;
@@ -39,8 +46,11 @@ export interface Finding {
   location: SourceLocation;
   /** Patch file that introduced the finding (series timeline), or null. */
   introducedBy: string | null;
+  /** The patch itself (an mbox holds several in one file), or null. */
+  introducedByPatch?: PatchRef | null;
   /** For fixed findings: the patch file after which the finding no longer appears. */
   fixedBy?: string | null;
+  fixedByPatch?: PatchRef | null;
   trace: TraceStep[];
   /** Stable identity across patches and line moves: rule, function, state, operation. */
   key: string;

@@ -1,6 +1,7 @@
 // Above each patch of a series: its place in the series, how many findings its lines hold,
 // and how many findings it introduced or fixed (the timeline).
 import * as vscode from 'vscode';
+import { isPatchAt } from '../core/report/patchName';
 import type { SeriesDocuments } from './seriesDocuments';
 
 export class PatchCodeLens implements vscode.CodeLensProvider, vscode.Disposable {
@@ -25,8 +26,8 @@ export class PatchCodeLens implements vscode.CodeLensProvider, vscode.Disposable
       const range = new vscode.Range(line, 0, line, 0);
       const next = patches.filter((x) => x.startLine > p.startLine).map((x) => x.startLine).sort((a, b) => a - b)[0] ?? Number.MAX_SAFE_INTEGER;
       const inPatch = report.findings.filter((f) => f.location.file === p.file && f.location.line >= p.startLine && f.location.line < next && f.rule !== 'analysis-incomplete');
-      const introduced = report.findings.filter((f) => f.introducedBy === p.file && sameMessageStart(f.location.line, p.startLine, next)).length;
-      const fixed = report.fixed.filter((f) => f.fixedBy === p.file).length;
+      const introduced = report.findings.filter((f) => isPatchAt(f.introducedByPatch, p.file, p.startLine)).length;
+      const fixed = report.fixed.filter((f) => isPatchAt(f.fixedByPatch, p.file, p.startLine)).length;
       const place = p.index !== undefined && p.total !== undefined ? `${String(p.index).padStart(String(p.total).length, '0')}/${p.total}` : 'patch';
       const parts = [`${place}: ${inPatch.length} finding${inPatch.length === 1 ? '' : 's'}`];
       if (introduced) parts.push(`${introduced} introduced here`);
@@ -41,9 +42,4 @@ export class PatchCodeLens implements vscode.CodeLensProvider, vscode.Disposable
     this.subscription.dispose();
     this.changed.dispose();
   }
-}
-
-/** In a single-file series every patch shares the file: only count findings inside this patch's mail. */
-function sameMessageStart(line: number, start: number, next: number): boolean {
-  return line >= start && line < next;
 }

@@ -1,6 +1,7 @@
 // The "Series" view in the KVM Lens activity-bar container: each analysed series document, its
 // patches in series order, and under each patch its findings and what the timeline says it
 // introduced and fixed. Clicking a patch or a finding opens its place.
+import { isPatchAt } from '../core/report/patchName';
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import type { Finding, Severity } from '../core/findings';
@@ -56,10 +57,9 @@ export class SeriesView implements vscode.TreeDataProvider<SeriesNode>, vscode.D
           .sort((a, b) => a.location.line - b.location.line || a.location.column - b.location.column)
           .map((f) => ({ kind: 'finding', doc: node.doc, finding: f, severity: f.shownSeverity }));
         if (p.index === 0) return findings; // a cover letter changes no code
-        // a single-file series (an mbox) names one file for every patch: the patch's own lines decide
-        const shared = node.doc.analysis.patches.filter((x) => x.file === p.file).length > 1;
-        const introduced = report.findings.filter((f) => f.introducedBy === p.file && (!shared || inPatch(f)));
-        const fixed = report.fixed.filter((f) => f.fixedBy === p.file);
+        // by the patch itself, not its file: an mbox holds every patch in one file
+        const introduced = report.findings.filter((f) => isPatchAt(f.introducedByPatch, p.file, p.startLine));
+        const fixed = report.fixed.filter((f) => isPatchAt(f.fixedByPatch, p.file, p.startLine));
         return [...findings, { kind: 'timeline', doc: node.doc, what: 'introduced', findings: introduced }, { kind: 'timeline', doc: node.doc, what: 'fixed', findings: fixed }];
       }
       case 'timeline': return node.findings.map((f) => ({ kind: 'finding', doc: node.doc, finding: f, severity: (readSettings().severities[f.rule] as Severity | undefined) ?? f.severity }));

@@ -1,5 +1,6 @@
 // A finding as an editor diagnostic, in plain data: the range on the expression the finding is
 // about, the rule id as code (with its README anchor), and the trace as related information.
+import { patchName } from '../core/report/patchName';
 import type { Finding, Severity, TraceStep } from '../core/findings';
 import { MODEL_PREFIX } from '../core/model/builtinModel';
 
@@ -54,7 +55,7 @@ export function relatedStep(step: TraceStep, index: number, documentFile: string
 }
 
 export function diagnosticData(f: Finding, severity: Severity, lineText: string | undefined, documentFile: string): DiagnosticData {
-  const intro = f.introducedBy ? ` (introduced by ${f.introducedBy.split(/[\\/]/).pop()})` : '';
+  const intro = f.introducedBy ? ` (introduced by ${patchName(f.introducedBy, f.introducedByPatch, true)})` : '';
   return {
     range: findingRange(lineText, f.location.line, f.location.column),
     message: f.message + intro,

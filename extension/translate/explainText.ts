@@ -3,6 +3,7 @@
 // line of the tree or the model) is a link the page hands back by number, so the editor opens
 // it, in the kernel tree when there is one: a webview, since VS Code's markdown preview shows
 // file: links as text and runs no command links.
+import { patchName } from '../core/report/patchName';
 import type { Finding } from '../core/findings';
 import { ruleMeta } from '../core/rules/ruleCatalog';
 
@@ -42,8 +43,8 @@ export function explainPage(f: Finding, options: ExplainOptions = {}): ExplainPa
   out.push(`<h1>${esc(explainTitle(f))}</h1>`);
   out.push(`<p class="head"><strong>${esc(options.shownSeverity ?? f.severity)}</strong> · <code>${esc(f.rule)}</code> · ${place(f.location.file, f.location.line, f.location.column)}</p>`);
   out.push(`<p class="message">${esc(f.message)}</p>`);
-  if (f.introducedBy) out.push(`<p>Introduced by ${place(f.introducedBy, 1, undefined, baseName(f.introducedBy))}.</p>`);
-  if (f.fixedBy) out.push(`<p>Fixed by ${place(f.fixedBy, 1, undefined, baseName(f.fixedBy))}.</p>`);
+  if (f.introducedBy) out.push(`<p>Introduced by ${place(f.introducedBy, f.introducedByPatch?.line ?? 1, undefined, patchName(f.introducedBy, f.introducedByPatch, true))}.</p>`);
+  if (f.fixedBy) out.push(`<p>Fixed by ${place(f.fixedBy, f.fixedByPatch?.line ?? 1, undefined, patchName(f.fixedBy, f.fixedByPatch, true))}.</p>`);
   out.push('<h2>The rule</h2>', `<p><em>${esc(meta.shortDescription)}</em></p>`, `<p>${esc(meta.fullDescription)}</p>`);
   out.push('<h2>Trace</h2>');
   if (f.trace.length === 0) out.push('<p>No trace: the finding does not depend on an ioctl sequence.</p>');

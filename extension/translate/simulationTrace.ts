@@ -2,6 +2,7 @@
 // it ran in each file (the patch first, then other patches, then the model or tree), the
 // functions it went through, the hazards the rules find in it, and the guards of those
 // functions a what-if may treat as absent. Plain data, no editor.
+import { patchName } from '../core/report/patchName';
 import type { Finding, RuleId, Severity } from '../core/findings';
 import { SIMULATION_RULES } from '../core/rules/allRules';
 import { ruleMeta } from '../core/rules/ruleCatalog';
@@ -159,7 +160,7 @@ export function hazardMarks(steps: { hazards: StepHazard[] }[], findings: readon
       const severity = severities[h.rule] ?? ruleMeta(h.rule).defaultSeverity;
       if (severity === 'off') continue;
       const f = byKey.get(h.key);
-      const intro = f?.introducedBy ? ` (introduced by ${f.introducedBy.split(/[\\/]/).pop()})` : '';
+      const intro = f?.introducedBy ? ` (introduced by ${patchName(f.introducedBy, f.introducedByPatch, true)})` : '';
       out.push({ step: i + 1, rule: h.rule, severity, message: f ? f.message + intro : h.message, file: h.file, line: h.line });
     }
   });

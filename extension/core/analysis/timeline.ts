@@ -1,7 +1,7 @@
 // From explorations after each patch to findings: a finding is introduced by the patch after
 // which it appears (and stays), and a hazard that vanishes before the end is listed as fixed
 // by the patch after which it is gone. Shared by series mode and kernel-tree mode.
-import type { Finding, SourceLocation } from '../findings';
+import type { Finding, PatchRef, SourceLocation } from '../findings';
 import type { Patch } from '../series/types';
 import { ruleMeta } from '../rules/ruleCatalog';
 import type { ExploreResult, FoundHazard } from '../simulate/explore';
@@ -14,7 +14,7 @@ export interface TimelinePoint {
 
 export function timelineFindings(points: TimelinePoint[], locate: (h: FoundHazard) => SourceLocation): { findings: Finding[]; fixed: Finding[] } {
   const final = points[points.length - 1].result;
-  const findings = final.hazards.map((h) => toFinding(h, introducedBy(h.key, points), locate(h)));
+  const findings = final.hazards.map((h) => toFinding(h, introducingPatch(h.key, points), locate(h)));
   const finalKeys = new Set(final.hazards.map((h) => h.key));
   const fixed: Finding[] = [];
   const seen = new Set<string>();
@@ -23,13 +23,18 @@ export function timelineFindings(points: TimelinePoint[], locate: (h: FoundHazar
       if (finalKeys.has(h.key) || seen.has(h.key)) continue;
       seen.add(h.key);
       const gone = lastDisappearance(h.key, points);
-      fixed.push({ ...toFinding(h, introducedBy(h.key, points.slice(0, gone)), locate(h)), fixedBy: points[gone].patch?.file ?? null });
+      const by = points[gone].patch;
+      fixed.push({ ...toFinding(h, introducingPatch(h.key, points.slice(0, gone)), locate(h)), fixedBy: by?.file ?? null, fixedByPatch: by ? patchRef(by) : null });
     }
   }
   return { findings, fixed };
 }
 
-function toFinding(h: FoundHazard, intro: string | null, location: SourceLocation): Finding {
+export function patchRef(p: Patch): PatchRef {
+  return { file: p.file, line: p.startLine, subject: p.subject };
+}
+
+function toFinding(h: FoundHazard, intro: Patch | null, location: SourceLocation): Finding {
   const also = h.alsoDetails.length ? ` (the same path also reaches ${h.alsoDetails.join(', ')})` : '';
   const partial = h.partial?.length ? ` (partial: ${h.partial.join('; ')})` : '';
   return {
@@ -37,19 +42,20 @@ function toFinding(h: FoundHazard, intro: string | null, location: SourceLocatio
     severity: ruleMeta(h.rule).defaultSeverity,
     message: h.message + also + partial,
     location,
-    introducedBy: intro,
+    introducedBy: intro?.file ?? null,
+    introducedByPatch: intro ? patchRef(intro) : null,
     trace: h.trace,
     key: h.key,
   };
 }
 
 /** The patch after which the finding appeared for the last time without vanishing again. */
-function introducedBy(key: string, points: TimelinePoint[]): string | null {
-  let intro: string | null = null;
+function introducingPatch(key: string, points: TimelinePoint[]): Patch | null {
+  let intro: Patch | null = null;
   let present = false;
   for (const p of points) {
     const has = p.result.hazards.some((h) => h.key === key);
-    if (has && !present) intro = p.patch?.file ?? null;
+    if (has && !present) intro = p.patch;
     present = has;
   }
   return intro;

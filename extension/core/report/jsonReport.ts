@@ -2,7 +2,7 @@
 // so the key order and the set of keys stay fixed whatever the analysis adds to its types;
 // absent values are null rather than missing so consumers see one shape.
 
-import type { AnalysisReport, Finding, TraceStep } from '../findings';
+import type { AnalysisReport, Finding, PatchRef, TraceStep } from '../findings';
 
 export const JSON_TOOL_NAME = 'kvm-patch-lens';
 
@@ -19,11 +19,21 @@ export interface JsonFinding {
   message: string;
   location: { file: string; line: number; column: number; function: string | null; patch: string | null };
   introducedBy: string | null;
+  /** The patch itself: in an mbox, introducedBy names the one file every patch shares. */
+  introducedByPatch: JsonPatchRef | null;
   trace: JsonTraceStep[];
+}
+
+export interface JsonPatchRef {
+  file: string;
+  /** The line its message starts on in the file. */
+  line: number;
+  subject: string;
 }
 
 export interface JsonFixedFinding extends JsonFinding {
   fixedBy: string | null;
+  fixedByPatch: JsonPatchRef | null;
 }
 
 export interface JsonReport {
@@ -89,14 +99,19 @@ function jsonFinding(finding: Finding): JsonFinding {
       patch: loc.patch ?? null,
     },
     introducedBy: finding.introducedBy ?? null,
+    introducedByPatch: jsonPatchRef(finding.introducedByPatch),
     trace: finding.trace.map(jsonStep),
   };
 }
 
-// fixedBy goes right after introducedBy so the two provenance fields read together.
+// fixedBy goes right after introducedByPatch so the provenance fields read together.
 function jsonFixedFinding(finding: Finding): JsonFixedFinding {
   const { trace, ...head } = jsonFinding(finding);
-  return { ...head, fixedBy: finding.fixedBy ?? null, trace };
+  return { ...head, fixedBy: finding.fixedBy ?? null, fixedByPatch: jsonPatchRef(finding.fixedByPatch), trace };
+}
+
+function jsonPatchRef(ref: PatchRef | null | undefined): JsonPatchRef | null {
+  return ref ? { file: ref.file, line: ref.line, subject: ref.subject } : null;
 }
 
 function jsonStep(step: TraceStep): JsonTraceStep {

@@ -90,7 +90,9 @@ export function toSarifLog(report: AnalysisReport, toolVersion: string, opts: Sa
         message: f.message,
         location: isPseudoFile(f.location.file) ? null : physicalLocation(f.location.file, { startLine: f.location.line }, where),
         introducedBy: f.introducedBy ?? null,
+        introducedByPatch: f.introducedByPatch ?? null,
         fixedBy: f.fixedBy ?? null,
+        fixedByPatch: f.fixedByPatch ?? null,
         fingerprint: f.key,
       })),
     };
@@ -157,7 +159,7 @@ function sarifResult(finding: Finding, where: (file: string) => ArtifactLocation
     result.codeFlows = [{ threadFlows: [{ locations: finding.trace.map((step, i) => threadFlowLocation(step, i, where)) }] }];
   }
   result.partialFingerprints = { [FINGERPRINT_KEY]: finding.key };
-  result.properties = { introducedBy: finding.introducedBy ?? null };
+  result.properties = { introducedBy: finding.introducedBy ?? null, introducedByPatch: finding.introducedByPatch ?? null };
   return result;
 }
 

@@ -3,6 +3,7 @@
 // input (file names, subjects, function names, messages quoting code) is shown with its
 // control characters escaped: a patch must not be able to drive the terminal it is shown in.
 
+import { patchName } from './patchName';
 import type { AnalysisReport, Finding, Severity, TraceStep } from '../findings';
 import { escapeControl as shown } from '../text/controlChars';
 
@@ -44,8 +45,8 @@ function findingLines(finding: Finding, fixed: boolean, paint: Paint): string[] 
   let head = `${paint(ANSI.bold, `${shown(file)}:${line}:${column}:`)} ${severity}: ${shown(finding.message)} ${paint(ANSI.dim, `[${shown(finding.rule)}]`)}`;
 
   const provenance: string[] = [];
-  if (finding.introducedBy) provenance.push(`introduced by ${shown(finding.introducedBy)}`);
-  if (fixed) provenance.push(`fixed by ${finding.fixedBy ? shown(finding.fixedBy) : 'an unknown patch'}`);
+  if (finding.introducedBy) provenance.push(`introduced by ${shown(patchName(finding.introducedBy, finding.introducedByPatch))}`);
+  if (fixed) provenance.push(`fixed by ${finding.fixedBy ? shown(patchName(finding.fixedBy, finding.fixedByPatch)) : 'an unknown patch'}`);
   if (provenance.length > 0) head += ` (${provenance.join(', ')})`;
 
   return [head, ...finding.trace.map((step, i) => traceLine(step, i + 1))];

@@ -13,6 +13,7 @@ function finding(overrides: Partial<Finding>): Finding {
     message: 'KVM_SET_REGS writes the encrypted VMSA',
     location: { file: 'series/0002-regs.patch', line: 30, column: 4, endLine: 30, endColumn: 20, function: 'svm_set_regs', patch: '0002-regs.patch' },
     introducedBy: '0002-regs.patch',
+    introducedByPatch: { file: '0002-regs.patch', line: 1, subject: '[PATCH 2/5] KVM: SVM: regs' },
     trace: [
       { operation: 'KVM_SEV_LAUNCH_UPDATE_VMSA', vcpu: null, location: { file: 'model/sev.c', line: 20 }, note: 'VMSA encrypted' },
       { operation: 'KVM_SET_REGS', vcpu: 0, location: { file: 'series/0002-regs.patch', line: 30 }, note: 'writes save.rip' },
@@ -23,7 +24,7 @@ function finding(overrides: Partial<Finding>): Finding {
 }
 
 const sample: AnalysisReport = {
-  findings: [finding({}), finding({ location: { file: 'x.c', line: 1, column: 1 }, introducedBy: null, trace: [] })],
+  findings: [finding({}), finding({ location: { file: 'x.c', line: 1, column: 1 }, introducedBy: null, introducedByPatch: null, trace: [] })],
   fixed: [finding({ rule: 'debug-armed-at-encryption', fixedBy: '0005-fix.patch' }), finding({ fixedBy: undefined })],
   stats: { patches: 5, functions: 9, statesExplored: 120, boundReached: true, ms: { read: 1.26, parse: 0.04, summarize: 10, simulate: 3.15 } },
   origins: [{ function: 'svm_set_regs', origin: 'series', file: 'series/0002-regs.patch' }],
@@ -41,7 +42,7 @@ test('top level: tool, version, base, findings, fixed, stats, then origins', () 
 
 test('finding: every key, in order, with nothing extra', () => {
   const f = parsed.findings[0];
-  assert.deepEqual(Object.keys(f), ['rule', 'severity', 'message', 'location', 'introducedBy', 'trace']);
+  assert.deepEqual(Object.keys(f), ['rule', 'severity', 'message', 'location', 'introducedBy', 'introducedByPatch', 'trace']);
   assert.deepEqual(Object.keys(f.location), ['file', 'line', 'column', 'function', 'patch']);
   assert.deepEqual(f, {
     rule: 'vmsa-write-after-encryption',
@@ -49,6 +50,7 @@ test('finding: every key, in order, with nothing extra', () => {
     message: 'KVM_SET_REGS writes the encrypted VMSA',
     location: { file: 'series/0002-regs.patch', line: 30, column: 4, function: 'svm_set_regs', patch: '0002-regs.patch' },
     introducedBy: '0002-regs.patch',
+    introducedByPatch: { file: '0002-regs.patch', line: 1, subject: '[PATCH 2/5] KVM: SVM: regs' },
     trace: [
       { operation: 'KVM_SEV_LAUNCH_UPDATE_VMSA', vcpu: null, location: { file: 'model/sev.c', line: 20 }, note: 'VMSA encrypted' },
       { operation: 'KVM_SET_REGS', vcpu: 0, location: { file: 'series/0002-regs.patch', line: 30 }, note: 'writes save.rip' },
@@ -66,18 +68,20 @@ test('absent function, patch and introducedBy are null, not missing', () => {
   assert.equal(f.location.function, null);
   assert.equal(f.location.patch, null);
   assert.equal(f.introducedBy, null);
+  assert.equal(f.introducedByPatch, null);
   assert.deepEqual(f.trace, []);
 });
 
 test('fixed findings have the same shape plus fixedBy (null when unknown)', () => {
   assert.equal(parsed.fixed.length, 2);
-  assert.deepEqual(Object.keys(parsed.fixed[0]), ['rule', 'severity', 'message', 'location', 'introducedBy', 'fixedBy', 'trace']);
+  assert.deepEqual(Object.keys(parsed.fixed[0]), ['rule', 'severity', 'message', 'location', 'introducedBy', 'introducedByPatch', 'fixedBy', 'fixedByPatch', 'trace']);
   assert.equal(parsed.fixed[0].rule, 'debug-armed-at-encryption');
   assert.equal(parsed.fixed[0].fixedBy, '0005-fix.patch');
   assert.equal(parsed.fixed[0].trace.length, 2);
   assert.equal(parsed.fixed[1].fixedBy, null);
+  assert.equal(parsed.fixed[1].fixedByPatch, null);
   // The current findings never carry fixedBy.
-  assert.ok(!('fixedBy' in parsed.findings[0]));
+  assert.ok(!('fixedBy' in parsed.findings[0]) && !('fixedByPatch' in parsed.findings[0]));
 });
 
 test('stats: every key, ms rounded to one decimal', () => {

@@ -212,8 +212,8 @@ test('a finding without a trace has no codeFlows', () => {
 
 test('fingerprint and introducing patch are carried on each result', () => {
   assert.deepEqual(results[0].partialFingerprints, { 'kvmLens/v1': sample.findings[0].key });
-  assert.deepEqual(results[0].properties, { introducedBy: '0003-debug.patch' });
-  assert.deepEqual(results[1].properties, { introducedBy: null });
+  assert.deepEqual(results[0].properties, { introducedBy: '0003-debug.patch', introducedByPatch: null });
+  assert.deepEqual(results[1].properties, { introducedBy: null, introducedByPatch: null });
 });
 
 test('fixed findings are not results but are listed in run properties, located as results are', () => {
