@@ -42,6 +42,9 @@ export function activate(context: vscode.ExtensionContext): KvmLensApi {
   kernel.findRoot();
   const documents = new SeriesDocuments(client, output, () => kernel.target());
   kernel.onDidChangeRoot(() => documents.reanalyseAll(), undefined, context.subscriptions);
+  // each audit follows a change to the tree's C as the editor has it: a series checked against
+  // the tree is checked again on that C (the worker answers an unchanged one from its session)
+  kernel.onDidAnalyse(() => documents.reanalyseTreeChecked(), undefined, context.subscriptions);
   // trusted now: git may look for the exact base of the series already checked without it
   vscode.workspace.onDidGrantWorkspaceTrust(() => documents.reanalyseAll(), undefined, context.subscriptions);
   const codeLens = new PatchCodeLens(documents);

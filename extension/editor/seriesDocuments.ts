@@ -80,6 +80,11 @@ export class SeriesDocuments implements vscode.Disposable {
     for (const d of vscode.workspace.textDocuments) this.schedule(d, 0);
   }
 
+  /** Checks again the series checked against the kernel tree: the tree's C changed under them (an edit, a save, a close). */
+  reanalyseTreeChecked(): void {
+    for (const d of vscode.workspace.textDocuments) if (this.results.get(d.uri.toString())?.analysis.tree) this.schedule(d, 0);
+  }
+
   /** Analyses now and returns the result (the check command, tests). */
   async analyseNow(doc: vscode.TextDocument): Promise<AnalysedDocument | undefined> {
     // a re-analysis already scheduled would replace this one in the worker's queue

@@ -6,7 +6,7 @@
 // which base was used, and the C files' own diagnostics are the same after the series was checked.
 /// <reference types="mocha" />
 import * as assert from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -133,5 +133,30 @@ suite('KVM Lens: a series from an mbox checked against the kernel tree', functio
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     await vscode.commands.executeCommand<number>('kvmLens.auditKernelTree');
     assert.ok(await poll(() => (dr7In() ? undefined : true), 60_000), 'closed without saving: the file on disk again');
+  });
+
+  test('a series on the working tree is checked again when the tree\'s C changes: patch 2 no longer applies, then applies again after the undo', async () => {
+    // without base-commit and blob ids the series' base is the working tree as the editor has it
+    // (with base-commit it is that commit, which no edit changes)
+    const plain = join(work, 'no-base.mbx');
+    writeFileSync(plain, mbox.getText().split('\n').filter((l) => !/^(base-commit: |index [0-9a-f]+\.\.[0-9a-f]+)/.test(l)).join('\n'));
+    const series = await vscode.workspace.openTextDocument(vscode.Uri.file(plain));
+    await vscode.window.showTextDocument(series);
+    const dr7OnSeries = () => vscode.languages.getDiagnostics(series.uri).some(isDr7);
+    assert.ok(await poll(() => (dr7OnSeries() ? true : undefined), 60_000), 'the DR7 finding, on the working tree');
+    const uri = vscode.Uri.file(join(made.repo, 'arch/x86/kvm/svm/svm.c'));
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(doc);
+    // the guard patch 2 removes, reworded in the tree: its removed lines are no longer there
+    const guard = 'if (vcpu->arch.guest_state_protected)';
+    const at = doc.getText().indexOf(DR7_GUARD);
+    assert.ok(at >= 0, 'svm.c has the guard');
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(uri, new vscode.Range(doc.positionAt(at + 1), doc.positionAt(at + 1 + guard.length)), 'if (vcpu->arch.guest_state_protected != 0)');
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    assert.ok(await poll(() => (dr7OnSeries() ? undefined : true), 60_000), 'checked again on the edited svm.c: the hunk does not apply, no finding from it');
+    await vscode.commands.executeCommand('undo');
+    assert.ok(await poll(() => (dr7OnSeries() ? true : undefined), 60_000), 'the undo checks it again: the finding is back');
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 });
