@@ -80,9 +80,15 @@ export class SeriesDocuments implements vscode.Disposable {
     for (const d of vscode.workspace.textDocuments) this.schedule(d, 0);
   }
 
-  /** Checks again the series checked against the kernel tree: the tree's C changed under them (an edit, a save, a close). */
+  /**
+   * Checks again the series checked against the kernel tree: the tree's C changed under them (an
+   * edit, a save, a close). A series on a base-commit takes every file from git: no edit reaches it.
+   */
   reanalyseTreeChecked(): void {
-    for (const d of vscode.workspace.textDocuments) if (this.results.get(d.uri.toString())?.analysis.tree) this.schedule(d, 0);
+    for (const d of vscode.workspace.textDocuments) {
+      const analysis = this.results.get(d.uri.toString())?.analysis;
+      if (analysis?.tree && analysis.report.base?.source !== 'base-commit') this.schedule(d, 0);
+    }
   }
 
   /** Analyses now and returns the result (the check command, tests). */
