@@ -7,7 +7,8 @@
 // base had it), else the patch line that added the line. Plain data, no VS Code.
 import { join } from 'node:path';
 import type { SessionSeriesCheck } from '../core/analysis/seriesInSession';
-import type { Finding, ReportBase, TraceStep } from '../core/findings';
+import type { Finding, FunctionInfo, ReportBase, TraceStep } from '../core/findings';
+import { sectionFunctionName } from '../core/parse/hunkFragments';
 import type { InputProblem, Patch, Series } from '../core/series/types';
 import { outlineSeries, type DocumentAnalysis, type DocumentRequest } from './documentAnalysis';
 
@@ -45,6 +46,7 @@ export function treeSeriesAnalysis(check: SessionSeriesCheck, series: Series, ro
       ...(report.base ? { base: report.base } : {}),
       findings: report.findings.map((f) => places.finding(f)),
       fixed: report.fixed.map((f) => places.fixed(f)),
+      functions: functionsOnPatches(series, check.functions),
       stats: report.stats,
       origins: report.origins,
     },
@@ -58,6 +60,48 @@ export function treeSeriesAnalysis(check: SessionSeriesCheck, series: Series, ro
       notes,
     },
   };
+}
+
+/**
+ * The tree's description of each function the series changes, placed on the patch lines that
+ * show it (for hovers): from the hunk's @@ line when the hunk starts inside the function, from
+ * its definition when the hunk shows one, to the closing brace at the line start or the hunk's end.
+ */
+export function functionsOnPatches(series: Series, described: readonly FunctionInfo[]): FunctionInfo[] {
+  const byFile = new Map<string, Map<string, FunctionInfo>>();
+  for (const f of described) {
+    let m = byFile.get(f.file);
+    if (!m) byFile.set(f.file, (m = new Map()));
+    m.set(f.name, f);
+  }
+  const out: FunctionInfo[] = [];
+  for (const p of series.patches) {
+    for (const d of p.diffs) {
+      const known = d.newPath === null ? undefined : byFile.get(d.newPath);
+      if (!known) continue;
+      for (const h of d.hunks) {
+        const spans = new Map<string, { from: number; to: number }>();
+        const enclosing = sectionFunctionName(h.section);
+        let current = enclosing !== undefined && known.has(enclosing) ? enclosing : undefined;
+        let from = h.headerPatchLine;
+        const close = (to: number): void => {
+          if (current === undefined) return;
+          const had = spans.get(current);
+          spans.set(current, had ? { from: Math.min(had.from, from), to: Math.max(had.to, to) } : { from, to });
+        };
+        for (const l of h.lines) {
+          if (l.kind !== 'removed') {
+            const def = /^[A-Za-z_][^;]*?\b([A-Za-z_]\w*)\s*\(/.exec(l.text);
+            if (def && known.has(def[1]!) && def[1] !== current) { close(l.patchLine - 1); current = def[1]; from = l.patchLine; }
+          }
+          if (current !== undefined && l.kind !== 'removed' && l.text.startsWith('}')) { close(l.patchLine); current = undefined; }
+        }
+        close(h.lines[h.lines.length - 1]?.patchLine ?? h.headerPatchLine);
+        for (const [name, span] of spans) out.push({ ...known.get(name)!, file: p.file, line: span.from, endLine: span.to });
+      }
+    }
+  }
+  return out;
 }
 
 /** The base in a few words, for a view's description: "base-commit 1a2b3c4d5e6f", "blobs", "working tree", and "not exact" when it is not. */

@@ -77,6 +77,14 @@ suite('KVM Lens: a series from an mbox checked against the kernel tree', functio
     assert.match(dr7.message, /svm_set_dr7\(\)/);
   });
 
+  test('a hover on the patch\'s lines of svm_set_dr7() shows the tree\'s description of it, with the series applied', async () => {
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', mbox.uri, new vscode.Position(dr7.range.start.line, 2));
+    const text = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+    assert.match(text, /\*\*svm_set_dr7\(\)\*\* — from this tree/);
+    assert.match(text, /writes DR7/, 'what it does once the guard is gone');
+    assert.match(text, /Reached by: .*`KVM_RUN`/);
+  });
+
   test('its trace opens the tree\'s C files, the last step at the write on disk', async () => {
     const related = dr7.relatedInformation ?? [];
     assert.ok(related.length >= 4, `${related.length} trace steps`);

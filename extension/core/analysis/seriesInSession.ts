@@ -4,6 +4,7 @@
 // tree. The session is put back afterwards, file by file, to the texts it had before (the
 // working tree with the editor's buffers), so the C files' own audit is the same as before.
 import { join } from 'node:path';
+import type { FunctionInfo } from '../findings';
 import type { Series } from '../series/types';
 import { blocksX86Kvm, inKvmScope, type LocatedTree } from '../tree/kernelTree';
 import type { FindBaseOptions } from '../tree/seriesBase';
@@ -26,6 +27,8 @@ export interface SessionSeriesCheck {
   introducedAt: ReadonlyMap<string, number | null>;
   /** Files the series changes outside the KVM sources a tree analysis reads (never in the session, so never applied). */
   outside: readonly string[];
+  /** The functions of the files the series changes, described with the whole series applied (tree paths, lines of `final`). */
+  functions: FunctionInfo[];
 }
 
 /** Why the session holds no x86 KVM to check a series against (not a kernel tree, another architecture), or undefined when it does. */
@@ -49,17 +52,21 @@ export async function checkSeriesInSession(session: TreeSession, series: Series,
   const trail: SeriesTrail = { applied: [], points: [] };
   let report: TreeReport;
   let final: Map<string, string>;
+  let functions: FunctionInfo[];
+  const changed = [...new Set(series.patches.flatMap((p) => p.diffs.map((d) => d.newPath)).filter((f): f is string => f !== null && inKvmScope(f)))];
   try {
     await moveTo(session, base);
     report = await session.analyze(series, options, trail);
     final = session.texts();
+    // hovers on the patch: what each function it changes does once the series is in
+    functions = session.describe(changed.filter((f) => final.has(f)));
   } finally {
     await moveTo(session, working);
   }
   const introducedAt = new Map<string, number | null>();
   for (const f of report.findings) introducedAt.set(f.key, introducingPatch(f.key, trail, series));
   const outside = [...new Set(series.patches.flatMap((p) => p.diffs.flatMap((d) => [d.oldPath, d.newPath])).filter((f): f is string => f !== null && !inKvmScope(f)))].sort();
-  return { report: { ...report, base: found }, working, base, final, origins: LineOrigins.follow(base, trail.applied), introducedAt, outside };
+  return { report: { ...report, base: found }, working, base, final, origins: LineOrigins.follow(base, trail.applied), introducedAt, outside, functions };
 }
 
 /** Sets every file whose text differs from `texts` (removing those `texts` lacks): an incremental re-parse of each. */

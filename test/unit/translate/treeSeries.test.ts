@@ -13,10 +13,10 @@ import { analyzeTree, TreeSession } from '../../../extension/core/analysis/analy
 import { checkSeriesInSession, type SessionSeriesCheck } from '../../../extension/core/analysis/seriesInSession';
 import { applyPatchInMemory } from '../../../extension/core/tree/applyInMemory';
 import { LineOrigins } from '../../../extension/core/tree/lineOrigins';
-import type { Finding, TraceStep } from '../../../extension/core/findings';
+import type { Finding, FunctionInfo, TraceStep } from '../../../extension/core/findings';
 import { readSeries } from '../../../extension/core/series/seriesReader';
 import { seriesOfRequest, type AnalysisSettings } from '../../../extension/translate/documentAnalysis';
-import { treeSeriesAnalysis } from '../../../extension/translate/treeSeriesAnalysis';
+import { functionsOnPatches, treeSeriesAnalysis } from '../../../extension/translate/treeSeriesAnalysis';
 import { AnalysisClient } from '../../../extension/worker/analysisClient';
 import { DR7_WRITE, git, makeKernelSeriesRepo, type KernelSeriesRepo } from '../support/kernelSeriesRepo';
 
@@ -204,7 +204,7 @@ describe('where the editor shows a tree finding (made-up findings over one patch
       tree: { files: 2, bytes: 0, functions: 1, functionsWithErrors: 0, modelFilled: [], operations: [{ dispatcher: 'kvm_vcpu_ioctl', operations: 3 }], dispatcherProblems: [] },
       problems: [{ file: MBOX, line: 9, severity: 'warning', message: 'applied with fuzz 1' }, { file: ROOT_DIR, severity: 'warning', message: 'simulated as a legacy SEV-ES VM' }],
     },
-    working: base, base, final: applied.files, origins: LineOrigins.follow(base, [{ patch: series.patches[0]!, applied }]), introducedAt: new Map(introducedAt), outside: [],
+    working: base, base, final: applied.files, origins: LineOrigins.follow(base, [{ patch: series.patches[0]!, applied }]), introducedAt: new Map(introducedAt), outside: [], functions: [],
   });
   const lines = text.split('\n');
 
@@ -230,5 +230,23 @@ describe('where the editor shows a tree finding (made-up findings over one patch
     assert.deepEqual(a.problems, [{ file: MBOX, line: 9, severity: 'warning', message: 'applied with fuzz 1' }]);
     assert.deepEqual(a.tree, { root: ROOT_DIR, baseLine: `base: the working tree of ${ROOT_DIR}`, scope: `kernel tree ${ROOT_DIR}: 2 files, 1 functions; 3 operations from the dispatchers`, notes: [`${ROOT_DIR}: warning: simulated as a legacy SEV-ES VM`] });
     assert.deepEqual(a.settingsProblems, ['kvmLens.vcpus: bad']);
+  });
+});
+
+describe('hovers on a series checked against the tree: the tree\'s description of each function on the patch lines that show it', () => {
+  it('from the @@ line of a hunk inside the function to its closing brace; not on another file\'s hunks', async () => {
+    const series = await readSeries([join(__dirname, '../../../examples/sev-es-debug-rfc')]);
+    const info = (name: string, file: string): FunctionInfo => ({ name, origin: 'tree', file, line: 500, endLine: 520, summary: [`${name} does things`], reachedBy: ['KVM_RUN'] });
+    const placed = functionsOnPatches(series, [info('svm_set_dr7', 'arch/x86/kvm/svm/svm.c'), info('sev_es_sync_vmsa', 'arch/x86/kvm/svm/sev.c'), info('svm_set_dr6', 'arch/x86/kvm/svm/svm.c')]);
+    const p2 = series.patches[1]!;
+    const h = p2.diffs[0]!.hunks[0]!;
+    const dr7 = placed.filter((f) => f.name === 'svm_set_dr7');
+    const brace = h.lines.find((l) => l.text === '}')!;
+    assert.ok(brace.patchLine < h.lines[h.lines.length - 1]!.patchLine, 'the hunk goes on past the brace');
+    assert.deepEqual(dr7.map((f) => [f.file, f.line, f.endLine]), [[p2.file, h.headerPatchLine, brace.patchLine]]);
+    assert.deepEqual(dr7[0]!.summary, ['svm_set_dr7 does things'], 'the tree\'s description, unchanged');
+    const sync = placed.filter((f) => f.name === 'sev_es_sync_vmsa');
+    assert.deepEqual(sync.map((f) => f.file), [series.patches[0]!.file], 'patch 1\'s sev.c hunk, and only there');
+    assert.ok(!placed.some((f) => f.name === 'svm_set_dr6'), 'a function no hunk shows has no place');
   });
 });
