@@ -91,7 +91,8 @@ export function functionsOnPatches(series: Series, described: readonly FunctionI
         };
         for (const l of h.lines) {
           if (l.kind !== 'removed') {
-            const def = /^[A-Za-z_][^;]*?\b([A-Za-z_]\w*)\s*\(/.exec(l.text);
+            // `static int foo(`, or `foo(` alone when the return type is on the line above
+            const def = /^(?:[A-Za-z_][^;]*?\b)?([A-Za-z_]\w*)\s*\(/.exec(l.text);
             if (def && known.has(def[1]!) && def[1] !== current) { close(l.patchLine - 1); current = def[1]; from = l.patchLine; }
           }
           if (current !== undefined && l.kind !== 'removed' && l.text.startsWith('}')) { close(l.patchLine); current = undefined; }

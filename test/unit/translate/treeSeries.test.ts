@@ -14,7 +14,7 @@ import { checkSeriesInSession, type SessionSeriesCheck } from '../../../extensio
 import { applyPatchInMemory } from '../../../extension/core/tree/applyInMemory';
 import { LineOrigins } from '../../../extension/core/tree/lineOrigins';
 import type { Finding, FunctionInfo, TraceStep } from '../../../extension/core/findings';
-import { readSeries } from '../../../extension/core/series/seriesReader';
+import { assembleSeries, parseSeriesText, readSeries } from '../../../extension/core/series/seriesReader';
 import { seriesOfRequest, type AnalysisSettings } from '../../../extension/translate/documentAnalysis';
 import { functionsOnPatches, treeSeriesAnalysis } from '../../../extension/translate/treeSeriesAnalysis';
 import { AnalysisClient } from '../../../extension/worker/analysisClient';
@@ -248,5 +248,17 @@ describe('hovers on a series checked against the tree: the tree\'s description o
     const sync = placed.filter((f) => f.name === 'sev_es_sync_vmsa');
     assert.deepEqual(sync.map((f) => f.file), [series.patches[0]!.file], 'patch 1\'s sev.c hunk, and only there');
     assert.ok(!placed.some((f) => f.name === 'svm_set_dr6'), 'a function no hunk shows has no place');
+  });
+
+  it('a definition whose return type is on the line above is found by its name\'s line', () => {
+    const text = [
+      'From: A <a@example.org>', 'Subject: [PATCH] KVM: SVM: add a helper', '', 'Helper.', '---',
+      'diff --git a/arch/x86/kvm/svm/sev.c b/arch/x86/kvm/svm/sev.c', '--- a/arch/x86/kvm/svm/sev.c', '+++ b/arch/x86/kvm/svm/sev.c',
+      '@@ -10,2 +10,7 @@ static int other(void)', ' \treturn 0;', ' }', '+static int', '+sev_helper(struct kvm *kvm)', '+{', '+\treturn 1;', '+}', '',
+    ].join('\n');
+    const series = assembleSeries(parseSeriesText('/s/0001.patch', text).patches, []);
+    const placed = functionsOnPatches(series, [{ name: 'sev_helper', origin: 'tree', file: 'arch/x86/kvm/svm/sev.c', line: 12, endLine: 16, summary: ['returns 1'], reachedBy: [] }]);
+    const lines = text.split('\n');
+    assert.deepEqual(placed.map((f) => [f.line, f.endLine]), [[lines.indexOf('+sev_helper(struct kvm *kvm)') + 1, lines.indexOf('+}') + 1]]);
   });
 });
