@@ -2,7 +2,11 @@
 // line, JSON as Python's json.dumps(indent=2) prints it (non-ASCII escaped); and what is not one.
 
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { exportToTracking, importFromTracking } from '../../../extension/core/review/b4ReviewState';
+import type { ReviewFile } from '../../../extension/core/review/types';
+import { readSeries } from '../../../extension/core/series/seriesReader';
 import {
   TRACKING_MARKER, commentsOf, ensureReview, formatTrackingMessage, parseTrackingMessage, reviewOf, type Json,
 } from '../../../extension/core/review/b4Tracking';
@@ -46,5 +50,27 @@ describe('b4 tracking commit message', () => {
     const entry = ensureReview(fresh, 'z@example.org', 'Zoë');
     assert.deepEqual(fresh, { reviews: { 'z@example.org': { name: 'Zoë' } } });
     assert.equal(entry, reviewOf(fresh, 'z@example.org'));
+  });
+});
+
+describe('tracking data b4 did not write (hand edits, other tools): read as far as it makes sense, never a crash', () => {
+  it('non-object patches, reviews of the wrong type, comments without b4\'s shape, negative and huge lines', async () => {
+    const series = await readSeries([join(__dirname, '../../../examples/sev-es-debug-rfc')]);
+    const review: ReviewFile = { version: 1, series: { title: 'x' }, reviewer: { name: 'Z', email: 'z@example.org' }, annotations: [], trailers: [{ key: 'Reviewed-by' }], orphans: [] };
+    const odd: Json[] = [
+      { series: {}, patches: ['x', null, 5] },
+      { series: { reviews: [] }, patches: [{ title: 7, 'header-info': 'no', reviews: { 'z@example.org': { comments: 'str', trailers: [1, 'Reviewed-by: Z <z@example.org>'] } } }] },
+      { series: { reviews: { 'z@example.org': { comments: [{ path: ':message', line: -5, text: 'before the quote' }, { path: 'b/x.c', line: 1e12, text: 't', content: 5 }, 'nope'], reply: 3 } } }, patches: [{}, {}, {}] },
+    ];
+    for (const t of odd) {
+      const i = importFromTracking(series, review, t, { email: 'z@example.org', date: new Date('2026-11-05T12:00:00Z') });
+      assert.ok(i.comments + i.orphaned >= 0 && Array.isArray(i.warnings));
+      const e = exportToTracking(series, review, t);
+      assert.equal(e.error, undefined);
+      assert.equal(e.trailers, 1, 'the series-wide trailer goes on the series entry whatever was there');
+    }
+    const third = importFromTracking(series, review, odd[2]!, { email: 'z@example.org' });
+    assert.equal(third.comments, 1, 'the comment before the quote, on the cover letter\'s first line');
+    assert.match(third.warnings.join('\n'), /1 of your comments in b4 are not \{path, line, text\}/);
   });
 });
