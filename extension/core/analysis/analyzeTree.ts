@@ -343,6 +343,8 @@ export class TreeSession {
       for (const r of applied.results) {
         for (const h of r.hunks) if (h.applied && h.fuzz > 0) problems.push({ file: patch.file, line: h.patchLine, severity: 'warning', message: `${r.path} ${h.header}: applied with fuzz ${h.fuzz}` });
         await this.setText(r.path, applied.files.get(r.path));
+        // a rename takes the file away from its old path: both would define every function twice
+        if (r.oldPath !== null && r.oldPath !== r.path && !applied.files.has(r.oldPath)) await this.setText(r.oldPath, undefined);
       }
       points.push({ patch, result: this.simulate(options, seriesFiles, budget) });
     }
