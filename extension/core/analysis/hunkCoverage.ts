@@ -25,7 +25,7 @@ export function spanInHunk(fn: FunctionIr, lowered: readonly FunctionIr[], hunk:
   return { from, to };
 }
 
-export function sectionNames(hunk: Hunk, name: string): boolean {
+function sectionNames(hunk: Hunk, name: string): boolean {
   return new RegExp(`\\b${name.replace(/[$]/g, '\\$&')}\\s*\\(`).test(hunk.section);
 }
 
@@ -35,7 +35,7 @@ export function isCodeLine(text: string): boolean {
   return !(t === '' || t.startsWith('//') || t.startsWith('/*') || t.startsWith('*') || t.startsWith('#include'));
 }
 
-export function headerText(h: Hunk): string {
+function headerText(h: Hunk): string {
   const old = `-${h.oldStart}${h.oldCount === 1 ? '' : ',' + h.oldCount}`;
   const neu = `+${h.newStart}${h.newCount === 1 ? '' : ',' + h.newCount}`;
   return `@@ ${old} ${neu} @@${h.section ? ' ' + h.section : ''}`;

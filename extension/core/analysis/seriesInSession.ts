@@ -9,6 +9,7 @@ import type { Series } from '../series/types';
 import { blocksX86Kvm, inKvmScope, type LocatedTree } from '../tree/kernelTree';
 import type { FindBaseOptions } from '../tree/seriesBase';
 import { LineOrigins } from '../tree/lineOrigins';
+import { isPatchAt } from '../report/patchName';
 import type { AnalysisOptions } from './analyzeSeries';
 import { treeBase, type SeriesTrail, type TreeReport, type TreeSession } from './analyzeTree';
 
@@ -64,7 +65,11 @@ export async function checkSeriesInSession(session: TreeSession, series: Series,
     await moveTo(session, working);
   }
   const introducedAt = new Map<string, number | null>();
-  for (const f of report.findings) introducedAt.set(f.key, introducingPatch(f.key, trail, series));
+  // the timeline already named the patch; here it is its index in the series
+  for (const f of report.findings) {
+    const at = series.patches.findIndex((p) => isPatchAt(f.introducedByPatch, p.file, p.startLine));
+    introducedAt.set(f.key, at < 0 ? null : at);
+  }
   const outside = [...new Set(series.patches.flatMap((p) => p.diffs.flatMap((d) => [d.oldPath, d.newPath])).filter((f): f is string => f !== null && !inKvmScope(f)))].sort();
   return { report: { ...report, base: found }, working, base, final, origins: LineOrigins.follow(base, trail.applied), introducedAt, outside, functions };
 }
@@ -74,16 +79,4 @@ async function moveTo(session: TreeSession, texts: ReadonlyMap<string, string>):
   const now = session.texts();
   for (const [path, text] of texts) if (now.get(path) !== text) await session.setText(path, text);
   for (const path of now.keys()) if (!texts.has(path)) await session.setText(path, undefined);
-}
-
-/** As the timeline decides it: the patch after which the finding appeared for the last time without vanishing again. */
-function introducingPatch(key: string, trail: SeriesTrail, series: Series): number | null {
-  let intro: number | null = null;
-  let present = false;
-  for (const p of trail.points) {
-    const has = p.result.hazards.some((h) => h.key === key);
-    if (has && !present) intro = p.patch ? series.patches.indexOf(p.patch) : null;
-    present = has;
-  }
-  return intro !== null && intro < 0 ? null : intro;
 }
