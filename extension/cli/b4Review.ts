@@ -9,7 +9,7 @@ import { DEFAULT_MAX_INPUT_BYTES } from '../core/io/boundedRead';
 import { newReview, saveReviewFile, sidecarPath } from '../core/review/annotations';
 import { findReviewBranch, gitUserEmail, repositoryTop, writeReviewBranch } from '../core/review/b4ReviewBranch';
 import { exportToTracking, importFromTracking } from '../core/review/b4ReviewState';
-import { reviewOf, seriesOf } from '../core/review/b4Tracking';
+import { patchesOf, reviewOf, seriesOf } from '../core/review/b4Tracking';
 import type { ReviewFile } from '../core/review/types';
 import { readSeries } from '../core/series/seriesReader';
 import { EXIT_BAD_INPUT, EXIT_CLEAN, exitStatusHelp } from './exitStatus';
@@ -161,7 +161,7 @@ export async function b4ReviewCommand(argv: string[], io: B4ReviewIo): Promise<n
   if (email === undefined) { io.err(`${NAME}: whose review to import? give --reviewer EMAIL (the review file names no reviewer and git has no user.email)\n`); return EXIT_BAD_INPUT; }
   let base: ReviewFile;
   if (review === 'missing') {
-    const entry = [seriesOf(b.tracking), ...((b.tracking['patches'] as unknown[]) ?? [])].map((t) => reviewOf(t as Record<string, unknown>, email)).find((e) => typeof e?.['name'] === 'string');
+    const entry = [seriesOf(b.tracking), ...patchesOf(b.tracking)].map((t) => reviewOf(t, email)).find((e) => typeof e?.['name'] === 'string');
     base = newReview(series, { name: String(entry?.['name'] ?? ''), email });
   } else base = review;
   const result = importFromTracking(series, base, b.tracking, { email, ...(o.date ? { date: o.date } : {}) });

@@ -6,7 +6,7 @@
 import { basename, relative, isAbsolute } from 'node:path';
 import { loadReviewFile, newReview, saveReviewFile } from '../core/review/annotations';
 import {
-  findReviewBranch, gitUserEmail, matchScore, readReviewBranch, repositoryTop, reviewBranchName, reviewBranches, writeReviewBranch,
+  findReviewBranch, gitUserEmail, readReviewBranch, repositoryTop, reviewBranchName, reviewBranches, writeReviewBranch,
   type ReviewBranch,
 } from '../core/review/b4ReviewBranch';
 import { exportToTracking, importFromTracking } from '../core/review/b4ReviewState';
@@ -92,13 +92,14 @@ export async function chooseReviewBranch(top: string, series: Series, named: str
   const found = await findReviewBranch(top, series);
   if (found.ok) return { ok: true, branch: found.value };
   const names = await reviewBranches(top);
-  if (names.length < 2) return { ok: false, why: found.why };
-  const choices: BranchChoice[] = [];
-  for (const name of names) {
-    const read = await readReviewBranch(top, name);
-    const series0 = read.ok ? seriesOf(read.value.tracking) : {};
-    choices.push({ name, subject: typeof series0['subject'] === 'string' ? series0['subject'] : '', matches: read.ok && matchScore(series, read.value.tracking) > 0 });
-  }
+  if (names.length < 2 || !('choose' in found)) return { ok: false, why: found.why };
+  // the branches findReviewBranch read, with its scores; one it could not read is offered by name
+  const scored = new Map(found.read.map((r) => [r.branch.name, r]));
+  const choices: BranchChoice[] = names.map((name) => {
+    const r = scored.get(name);
+    const subject = r ? seriesOf(r.branch.tracking)['subject'] : undefined;
+    return { name, subject: typeof subject === 'string' ? subject : '', matches: (r?.score ?? 0) > 0 };
+  });
   choices.sort((a, b) => Number(b.matches) - Number(a.matches));
   const picked = await ask.pickBranch(choices, found.why);
   if (picked === undefined) return 'cancelled';

@@ -461,7 +461,8 @@ export interface Placement {
   orphans: Annotation[];
 }
 
-function normTitle(t: string): string {
+/** A title as titles are compared: spaces collapsed, case ignored. */
+export function normTitle(t: string): string {
   return t.replace(/\s+/g, ' ').trim().toLowerCase();
 }
 
@@ -498,6 +499,13 @@ function locate(anchor: LineAnchor, lines: readonly AnchorableLine[]): Anchorabl
   }
   if (sameText.length === 1) return sameText[0];
   return undefined;
+}
+
+/** The patch of a series a key names (best identity first), the diff identities computed once for all lookups. */
+export function patchFinder(series: Series): (key: PatchKey) => Patch | undefined {
+  const all = [...(series.coverLetter ? [series.coverLetter] : []), ...series.patches];
+  const ids = new Map(all.map((p) => [p, diffIdentity(p)] as const));
+  return (key) => candidates(key, all, ids)[0];
 }
 
 export interface PlaceOptions {

@@ -6,10 +6,10 @@
 
 import { firstError, runGit } from '../io/gitProcess';
 import type { Series } from '../series/types';
-import { parseSubjectTags } from '../series/subjectTags';
+import { normTitle } from './annotations';
 import { escapeControl } from '../text/controlChars';
 import {
-  REVIEW_BRANCH_PREFIX, formatTrackingMessage, msgidOf, parseTrackingMessage, patchesOf, seriesOf, type Json, type TrackingCommit,
+  REVIEW_BRANCH_PREFIX, formatTrackingMessage, msgidOf, parseTrackingMessage, patchesOf, seriesOf, trackedTitle, type Json, type TrackingCommit,
 } from './b4Tracking';
 
 export interface ReviewBranch extends TrackingCommit {
@@ -58,30 +58,29 @@ export async function readReviewBranch(top: string, name: string): Promise<Found
   return { ok: true, value: { ...parsed.commit, name, tip: sha } };
 }
 
-function normTitle(t: string): string {
-  return parseSubjectTags(t).title.replace(/\s+/g, ' ').trim().toLowerCase();
-}
-
 /** How well a branch's tracking matches the series: 2 by Message-Id, 1 by every title, 0 not. */
 export function matchScore(series: Series, tracking: Json): number {
   const ids = new Set([series.coverLetter, ...series.patches].flatMap((p) => (p?.messageId !== undefined ? [p.messageId] : [])));
   const tracked = patchesOf(tracking);
   if ([seriesOf(tracking), ...tracked].some((t) => { const id = msgidOf(t); return id !== undefined && ids.has(id); })) return 2;
-  const titles = tracked.map((p) => normTitle(typeof p['title'] === 'string' ? p['title'] : ''));
+  const titles = tracked.map(trackedTitle);
   if (titles.length > 0 && titles.length === series.patches.length && series.patches.every((p, i) => normTitle(p.title) === titles[i])) return 1;
   return 0;
 }
 
+/** A review branch that could be read, and how well it matches the series (matchScore). */
+export interface ScoredBranch { branch: ReviewBranch; score: number }
+
 /**
  * The review branch of `series`: the one named, else the single branch that matches it best
  * (Message-Ids, then titles). Several or none: why, with the branches to choose from, and
- * `choose` set.
+ * `choose` set, with every branch it read (so a caller offering a pick reads none again).
  */
-export async function findReviewBranch(top: string, series: Series, named?: string): Promise<Found<ReviewBranch> | { ok: false; why: string; choose: true }> {
+export async function findReviewBranch(top: string, series: Series, named?: string): Promise<Found<ReviewBranch> | { ok: false; why: string; choose: true; read: ScoredBranch[] }> {
   if (named !== undefined) return readReviewBranch(top, reviewBranchName(named));
   const names = await reviewBranches(top);
   if (names.length === 0) return { ok: false, why: `${top} has no ${REVIEW_BRANCH_PREFIX}* branch (\`b4 review\` makes one when it takes a series)` };
-  const scored: { branch: ReviewBranch; score: number }[] = [];
+  const scored: ScoredBranch[] = [];
   for (const name of names) {
     const read = await readReviewBranch(top, name);
     if (read.ok) scored.push({ branch: read.value, score: matchScore(series, read.value.tracking) });
@@ -92,7 +91,7 @@ export async function findReviewBranch(top: string, series: Series, named?: stri
   const list = (winners.length > 1 ? winners.map((w) => w.branch.name) : names).slice(0, 8).join(', ');
   // `choose`: the caller names one (the CLI's --branch, the editor's pick)
   return {
-    ok: false, choose: true,
+    ok: false, choose: true, read: scored,
     why: winners.length > 1
       ? `several b4 review branches match this series (${list})`
       : `no b4 review branch matches this series by Message-Id or titles (branches: ${list})`,

@@ -8,16 +8,15 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Hunk, HunkLine, FileDiff, Patch, Series } from '../series/types';
-import { parseSubjectTags } from '../series/subjectTags';
 import { escapeControl, oneLine } from '../text/controlChars';
-import { anchorAt, authorText, messageLinesOf, patchKeyOf, placeAnnotations } from './annotations';
+import { anchorAt, authorText, messageLinesOf, normTitle, patchFinder, patchKeyOf, placeAnnotations } from './annotations';
 import {
-  MESSAGE_PATH, commentsOf, ensureReview, msgidOf, patchesOf, reviewOf, reviewersOf, seriesOf, trailersOf,
+  MESSAGE_PATH, commentsOf, ensureReview, msgidOf, patchesOf, reviewOf, reviewersOf, seriesOf, trackedTitle, trailersOf,
   type B4Comment, type Json,
 } from './b4Tracking';
 import { isMailAddress } from './mailHeaders';
-import { wrapComment } from './replyComposer';
-import type { Annotation, LineAnchor, PatchKey, ReviewFile, ReviewTrailer } from './types';
+import { goesOut, trailerIdentity, wrapComment } from './replyComposer';
+import type { Annotation, LineAnchor, ReviewFile, ReviewTrailer } from './types';
 
 const TRAILER_KEYS: readonly ReviewTrailer['key'][] = ['Reviewed-by', 'Acked-by', 'Tested-by'];
 
@@ -27,10 +26,6 @@ function quoted(text: string): string {
 
 function norm(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
-}
-
-function normTitle(title: string): string {
-  return norm(title).toLowerCase();
 }
 
 function label(p: Patch): string {
@@ -50,10 +45,7 @@ export interface SeriesMatch {
  * same title, else the one patch with that title. A patch not found is a warning.
  */
 export function matchSeries(series: Series, tracking: Json): SeriesMatch {
-  const tracked = patchesOf(tracking).map((p) => ({
-    msgid: msgidOf(p),
-    title: normTitle(parseSubjectTags(typeof p['title'] === 'string' ? p['title'] : '').title),
-  }));
+  const tracked = patchesOf(tracking).map((p) => ({ msgid: msgidOf(p), title: trackedTitle(p) }));
   const positions = new Map<Patch, number>();
   const warnings: string[] = [];
   const taken = new Set<number>();
@@ -143,17 +135,6 @@ export interface ExportResult {
   error?: string;
 }
 
-/** Whether an annotation goes out: resolved ones and unconfirmed drafts from findings do not (as in the replies). */
-function goesOut(a: Annotation): boolean {
-  return !a.resolved && !(a.fromFinding !== undefined && a.state === 'draft');
-}
-
-function trailerIdOf(reviewer: { name: string; email: string }): string {
-  const name = oneLine(reviewer.name).replace(/[<>]/g, '').replace(/ {2,}/g, ' ').trim();
-  const email = oneLine(reviewer.email).trim();
-  return name === '' ? `<${email}>` : `${name} <${email}>`;
-}
-
 export function exportToTracking(series: Series, review: ReviewFile, tracking: Json): ExportResult {
   const out: ExportResult = { tracking: structuredClone(tracking), comments: 0, trailers: 0, warnings: [] };
   const email = oneLine(review.reviewer.email).trim();
@@ -192,14 +173,15 @@ export function exportToTracking(series: Series, review: ReviewFile, tracking: J
     if (!slot) comments.set(target, (slot = { patch, list: [] }));
     slot.list.push(c);
   }
-  const trailerId = trailerIdOf(review.reviewer);
+  const trailerId = trailerIdentity(name, email);
+  const findPatch = patchFinder(series);
   for (const t of review.trailers) {
     if (!TRAILER_KEYS.includes(t.key)) { out.warnings.push(`the trailer ${quoted(String(t.key))} is not one of ${TRAILER_KEYS.join(', ')}; it is left out`); continue; }
     let target: Json | undefined;
     let patch: Patch | undefined;
     if (t.patch === undefined) target = seriesOf(out.tracking);
     else {
-      patch = findByKey(series, t.patch);
+      patch = findPatch(t.patch);
       target = patch && targetOf(patch);
       if (!target) { out.warnings.push(`${t.key} for ${quoted(t.patch.title)} matches no patch on the b4 review branch; it is left out`); continue; }
     }
@@ -245,14 +227,6 @@ export function exportToTracking(series: Series, review: ReviewFile, tracking: J
   return out;
 }
 
-function findByKey(series: Series, key: PatchKey): Patch | undefined {
-  const all = [...(series.coverLetter ? [series.coverLetter] : []), ...series.patches];
-  const keyed = all.map((p) => ({ p, k: patchKeyOf(p) }));
-  return (key.messageId !== undefined ? keyed.find(({ k }) => k.messageId === key.messageId) : undefined)?.p
-    ?? (key.diffId !== undefined ? keyed.find(({ k }) => k.diffId === key.diffId) : undefined)?.p
-    ?? keyed.find(({ p }) => normTitle(p.title) === normTitle(key.title))?.p;
-}
-
 // ---------------------------------------------------------------- b4 -> sidecar
 
 export interface ImportResult {
@@ -277,6 +251,7 @@ export function importFromTracking(series: Series, review: ReviewFile, tracking:
   const match = matchSeries(series, tracking);
   out.warnings.push(...match.warnings);
   const patches = patchesOf(tracking);
+  const findPatch = patchFinder(series);
 
   // what the sidecar already holds, so an import run twice adds nothing
   const { placed } = placeAnnotations(review, series);
@@ -332,7 +307,7 @@ export function importFromTracking(series: Series, review: ReviewFile, tracking:
       if (!key) { out.warnings.push(`the trailer ${quoted(t)} on ${label(patch)} has no place in the review file (only ${TRAILER_KEYS.join(', ')}); it stays in b4`); continue; }
       const trailer: ReviewTrailer = patch.isCoverLetter ? { key } : { key, patch: patchKeyOf(patch) };
       const same = out.review.trailers.some((h) => h.key === key && (h.patch === undefined) === (trailer.patch === undefined)
-        && (h.patch === undefined || findByKey(series, h.patch) === patch));
+        && (h.patch === undefined || findPatch(h.patch) === patch));
       if (same) continue;
       out.review.trailers.push(trailer);
       out.trailers++;

@@ -17,7 +17,9 @@
 //   sent as it stands. `note` is private and never sent.
 // Everything this file does not know is kept as it is when the commit is written back.
 
+import { parseSubjectTags } from '../series/subjectTags';
 import { escapeControl } from '../text/controlChars';
+import { normTitle } from './annotations';
 
 export const TRACKING_MARKER = '--- b4-review-tracking ---';
 const TRACKING_COMMENT = '# This section is used internally by b4 review for tracking purposes.';
@@ -129,4 +131,9 @@ export function msgidOf(target: Json): string | undefined {
   const info = target['header-info'];
   const id = isObject(info) ? info['msgid'] : undefined;
   return typeof id === 'string' && id !== '' ? id.replace(/^<|>$/g, '') : undefined;
+}
+
+/** A patch entry's subject without its [PATCH n/m] tags, compared as a series patch's title is (normTitle). */
+export function trackedTitle(entry: Json): string {
+  return normTitle(parseSubjectTags(typeof entry['title'] === 'string' ? entry['title'] : '').title);
 }

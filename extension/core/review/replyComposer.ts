@@ -79,9 +79,23 @@ function signerOf(review: ReviewFile, warnings: string[]): Signer {
     warnings.push(`the reviewer's email ${shown(review.reviewer.email)} is not a mail address (local@domain): the replies have no From: and no trailers; set reviewer.email in the review file`);
     return {};
   }
-  // angle brackets in a trailer's name would let it pass for another address
-  const trailerName = name.replace(/[<>]/g, '').replace(/ {2,}/g, ' ').trim();
-  return { mailbox: { name, email }, trailerId: trailerName === '' ? `<${email}>` : `${trailerName} <${email}>` };
+  return { mailbox: { name, email }, trailerId: trailerIdentity(name, email) };
+}
+
+/** "Name <email>" as a trailer line gives the reviewer: angle brackets in the name would let it pass for another address. */
+export function trailerIdentity(name: string, email: string): string {
+  const trailerName = oneLine(name).replace(/[<>]/g, '').replace(/ {2,}/g, ' ').trim();
+  return trailerName === '' ? `<${email}>` : `${trailerName} <${email}>`;
+}
+
+/** A draft "Add to review" made from a finding, which no reply carries until the reviewer confirms it. */
+export function isUnconfirmed(a: Annotation): boolean {
+  return !a.resolved && a.fromFinding !== undefined && a.state === 'draft';
+}
+
+/** Whether an annotation goes into a reply (and to b4): not resolved, not an unconfirmed draft. */
+export function goesOut(a: Annotation): boolean {
+  return !a.resolved && !isUnconfirmed(a);
 }
 
 /** Input text inside a message: quoted, control characters escaped. */
@@ -106,12 +120,12 @@ export function composeReplyBatch(series: Series, review: ReviewFile, opts: Comp
     return s;
   };
 
-  const unconfirmed = review.annotations.filter((a) => !a.resolved && a.fromFinding !== undefined && a.state === 'draft');
+  const unconfirmed = review.annotations.filter(isUnconfirmed);
   if (unconfirmed.length > 0) {
     warnings.push(`${unconfirmed.length} comment${unconfirmed.length === 1 ? '' : 's'} made from findings (Add to review) ${unconfirmed.length === 1 ? 'is' : 'are'} still unconfirmed drafts and in no reply: edit ${unconfirmed.length === 1 ? 'it' : 'them'} or mark ${unconfirmed.length === 1 ? 'it' : 'them'} final to send`);
   }
   for (const a of review.annotations) {
-    if (a.resolved || unconfirmed.includes(a)) continue;
+    if (!goesOut(a)) continue;
     const p = findPatch(all, ids, a.patch, a.anchor.part === 'cover-letter');
     if (!p) {
       warnings.push(`annotation ${escapeControl(a.id)} on ${shown(a.patch.title)} matches no patch of this series; it is in no reply`);
